@@ -1,0 +1,144 @@
+// The `local` provider: the gateway's own software keystore and the embedded default. Material is
+// generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
+// store port (the gateway backs it with its database; tests may back it with a Map).
+import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { KmsError, type ErrorCode } from '../../src/errors.ts';
+import { keySpecs, type KeySpec } from '../../src/keys/specs.ts';
+import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, Macer, SignRequest, Signer } from '../provider.ts';
+import { generateMaterial, loadMaterial, type Material } from './material.ts';
+import { RootKeyring } from './rootkeys.ts';
+import { signDigest, verifyDigest } from './signing.ts';
+import { LruCache } from '../../src/lru.ts';
+
+/** Where sealed material lives: one row per key version. */
+export interface MaterialStore {
+  put(row: { ref: string; version: number; sealed: Uint8Array; rootVersion: number }): Promise<void>;
+  get(ref: string, version: number): Promise<Uint8Array | undefined>;
+  latestVersion(ref: string): Promise<number>;
+  deleteAll(ref: string): Promise<void>;
+}
+
+/** Grammar: `local:id=<uuid>`; version references are the decimal version number. */
+const refPattern = /^local:id=([0-9a-f-]{36})$/;
+
+export class LocalProvider implements KeyProvider, Signer, Macer {
+  readonly kind = 'local' as const;
+  readonly capabilities: Capabilities = { specs: keySpecs, deletion: 'gateway', rotation: 'versions', maxEncryptBytes: 190 };
+  private readonly cache = new LruCache<string, Material>(10_000);
+
+  constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore) {}
+
+  async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
+    const ref = `local:id=${randomUUID()}`;
+    await this.addVersion(ref, 1, req.spec);
+    // Exportable keys may leave wrapped, never in the clear: sensitive always.
+    return { ref, versionRef: '1', attributes: { extractable: req.exportable, neverExtractable: !req.exportable, sensitive: true, alwaysSensitive: true } };
+  }
+
+  async createVersion(req: { ref: string; spec: KeySpec }): Promise<KeyVersionRef> {
+    parseRef(req.ref);
+    const version = (await this.store.latestVersion(req.ref)) + 1;
+    await this.addVersion(req.ref, version, req.spec);
+    return { ref: req.ref, versionRef: String(version) };
+  }
+
+  // The gateway keeps state and the deletion window for local keys; there is nothing to tell.
+  async scheduleDeletion(): Promise<void> {}
+  async cancelDeletion(): Promise<void> {}
+
+  async destroyKey(req: { ref: string }): Promise<void> {
+    parseRef(req.ref);
+    await this.store.deleteAll(req.ref);
+    for (const k of this.cache.keys()) if (k.startsWith(`${req.ref}#`)) this.cache.delete(k);
+  }
+
+  async encrypt(req: EncryptRequest): Promise<Uint8Array> {
+    const m = await this.material(req);
+    if (m.kind === 'pair') {
+      return publicEncrypt({ key: m.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(req.aad) }, req.plaintext);
+    }
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', m.bytes, iv).setAAD(req.aad);
+    return Buffer.concat([iv, cipher.update(req.plaintext), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  async decrypt(req: DecryptRequest): Promise<Uint8Array> {
+    const m = await this.material(req);
+    const ct = Buffer.from(req.ciphertext);
+    try {
+      if (m.kind === 'pair') {
+        return privateDecrypt({ key: m.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(req.aad) }, ct);
+      }
+      const decipher = createDecipheriv('aes-256-gcm', m.bytes, ct.subarray(0, 12)).setAAD(req.aad).setAuthTag(ct.subarray(ct.length - 16));
+      return Buffer.concat([decipher.update(ct.subarray(12, ct.length - 16)), decipher.final()]);
+    } catch (cause) {
+      throw new InvalidCiphertext(cause);
+    }
+  }
+
+  async sign(req: SignRequest): Promise<Uint8Array> {
+    return signDigest(req.spec, req.algorithm, await this.pair(req), Buffer.from(req.data));
+  }
+
+  async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
+    return verifyDigest(req.spec, req.algorithm, await this.pair(req), Buffer.from(req.data), Buffer.from(req.signature));
+  }
+
+  async getPublicKey(req: KeyVersionRef & { spec: KeySpec }): Promise<Uint8Array> {
+    return (await this.pair(req)).publicKey.export({ type: 'spki', format: 'der' });
+  }
+
+  async mac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array }): Promise<Uint8Array> {
+    const m = await this.material(req);
+    if (m.kind !== 'secret') throw new KmsError('INVALID_ARGUMENT', `spec ${req.spec} cannot compute a MAC`);
+    return createHmac(`sha${req.spec.slice(-3)}`, m.bytes).update(req.message).digest();
+  }
+
+  async verifyMac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array; mac: Uint8Array }): Promise<boolean> {
+    const expected = await this.mac(req);
+    return expected.length === req.mac.length && timingSafeEqual(expected, req.mac);
+  }
+
+  errorCode(err: unknown): ErrorCode {
+    return err instanceof InvalidCiphertext ? 'INVALID_ARGUMENT' : err instanceof KmsError ? err.code : 'UNKNOWN';
+  }
+
+  private async addVersion(ref: string, version: number, spec: KeySpec): Promise<void> {
+    const material = generateMaterial(spec);
+    const sealed = this.keyring.seal(material, materialAad(ref, version));
+    await this.store.put({ ref, version, sealed, rootVersion: RootKeyring.versionOf(sealed) });
+    this.cache.set(`${ref}#${version}`, loadMaterial(spec, material));
+  }
+
+  private async material(req: KeyVersionRef & { spec: KeySpec }): Promise<Material> {
+    const cacheKey = `${req.ref}#${req.versionRef}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit) return hit;
+    parseRef(req.ref);
+    const version = Number(req.versionRef);
+    const sealed = await this.store.get(req.ref, version);
+    if (!sealed) throw new KmsError('NOT_FOUND', `no material for version ${req.versionRef} of "${req.ref}"`);
+    const material = loadMaterial(req.spec, this.keyring.unseal(sealed, materialAad(req.ref, version)));
+    this.cache.set(cacheKey, material);
+    return material;
+  }
+
+  private async pair(req: KeyVersionRef & { spec: KeySpec }) {
+    const m = await this.material(req);
+    if (m.kind !== 'pair') throw new KmsError('INVALID_ARGUMENT', `spec ${req.spec} has no key pair`);
+    return m;
+  }
+}
+
+class InvalidCiphertext extends Error {
+  constructor(cause: unknown) { super('ciphertext failed authentication', { cause }); }
+}
+
+function parseRef(ref: string): string {
+  const m = refPattern.exec(ref);
+  if (!m) throw new KmsError('INVALID_ARGUMENT', `"${ref}" is not a local key reference (local:id=<uuid>)`);
+  return m[1]!;
+}
+
+/** Sealed material is bound to its key version, so rows cannot be swapped. */
+export const materialAad = (ref: string, version: number): Buffer => Buffer.from(`${ref}#${version}`);

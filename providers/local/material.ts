@@ -1,0 +1,31 @@
+// Generating and loading key material of every spec with node:crypto. Symmetric material is raw
+// bytes; asymmetric material is PKCS#8 DER.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { specInfo, type KeySpec } from '../../src/keys/specs.ts';
+
+export function generateMaterial(spec: KeySpec): Buffer {
+  const info = specInfo[spec];
+  switch (info.family) {
+    case 'aes':
+    case 'hmac':
+      return randomBytes(info.bits / 8);
+    case 'rsa':
+      return pkcs8(generateKeyPairSync('rsa', { modulusLength: info.bits, publicExponent: 0x10001 }).privateKey);
+    case 'ec':
+      return pkcs8(generateKeyPairSync('ec', { namedCurve: info.curve! }).privateKey);
+    case 'ed25519':
+      return pkcs8(generateKeyPairSync('ed25519').privateKey);
+  }
+}
+
+const pkcs8 = (key: KeyObject): Buffer => key.export({ type: 'pkcs8', format: 'der' });
+
+/** Loaded material: raw bytes for symmetric specs, key objects for asymmetric ones. */
+export type Material = { kind: 'secret'; bytes: Buffer } | { kind: 'pair'; privateKey: KeyObject; publicKey: KeyObject };
+
+export function loadMaterial(spec: KeySpec, bytes: Buffer): Material {
+  const family = specInfo[spec].family;
+  if (family === 'aes' || family === 'hmac') return { kind: 'secret', bytes };
+  const privateKey = createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' });
+  return { kind: 'pair', privateKey, publicKey: createPublicKey(privateKey) };
+}

@@ -1,0 +1,83 @@
+// The driver interface every backend implements (STYLE rule 2). It knows nothing of HTTP, policy
+// or the database; the core (src/routing/connection.ts) adds deadlines, error wrapping and metrics.
+import type { ErrorCode } from '../src/errors.ts';
+import type { KeySpec, KeyUsage, SigningAlgorithm } from '../src/keys/specs.ts';
+
+export const providerKinds = ['local', 'aws', 'azure', 'gcp', 'pkcs11'] as const;
+export type ProviderKind = (typeof providerKinds)[number];
+
+/** KMIP exportability attributes, read back from the backend rather than assumed. */
+export interface MaterialAttributes {
+  extractable: boolean;
+  neverExtractable: boolean;
+  sensitive: boolean;
+  alwaysSensitive: boolean;
+}
+
+export interface Capabilities {
+  specs: readonly KeySpec[];
+  /** `gateway`: the gateway keeps the waiting period and calls destroyKey; `provider`: the backend runs its own. */
+  deletion: 'gateway' | 'provider';
+  /** `versions`: one native key with versions; `new-key`: each gateway version is a new native key. */
+  rotation: 'versions' | 'new-key';
+  /** Largest secret encrypt() accepts; the core wraps only DEKs, so any provider must take 32 bytes. */
+  maxEncryptBytes: number;
+}
+
+/** A key at the backend, written as a URI whose scheme is the provider kind (STYLE rule 5). */
+export interface KeyVersionRef { ref: string; versionRef: string }
+
+export interface CreateKeyRequest {
+  spec: KeySpec;
+  usage: KeyUsage;
+  exportable: boolean;
+  /** The gateway key id; backends that keep labels record it so discovery can match keys back. */
+  keyId: string;
+}
+export interface CreatedKey extends KeyVersionRef { attributes: MaterialAttributes }
+
+export interface EncryptRequest extends KeyVersionRef { spec: KeySpec; plaintext: Uint8Array; aad: Uint8Array }
+export interface DecryptRequest extends KeyVersionRef { spec: KeySpec; ciphertext: Uint8Array; aad: Uint8Array }
+
+export interface KeyProvider {
+  readonly kind: ProviderKind;
+  readonly capabilities: Capabilities;
+  createKey(req: CreateKeyRequest): Promise<CreatedKey>;
+  /** Adds a version for rotation and returns its reference. */
+  createVersion(req: { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string }): Promise<KeyVersionRef>;
+  scheduleDeletion(req: { ref: string; pendingDays: number }): Promise<void>;
+  cancelDeletion(req: { ref: string }): Promise<void>;
+  /** Destroys the material of every version; metadata stays with the gateway. */
+  destroyKey(req: { ref: string }): Promise<void>;
+  /** Encrypts a small secret (a DEK) under the key version, binding `aad`. */
+  encrypt(req: EncryptRequest): Promise<Uint8Array>;
+  decrypt(req: DecryptRequest): Promise<Uint8Array>;
+  /** Maps a raw error this adapter threw onto the taxonomy; UNKNOWN when the table has no row. */
+  errorCode(err: unknown): ErrorCode;
+  close?(): Promise<void>;
+}
+
+export interface SignRequest extends KeyVersionRef {
+  spec: KeySpec;
+  algorithm: SigningAlgorithm;
+  /** A digest of the algorithm's hash, or the message itself for ED25519. */
+  data: Uint8Array;
+  dataKind: 'digest' | 'message';
+}
+
+/** Optional capability: asymmetric signing and public keys. */
+export interface Signer {
+  sign(req: SignRequest): Promise<Uint8Array>;
+  verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean>;
+  /** The public key as DER SubjectPublicKeyInfo. */
+  getPublicKey(req: KeyVersionRef & { spec: KeySpec }): Promise<Uint8Array>;
+}
+
+/** Optional capability: HMAC. */
+export interface Macer {
+  mac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array }): Promise<Uint8Array>;
+  verifyMac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array; mac: Uint8Array }): Promise<boolean>;
+}
+
+export const isSigner = (p: KeyProvider): p is KeyProvider & Signer => typeof (p as Partial<Signer>).sign === 'function';
+export const isMacer = (p: KeyProvider): p is KeyProvider & Macer => typeof (p as Partial<Macer>).mac === 'function';

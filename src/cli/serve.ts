@@ -1,0 +1,34 @@
+// `kmsgw serve`: start the gateway and stop it cleanly on SIGINT/SIGTERM.
+import { serve as serveHttp } from '@hono/node-server';
+import { ConfigError, loadConfig } from '../config.ts';
+import { newApp } from '../http/app.ts';
+import { startLifecycleSweep } from '../jobs/lifecycle-sweep.ts';
+import { newLogger } from '../log.ts';
+import { openRuntime } from '../services.ts';
+
+export async function serve(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = newLogger(config.logLevel);
+  const runtime = await openRuntime(config, logger);
+  const stopSweep = startLifecycleSweep(runtime.services.database.db, runtime.services.keys, logger, config.sweepIntervalSeconds * 1000);
+  const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
+  const server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    logger.info({ address: info.address, port: info.port, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');
+  });
+  const stop = () => {
+    logger.info('shutting down');
+    stopSweep();
+    server.close(() => void runtime.close().then(() => process.exit(0)));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,69 @@
+// Configuration: environment for the process, a YAML file (KMSGW_CONFIG) for everything structured.
+// Validated at start-up; a bad file stops the gateway with a message naming the field at fault.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const connectionSchema = z.discriminatedUnion('provider', [
+  z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), provider: z.literal('local') }).strict(),
+]);
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+const fileSchema = z.object({
+  connections: z.array(connectionSchema).min(1).default([{ name: 'local', provider: 'local' }]),
+  defaultConnection: z.string().optional(),
+  lifecycle: z.object({ sweepIntervalSeconds: z.number().int().min(1).max(86_400).default(60) }).strict().default({ sweepIntervalSeconds: 60 }),
+}).strict();
+
+const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  DATABASE_URL: z.string().url().optional(),
+  KMSGW_DATA_DIR: z.string().default('./data'),
+  KMSGW_CONFIG: z.string().optional(),
+  KMSGW_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  dataDir: string;
+  maxBodyBytes: number;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  connections: ConnectionConfig[];
+  defaultConnection: string;
+  sweepIntervalSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration in ${where}:\n${lines.join('\n')}`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = check(envSchema, env, 'the environment');
+  const file = check(fileSchema, e.KMSGW_CONFIG ? parse(readFileSync(e.KMSGW_CONFIG, 'utf8')) ?? {} : {}, e.KMSGW_CONFIG ?? 'defaults');
+  const names = file.connections.map((c) => c.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) throw new ConfigError(`invalid configuration: connection name "${duplicate}" is declared twice`);
+  const defaultConnection = file.defaultConnection ?? names[0]!;
+  if (!names.includes(defaultConnection)) throw new ConfigError(`invalid configuration: defaultConnection "${defaultConnection}" is not a declared connection`);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.KMSGW_DATA_DIR),
+    maxBodyBytes: e.KMSGW_MAX_BODY_BYTES,
+    logLevel: e.LOG_LEVEL,
+    connections: file.connections,
+    defaultConnection,
+    sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
+  };
+}

@@ -1,0 +1,86 @@
+// Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
+import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import type { KeyState } from '../../keys/lifecycle.ts';
+import type { KeySpec } from '../../keys/specs.ts';
+import { bindingVersions, keyAliases, keyBindings, keys, type KeyBindingRow, type KeyRow, type NewKeyRow } from '../schema/index.ts';
+
+export interface BindingGraph extends KeyBindingRow { versions: Map<number, string> }
+export interface KeyGraph { key: KeyRow; aliases: string[]; bindings: BindingGraph[] }
+
+export async function insertKey(db: Db, row: NewKeyRow): Promise<void> {
+  await db.insert(keys).values(row);
+}
+
+export async function findKeyIdByAlias(db: Db, alias: string): Promise<string | undefined> {
+  const [row] = await db.select({ keyId: keyAliases.keyId }).from(keyAliases).where(eq(keyAliases.name, alias));
+  return row?.keyId;
+}
+
+/** Loads keys with their aliases, bindings and version maps, in four queries whatever the count. */
+export async function loadKeyGraphs(db: Db, ids: string[]): Promise<KeyGraph[]> {
+  if (ids.length === 0) return [];
+  const [rows, aliases, bindings] = await Promise.all([
+    db.select().from(keys).where(inArray(keys.id, ids)),
+    db.select().from(keyAliases).where(inArray(keyAliases.keyId, ids)).orderBy(asc(keyAliases.name)),
+    db.select().from(keyBindings).where(inArray(keyBindings.keyId, ids)).orderBy(asc(keyBindings.id)),
+  ]);
+  const versions = bindings.length === 0 ? [] : await db.select().from(bindingVersions)
+    .where(inArray(bindingVersions.bindingId, bindings.map((b) => b.id)));
+  const byId = new Map(rows.map((key) => [key.id, key]));
+  return ids.filter((id) => byId.has(id)).map((id) => ({
+    key: byId.get(id)!,
+    aliases: aliases.filter((a) => a.keyId === id).map((a) => a.name),
+    bindings: bindings.filter((b) => b.keyId === id).map((b) => ({
+      ...b,
+      versions: new Map(versions.filter((v) => v.bindingId === b.id).map((v) => [v.version, v.versionRef])),
+    })),
+  }));
+}
+
+export interface KeyFilter { state?: KeyState; spec?: KeySpec; tags?: Record<string, string>; alias?: string; after?: string }
+
+export async function listKeyIds(db: Db, filter: KeyFilter, limit: number): Promise<string[]> {
+  const where: SQL[] = [];
+  if (filter.state) where.push(eq(keys.state, filter.state));
+  if (filter.spec) where.push(eq(keys.spec, filter.spec));
+  if (filter.tags && Object.keys(filter.tags).length > 0) where.push(sql`${keys.tags} @> ${JSON.stringify(filter.tags)}::jsonb`);
+  if (filter.alias) where.push(inArray(keys.id, db.select({ id: keyAliases.keyId }).from(keyAliases).where(eq(keyAliases.name, filter.alias))));
+  if (filter.after) where.push(gt(keys.id, filter.after));
+  const rows = await db.select({ id: keys.id }).from(keys).where(and(...where)).orderBy(asc(keys.id)).limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Updates a key only while it is still in one of `fromStates`, so that two racing transitions
+ * cannot both apply; returns the updated row or undefined when the state had moved on.
+ */
+export async function updateKeyGuarded(db: Db, id: string, fromStates: readonly KeyState[], set: Partial<NewKeyRow>): Promise<KeyRow | undefined> {
+  const [row] = await db.update(keys).set({ ...set, updatedAt: new Date() })
+    .where(and(eq(keys.id, id), inArray(keys.state, [...fromStates]))).returning();
+  return row;
+}
+
+/** Keys whose dates call for the lifecycle sweep at `now`. */
+export async function keysDueForSweep(db: Db, now: Date, limit: number): Promise<KeyRow[]> {
+  return db.select().from(keys).where(sql`(
+      (${keys.state} = 'PRE_ACTIVE' and (${keys.activationDate} <= ${now} or ${keys.deactivationDate} <= ${now}))
+   or (${keys.state} in ('ACTIVE', 'SUSPENDED') and ${keys.deactivationDate} <= ${now})
+   or (${keys.state} = 'PENDING_DELETION' and ${keys.deletionDate} <= ${now})
+   or (${keys.state} = 'ACTIVE' and ${isNotNull(keys.nextRotationAt)} and ${lte(keys.nextRotationAt, now)})
+  )`).orderBy(asc(keys.id)).limit(limit);
+}
+
+export async function notifyKeyChanged(db: Db, id: string): Promise<void> {
+  await db.execute(sql`select pg_notify('kmsgw_keys', ${id})`);
+}
+
+/**
+ * Claims a scheduled rotation: only the instance whose update still sees the due date rotates;
+ * the others find it moved. The date moves to `retryAt` until the rotation itself sets the next one.
+ */
+export async function claimRotation(db: Db, id: string, due: Date, retryAt: Date): Promise<boolean> {
+  const rows = await db.update(keys).set({ nextRotationAt: retryAt })
+    .where(and(eq(keys.id, id), eq(keys.state, 'ACTIVE'), eq(keys.nextRotationAt, due))).returning({ id: keys.id });
+  return rows.length > 0;
+}

@@ -1,0 +1,39 @@
+// The local provider's material store port, backed by the local_key_material table.
+import { and, eq, max, ne } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { localKeyMaterial } from '../schema/index.ts';
+import { materialAad, type MaterialStore } from '../../../providers/local/index.ts';
+import type { RootKeyring } from '../../../providers/local/rootkeys.ts';
+
+export function materialStore(db: Db): MaterialStore {
+  return {
+    async put(row) {
+      await db.insert(localKeyMaterial).values({ ...row, sealed: Buffer.from(row.sealed) });
+    },
+    async get(ref, version) {
+      const [row] = await db.select({ sealed: localKeyMaterial.sealed }).from(localKeyMaterial)
+        .where(and(eq(localKeyMaterial.ref, ref), eq(localKeyMaterial.version, version)));
+      return row?.sealed;
+    },
+    async latestVersion(ref) {
+      const [row] = await db.select({ v: max(localKeyMaterial.version) }).from(localKeyMaterial).where(eq(localKeyMaterial.ref, ref));
+      return row?.v ?? 0;
+    },
+    async deleteAll(ref) {
+      await db.delete(localKeyMaterial).where(eq(localKeyMaterial.ref, ref));
+    },
+  };
+}
+
+/** Re-seals every row not yet under the keyring's current root version; returns how many. */
+export async function resealLocalMaterial(db: Db, keyring: RootKeyring): Promise<number> {
+  const current = keyring.currentVersion;
+  const rows = await db.select().from(localKeyMaterial).where(ne(localKeyMaterial.rootVersion, current));
+  for (const row of rows) {
+    const aad = materialAad(row.ref, row.version);
+    const sealed = keyring.seal(keyring.unseal(row.sealed, aad), aad);
+    await db.update(localKeyMaterial).set({ sealed: Buffer.from(sealed), rootVersion: current })
+      .where(and(eq(localKeyMaterial.ref, row.ref), eq(localKeyMaterial.version, row.version), eq(localKeyMaterial.rootVersion, row.rootVersion)));
+  }
+  return rows.length;
+}

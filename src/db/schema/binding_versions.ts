@@ -1,0 +1,10 @@
+// Each binding maps gateway versions to the provider's own version references.
+import { foreignKey, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { keyBindings } from './key_bindings.ts';
+
+export const bindingVersions = pgTable('binding_versions', {
+  bindingId: text('binding_id').notNull(),
+  version: integer('version').notNull(),
+  versionRef: text('version_ref').notNull(),
+}, (t) => [
+  foreignKey({ name: 'binding_versions_binding_id_fk', columns: [t.bindingId], foreignColumns: [keyBindings.id] }),primaryKey({ name: 'binding_versions_pk', columns: [t.bindingId, t.version] })]);

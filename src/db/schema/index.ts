@@ -1,0 +1,9 @@
+// The whole schema, for drizzle's relational queries and drizzle-kit.
+export * from './keys.ts';
+export * from './key_aliases.ts';
+export * from './key_versions.ts';
+export * from './key_bindings.ts';
+export * from './binding_versions.ts';
+export * from './key_events.ts';
+export * from './idempotency_keys.ts';
+export * from './local_key_material.ts';

@@ -1,0 +1,21 @@
+// Where a key lives: one primary and any number of replicas, each on a connection with the
+// provider's native reference.
+import { foreignKey, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { keys } from './keys.ts';
+
+export const keyBindings = pgTable('key_bindings', {
+  id: text('id').primaryKey(),
+  keyId: text('key_id').notNull(),
+  connection: text('connection').notNull(),
+  provider: text('provider').notNull(),
+  ref: text('ref').notNull(),
+  role: text('role').$type<'primary' | 'replica'>().notNull(),
+  syncStatus: text('sync_status').notNull().default('in_sync'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  foreignKey({ name: 'key_bindings_key_id_fk', columns: [t.keyId], foreignColumns: [keys.id] }),
+  index('key_bindings_key_id_idx').on(t.keyId),
+  uniqueIndex('key_bindings_connection_ref_uq').on(t.connection, t.ref),
+]);
+
+export type KeyBindingRow = typeof keyBindings.$inferSelect;

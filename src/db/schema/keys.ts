@@ -1,0 +1,42 @@
+// The gateway's logical keys: model, lifecycle state and crypto-period dates.
+import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
+import type { KeyState } from '../../keys/lifecycle.ts';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const keys = pgTable('keys', {
+  id: text('id').primaryKey(),
+  spec: text('spec').$type<KeySpec>().notNull(),
+  usage: text('usage').$type<KeyUsage>().notNull(),
+  state: text('state').$type<KeyState>().notNull(),
+  stateBeforeDeletion: text('state_before_deletion').$type<KeyState>(),
+  description: text('description').notNull().default(''),
+  tags: jsonb('tags').$type<Record<string, string>>().notNull().default({}),
+  origin: text('origin').notNull(),
+  currentVersion: integer('current_version').notNull(),
+  rotationPeriodDays: integer('rotation_period_days'),
+  nextRotationAt: ts('next_rotation_at'),
+  extractable: boolean('extractable').notNull(),
+  neverExtractable: boolean('never_extractable').notNull(),
+  sensitive: boolean('sensitive').notNull(),
+  alwaysSensitive: boolean('always_sensitive').notNull(),
+  activationDate: ts('activation_date'),
+  protectStopDate: ts('protect_stop_date'),
+  deactivationDate: ts('deactivation_date'),
+  deletionDate: ts('deletion_date'),
+  compromiseDate: ts('compromise_date'),
+  destroyedAt: ts('destroyed_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  index('keys_state_id_idx').on(t.state, t.id),
+  index('keys_spec_id_idx').on(t.spec, t.id),
+  index('keys_tags_idx').using('gin', t.tags),
+  // The lifecycle sweep looks only at keys with a date still to act on.
+  index('keys_next_rotation_idx').on(t.nextRotationAt),
+  index('keys_deletion_date_idx').on(t.deletionDate),
+]);
+
+export type KeyRow = typeof keys.$inferSelect;
+export type NewKeyRow = typeof keys.$inferInsert;

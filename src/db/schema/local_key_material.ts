@@ -1,0 +1,11 @@
+// The local provider's sealed key material, one row per key version.
+import { customType, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
+export const localKeyMaterial = pgTable('local_key_material', {
+  ref: text('ref').notNull(),
+  version: integer('version').notNull(),
+  sealed: bytea('sealed').notNull(),
+  rootVersion: integer('root_version').notNull(),
+}, (t) => [primaryKey({ name: 'local_key_material_pk', columns: [t.ref, t.version] })]);

@@ -1,0 +1,28 @@
+// POST /v1/keys/{key}/data-key — a fresh data key, as an envelope and (unless declined) in the clear.
+import { createRoute, z } from '@hono/zod-openapi';
+import type { App } from '../../app.ts';
+import { Bytes, Context, errorResponses, json, KeyRefParam } from '../../schemas.ts';
+import { b64 } from '../../views.ts';
+
+const Body = z.object({
+  withPlaintext: z.boolean().default(true),
+  bytes: z.number().int().min(16).max(1024).default(32),
+  context: Context.optional(),
+}).strict();
+
+const route = createRoute({
+  method: 'post', path: '/v1/keys/{key}/data-key', tags: ['crypto'], operationId: 'generateDataKey', summary: 'Generate a data key',
+  description: '`ciphertext` is an envelope of the data key: `/v1/decrypt` returns the data key from it.',
+  request: { params: KeyRefParam, body: { required: false, content: { 'application/json': { schema: Body } } } },
+  responses: { 200: json(z.object({ plaintext: Bytes.optional(), ciphertext: Bytes, keyId: z.string(), version: z.number().int() }), 'The data key'), ...errorResponses },
+});
+
+export function registerDataKey(app: App) {
+  app.openapi(route, async (c) => {
+    const { withPlaintext, bytes, context } = c.req.valid('json') ?? Body.parse({});
+    const out = await c.get('services').crypto.generateDataKey(c.req.valid('param').key, bytes, context);
+    const body = { ...(withPlaintext && { plaintext: b64(out.plaintext) }), ciphertext: b64(out.ciphertext), keyId: out.keyId, version: out.version };
+    out.plaintext.fill(0);
+    return c.json(body, 200);
+  });
+}

@@ -1,0 +1,34 @@
+// Mounts every route, by resource.
+import type { App } from '../app.ts';
+import { registerCreateKey } from './keys/create.ts';
+import { registerListKeys } from './keys/list.ts';
+import { registerGetKey } from './keys/get.ts';
+import { registerUpdateKey } from './keys/update.ts';
+import { registerAddAlias } from './keys/add-alias.ts';
+import { registerRemoveAlias } from './keys/remove-alias.ts';
+import { registerRotateKey } from './keys/rotate.ts';
+import { registerListVersions } from './keys/list-versions.ts';
+import { registerListKeyEvents } from './keys/list-events.ts';
+import { registerTransitions } from './keys/transition.ts';
+import { registerScheduleDeletion } from './keys/schedule-deletion.ts';
+import { registerCancelDeletion } from './keys/cancel-deletion.ts';
+import { registerEncrypt } from './crypto/encrypt.ts';
+import { registerDecrypt } from './crypto/decrypt.ts';
+import { registerDataKey } from './crypto/data-key.ts';
+import { registerReencrypt } from './crypto/reencrypt.ts';
+import { registerSign } from './crypto/sign.ts';
+import { registerVerify } from './crypto/verify.ts';
+import { registerMac } from './crypto/mac.ts';
+import { registerVerifyMac } from './crypto/verify-mac.ts';
+import { registerPublicKey } from './crypto/public-key.ts';
+import { registerHealth } from './system/health.ts';
+import { registerDocs } from './system/docs.ts';
+
+export function registerRoutes(app: App): void {
+  for (const register of [
+    registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
+    registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion,
+    registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey,
+    registerHealth, registerDocs,
+  ]) register(app);
+}

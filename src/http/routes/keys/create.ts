@@ -1,0 +1,40 @@
+// POST /v1/keys — create a key on a connection (the default one unless named).
+import { createRoute, z } from '@hono/zod-openapi';
+import type { App } from '../../app.ts';
+import { idempotent } from '../../idempotency.ts';
+import { errorResponses, json, jsonBody, KeyView, Spec, Tags, Usage } from '../../schemas.ts';
+import { keyView } from '../../views.ts';
+
+const Body = z.object({
+  spec: Spec,
+  usage: Usage,
+  description: z.string().max(8192).optional(),
+  tags: Tags.optional(),
+  aliases: z.array(z.string()).max(20).optional(),
+  rotationPeriodDays: z.number().int().min(1).max(3650).optional(),
+  activationDate: z.string().datetime({ offset: true }).optional(),
+  protectStopDate: z.string().datetime({ offset: true }).optional(),
+  deactivationDate: z.string().datetime({ offset: true }).optional(),
+  exportable: z.boolean().optional(),
+  connection: z.string().optional(),
+}).strict().openapi('CreateKey');
+
+const route = createRoute({
+  method: 'post', path: '/v1/keys', tags: ['keys'], operationId: 'createKey', summary: 'Create a key',
+  description: 'Send an `Idempotency-Key` header to make retries safe: a retry replays the first response.',
+  request: { body: jsonBody(Body), headers: z.object({ 'idempotency-key': z.string().optional() }) },
+  responses: { 201: json(KeyView, 'The new key'), ...errorResponses, 422: errorResponses[400] },
+});
+
+export function registerCreateKey(app: App) {
+  app.openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const date = (s?: string) => (s ? new Date(s) : undefined);
+    return idempotent(c, 'createKey', body, async () => {
+      const graph = await c.get('services').keys.create(c.get('actor'), {
+        ...body, activationDate: date(body.activationDate), protectStopDate: date(body.protectStopDate), deactivationDate: date(body.deactivationDate),
+      });
+      return { status: 201, body: keyView(graph) };
+    }) as never;
+  });
+}

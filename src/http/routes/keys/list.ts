@@ -1,0 +1,41 @@
+// GET /v1/keys — list keys with filters and cursor pagination.
+import { createRoute, z } from '@hono/zod-openapi';
+import { KmsError } from '../../../errors.ts';
+import type { App } from '../../app.ts';
+import { errorResponses, json, KeyView, Spec, State } from '../../schemas.ts';
+import { keyView } from '../../views.ts';
+
+const Query = z.object({
+  state: State.optional(),
+  spec: Spec.optional(),
+  alias: z.string().optional(),
+  tag: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: 'k:v; repeat for several (all must match)' }),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+const route = createRoute({
+  method: 'get', path: '/v1/keys', tags: ['keys'], operationId: 'listKeys', summary: 'List keys',
+  request: { query: Query },
+  responses: { 200: json(z.object({ keys: z.array(KeyView), nextCursor: z.string().nullable() }), 'A page of keys'), ...errorResponses },
+});
+
+const decodeCursor = (cursor: string): string => {
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!/^key_[0-9a-z]{26}$/.test(id)) throw new KmsError('INVALID_ARGUMENT', 'cursor is not one this API returned', { field: 'cursor' });
+  return id;
+};
+
+export function registerListKeys(app: App) {
+  app.openapi(route, async (c) => {
+    const q = c.req.valid('query');
+    const tags: Record<string, string> = {};
+    for (const t of [q.tag ?? []].flat()) {
+      const at = t.indexOf(':');
+      if (at < 1) throw new KmsError('INVALID_ARGUMENT', `tag filter "${t}" must be key:value`, { field: 'tag' });
+      tags[t.slice(0, at)] = t.slice(at + 1);
+    }
+    const page = await c.get('services').keys.list({ state: q.state, spec: q.spec, alias: q.alias, tags, after: q.cursor ? decodeCursor(q.cursor) : undefined }, q.limit);
+    return c.json({ keys: page.keys.map((g) => keyView(g)), nextCursor: page.next ? Buffer.from(page.next).toString('base64url') : null }, 200);
+  });
+}

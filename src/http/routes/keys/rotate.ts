@@ -1,0 +1,19 @@
+// POST /v1/keys/{key}/rotate — add a version; the newest protects, all still process.
+import { createRoute, z } from '@hono/zod-openapi';
+import type { App } from '../../app.ts';
+import { idempotent } from '../../idempotency.ts';
+import { errorResponses, json, KeyRefParam, KeyView } from '../../schemas.ts';
+import { keyView } from '../../views.ts';
+
+const route = createRoute({
+  method: 'post', path: '/v1/keys/{key}/rotate', tags: ['keys'], operationId: 'rotateKey', summary: 'Rotate a key',
+  request: { params: KeyRefParam, headers: z.object({ 'idempotency-key': z.string().optional() }) },
+  responses: { 200: json(KeyView, 'The key at its new version'), ...errorResponses },
+});
+
+export function registerRotateKey(app: App) {
+  app.openapi(route, async (c) => {
+    const { key } = c.req.valid('param');
+    return idempotent(c, `rotateKey ${key}`, {}, async () => ({ status: 200, body: keyView(await c.get('services').keys.rotate(c.get('actor'), key)) })) as never;
+  });
+}

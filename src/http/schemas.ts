@@ -1,0 +1,63 @@
+// Schemas shared by several routes: bytes, key references, the key view and the problem shape.
+import { z } from '@hono/zod-openapi';
+import { keySpecs, keyUsages, signingAlgorithms } from '../keys/specs.ts';
+import { keyStates } from '../keys/lifecycle.ts';
+
+export const Bytes = z.base64().openapi({ description: 'Standard base64', example: 'aGVsbG8=' });
+export const Context = z.record(z.string().min(1).max(256), z.string().max(1024))
+  .refine((c) => Object.keys(c).length <= 64, 'at most 64 context entries')
+  .openapi({ description: 'Encryption context: bound to the ciphertext, required again to decrypt', example: { tenant: 'acme' } });
+export const Tags = z.record(z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/), z.string().max(256))
+  .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
+
+export const KeyRefParam = z.object({
+  key: z.string().min(1).max(140).openapi({ param: { name: 'key', in: 'path' }, description: 'Key id (key_…) or alias/NAME', example: 'alias/payments' }),
+});
+
+export const Spec = z.enum(keySpecs);
+export const Usage = z.enum(keyUsages);
+export const State = z.enum(keyStates);
+export const Algorithm = z.enum(signingAlgorithms);
+export const Version = z.number().int().min(1).max(2 ** 31 - 1);
+
+const Timestamp = z.string().datetime().nullable();
+
+export const KeyView = z.object({
+  id: z.string(),
+  aliases: z.array(z.string()),
+  spec: Spec,
+  usage: Usage,
+  state: State,
+  description: z.string(),
+  tags: z.record(z.string(), z.string()),
+  origin: z.string(),
+  currentVersion: z.number().int(),
+  rotationPeriodDays: z.number().int().nullable(),
+  nextRotationAt: Timestamp,
+  attributes: z.object({ extractable: z.boolean(), neverExtractable: z.boolean(), sensitive: z.boolean(), alwaysSensitive: z.boolean() }),
+  dates: z.object({ activation: Timestamp, protectStop: Timestamp, deactivation: Timestamp, deletion: Timestamp, compromise: Timestamp, destroyed: Timestamp }),
+  bindings: z.array(z.object({ id: z.string(), connection: z.string(), provider: z.string(), ref: z.string(), role: z.enum(['primary', 'replica']), syncStatus: z.string() })),
+  createdAt: z.string().datetime(),
+  updatedAt: z.string().datetime(),
+}).openapi('Key');
+
+export const ProblemSchema = z.object({
+  type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(),
+  code: z.string(), requestId: z.string(), field: z.string().optional(),
+}).openapi('Problem');
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
+
+/** Spread into every route's responses (Unkey's pattern): the errors any route may answer. */
+export const errorResponses = {
+  400: problem('Invalid request'),
+  404: problem('Not found'),
+  409: problem('Conflict with the key\'s state'),
+  413: problem('Body too large'),
+  415: problem('Body is not application/json'),
+  500: problem('Internal error'),
+  503: problem('Provider unavailable'),
+} as const;
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });

@@ -1,0 +1,35 @@
+// How keys look on the wire.
+import type { z } from '@hono/zod-openapi';
+import type { KeyGraph } from '../db/queries/keys.ts';
+import { effectiveState } from '../keys/lifecycle.ts';
+import type { KeyView } from './schemas.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()): z.infer<typeof KeyView> {
+  return {
+    id: key.id,
+    aliases,
+    spec: key.spec,
+    usage: key.usage,
+    // The state its dates have already moved it to, even before the sweep has written it.
+    state: effectiveState(key, now),
+    description: key.description,
+    tags: key.tags,
+    origin: key.origin,
+    currentVersion: key.currentVersion,
+    rotationPeriodDays: key.rotationPeriodDays,
+    nextRotationAt: iso(key.nextRotationAt),
+    attributes: { extractable: key.extractable, neverExtractable: key.neverExtractable, sensitive: key.sensitive, alwaysSensitive: key.alwaysSensitive },
+    dates: {
+      activation: iso(key.activationDate), protectStop: iso(key.protectStopDate), deactivation: iso(key.deactivationDate),
+      deletion: iso(key.deletionDate), compromise: iso(key.compromiseDate), destroyed: iso(key.destroyedAt),
+    },
+    bindings: bindings.map((b) => ({ id: b.id, connection: b.connection, provider: b.provider, ref: b.ref, role: b.role, syncStatus: b.syncStatus })),
+    createdAt: key.createdAt.toISOString(),
+    updatedAt: key.updatedAt.toISOString(),
+  };
+}
+
+export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+export const fromB64 = (s: string): Buffer => Buffer.from(s, 'base64');

@@ -1,0 +1,9 @@
+// Gateway ids are prefixed, time-ordered ULIDs (`key_01J…`), so list pages can use the id as cursor.
+import { monotonicFactory } from 'ulidx';
+
+const ulid = monotonicFactory();
+export type IdPrefix = 'key' | 'bnd' | 'evt' | 'req' | 'job' | 'pol' | 'aud';
+
+export const newId = (prefix: IdPrefix): string => `${prefix}_${ulid().toLowerCase()}`;
+
+export const hasPrefix = (id: string, prefix: IdPrefix): boolean => /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/.test(id) && id.startsWith(`${prefix}_`);

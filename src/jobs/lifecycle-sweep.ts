@@ -1,0 +1,38 @@
+// The lifecycle sweep: moves keys on by their dates (activation, deactivation, end of the deletion
+// window) and rotates keys whose rotation period has run out. Safe with many instances: every
+// transition is a guarded update and every scheduled rotation is claimed first.
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.ts';
+import { claimRotation, keysDueForSweep } from '../db/queries/keys.ts';
+import { newId } from '../ids.ts';
+import { effectiveState } from '../keys/lifecycle.ts';
+import type { KeyService } from '../keys/service.ts';
+
+const RETRY_MS = 5 * 60_000;
+
+export async function sweepOnce(db: Db, keys: KeyService, logger: Logger, now = new Date()): Promise<number> {
+  const due = await keysDueForSweep(db, now, 500);
+  for (const key of due) {
+    try {
+      if (effectiveState(key, now) !== key.state) {
+        await keys.settle(key.id, now);
+      } else if (key.nextRotationAt && key.nextRotationAt <= now && await claimRotation(db, key.id, key.nextRotationAt, new Date(now.getTime() + RETRY_MS))) {
+        await keys.rotate({ principal: 'system:rotation', requestId: newId('req') }, key.id, 'SCHEDULED_ROTATION');
+      }
+    } catch (err) {
+      logger.warn({ err, keyId: key.id }, 'lifecycle sweep could not move key on; will retry');
+    }
+  }
+  return due.length;
+}
+
+export function startLifecycleSweep(db: Db, keys: KeyService, logger: Logger, intervalMs: number): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweepOnce(db, keys, logger).catch((err) => logger.error({ err }, 'lifecycle sweep failed')).finally(() => { running = false; });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

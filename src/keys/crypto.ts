@@ -1,0 +1,173 @@
+// Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
+// here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { KmsError, needs } from '../errors.ts';
+import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
+import type { KeyGraph, BindingGraph } from '../db/queries/keys.ts';
+import { isMacer, isSigner, type KeyProvider, type KeyVersionRef, type Macer, type Signer } from '../../providers/provider.ts';
+import type { Connections } from '../routing/connection.ts';
+import type { KeyCache } from './cache.ts';
+import { lifecycleRefusal, type KeyOperation } from './lifecycle.ts';
+import { signingHash, specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from './specs.ts';
+
+export interface Ciphertext { ciphertext: Buffer; keyId: string; version: number }
+
+const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
+  ENCRYPT: 'ENCRYPT_DECRYPT', DECRYPT: 'ENCRYPT_DECRYPT', GENERATE_DATA_KEY: 'ENCRYPT_DECRYPT',
+  SIGN: 'SIGN_VERIFY', VERIFY: 'SIGN_VERIFY', MAC: 'MAC', VERIFY_MAC: 'MAC',
+};
+
+export class CryptoService {
+  constructor(private readonly connections: Connections, private readonly cache: KeyCache) {}
+
+  async encrypt(ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
+    const graph = this.allow(await this.cache.resolve(ref), op);
+    const { key } = graph;
+    const dek = randomBytes(32);
+    const { headerBytes, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
+    const aad = wrapAad(headerBytes);
+    const wraps = await Promise.all(graph.bindings.map(async (b) => ({
+      bindingId: b.id,
+      wrapped: await this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext: dek, aad })),
+    })));
+    return { ciphertext: encodeEnvelope(headerBytes, wraps, body), keyId: key.id, version: key.currentVersion };
+  }
+
+  async decrypt(ciphertext: Buffer, context?: EncryptionContext): Promise<{ plaintext: Buffer; keyId: string; version: number }> {
+    const env = decodeEnvelope(ciphertext);
+    const { keyId, keyVersion } = env.header;
+    const graph = await this.cache.resolve(keyId).catch((e) => {
+      throw e instanceof KmsError && e.code !== 'NOT_FOUND' ? e : new KmsError('INVALID_ARGUMENT', 'ciphertext names a key that does not exist', { field: 'ciphertext' });
+    });
+    this.allow(graph, 'DECRYPT');
+    const candidates = env.wraps.flatMap((w) => {
+      const b = graph.bindings.find((x) => x.id === w.bindingId);
+      const versionRef = b?.versions.get(keyVersion);
+      return b && versionRef ? [{ b, versionRef, wrapped: w.wrapped }] : [];
+    });
+    needs(candidates.length > 0, 'INVALID_ARGUMENT', 'ciphertext has no data key wrapped by a binding of its key', { field: 'ciphertext' });
+    // Primary first; a wrap that fails authentication means tampering, anything else tries the next.
+    candidates.sort((x, y) => Number(x.b.role !== 'primary') - Number(y.b.role !== 'primary'));
+    let last: unknown;
+    for (const c of candidates) {
+      try {
+        const dek = await this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad: wrapAad(env.headerBytes) }));
+        return { plaintext: openBody(env, dek, context), keyId, version: keyVersion };
+      } catch (err) {
+        if (err instanceof KmsError && err.code === 'INVALID_ARGUMENT') {
+          throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
+        }
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  async generateDataKey(ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {
+    const plaintext = randomBytes(bytes);
+    return { plaintext, ...(await this.encrypt(ref, plaintext, context, 'GENERATE_DATA_KEY')) };
+  }
+
+  async reencrypt(ciphertext: Buffer, context?: EncryptionContext, destination?: string, destinationContext?: EncryptionContext): Promise<Ciphertext & { sourceVersion: number }> {
+    const opened = await this.decrypt(ciphertext, context);
+    const out = await this.encrypt(destination ?? opened.keyId, opened.plaintext, destinationContext ?? context);
+    opened.plaintext.fill(0);
+    return { ...out, sourceVersion: opened.version };
+  }
+
+  async sign(ref: string, algorithm: SigningAlgorithm, input: SignInput): Promise<{ signature: Uint8Array; keyId: string; version: number }> {
+    const graph = this.allow(await this.cache.resolve(ref), 'SIGN');
+    const version = graph.key.currentVersion;
+    const signature = await this.withSigner(graph, version, (p, r) => p.sign({ ...r, algorithm, ...signingData(graph, algorithm, input) }));
+    return { signature, keyId: graph.key.id, version };
+  }
+
+  async verify(ref: string, algorithm: SigningAlgorithm, input: SignInput, signature: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
+    const graph = this.allow(await this.cache.resolve(ref), 'VERIFY');
+    const v = version ?? graph.key.currentVersion;
+    const valid = await this.withSigner(graph, v, (p, r) => p.verify({ ...r, algorithm, ...signingData(graph, algorithm, input), signature }));
+    return { valid, keyId: graph.key.id, version: v };
+  }
+
+  async publicKey(ref: string, format: 'pem' | 'jwk', version?: number) {
+    const graph = this.allow(await this.cache.resolve(ref), 'GET_PUBLIC_KEY');
+    needs(['rsa', 'ec', 'ed25519'].includes(specInfo[graph.key.spec].family), 'INVALID_ARGUMENT', `key of spec ${graph.key.spec} has no public key`, { field: 'key' });
+    const v = version ?? graph.key.currentVersion;
+    const der = await this.withSigner(graph, v, (p, r) => p.getPublicKey(r));
+    const key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+    return { keyId: graph.key.id, version: v, publicKey: format === 'pem' ? key.export({ type: 'spki', format: 'pem' }).toString() : key.export({ format: 'jwk' }) };
+  }
+
+  async mac(ref: string, message: Uint8Array): Promise<{ mac: Uint8Array; keyId: string; version: number }> {
+    const graph = this.allow(await this.cache.resolve(ref), 'MAC');
+    const version = graph.key.currentVersion;
+    const mac = await this.withMacer(graph, version, (p, r) => p.mac({ ...r, message }));
+    return { mac, keyId: graph.key.id, version };
+  }
+
+  async verifyMac(ref: string, message: Uint8Array, mac: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
+    const graph = this.allow(await this.cache.resolve(ref), 'VERIFY_MAC');
+    const v = version ?? graph.key.currentVersion;
+    return { valid: await this.withMacer(graph, v, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
+  }
+
+  private allow(graph: KeyGraph, op: KeyOperation): KeyGraph {
+    const { key } = graph;
+    const usage = usageOf[op];
+    needs(!usage || key.usage === usage, 'INVALID_ARGUMENT', `key "${key.id}" has usage ${key.usage}; ${op} needs ${usage}`, { field: 'key' });
+    const refusal = lifecycleRefusal(key, op, new Date());
+    needs(!refusal, 'FAILED_PRECONDITION', refusal!);
+    return graph;
+  }
+
+  private call<T>(b: BindingGraph, op: string, fn: (p: KeyProvider) => Promise<T>): Promise<T> {
+    return this.connections.get(b.connection).call(op, fn);
+  }
+
+  private async withSigner<T>(graph: KeyGraph, version: number, fn: (p: KeyProvider & Signer, r: SpecRef) => Promise<T>): Promise<T> {
+    const b = primary(graph);
+    return this.call<T>(b, 'sign', (p) => {
+      needs(isSigner(p), 'INVALID_ARGUMENT', `connection "${b.connection}" cannot sign`);
+      return fn(p, { ...versionOf(b, version), spec: graph.key.spec });
+    });
+  }
+
+  private async withMacer<T>(graph: KeyGraph, version: number, fn: (p: KeyProvider & Macer, r: SpecRef) => Promise<T>): Promise<T> {
+    const b = primary(graph);
+    return this.call<T>(b, 'mac', (p) => {
+      needs(isMacer(p), 'INVALID_ARGUMENT', `connection "${b.connection}" cannot compute MACs`);
+      return fn(p, { ...versionOf(b, version), spec: graph.key.spec });
+    });
+  }
+}
+
+type SpecRef = KeyVersionRef & { spec: KeySpec };
+
+export type SignInput = { message: Uint8Array } | { digest: Uint8Array };
+
+/** What the provider signs: the digest (hashing a message here), or the message itself for ED25519. */
+function signingData(graph: KeyGraph, algorithm: SigningAlgorithm, input: SignInput): { data: Uint8Array; dataKind: 'digest' | 'message' } {
+  needs(specInfo[graph.key.spec].signing.includes(algorithm), 'INVALID_ARGUMENT', `algorithm ${algorithm} does not fit key spec ${graph.key.spec}`, { field: 'algorithm' });
+  const hash = signingHash(algorithm);
+  if (!hash) {
+    needs('message' in input, 'INVALID_ARGUMENT', `${algorithm} signs whole messages; send message, not digest`, { field: 'digest' });
+    return { data: input.message, dataKind: 'message' };
+  }
+  if ('digest' in input) {
+    needs(input.digest.length === hash.bytes, 'INVALID_ARGUMENT', `digest must be ${hash.bytes} bytes for ${algorithm}`, { field: 'digest' });
+    return { data: input.digest, dataKind: 'digest' };
+  }
+  return { data: createHash(hash.hash).update(input.message).digest(), dataKind: 'digest' };
+}
+
+function primary(graph: KeyGraph): BindingGraph {
+  const b = graph.bindings.find((x) => x.role === 'primary');
+  needs(b, 'INTERNAL', `key "${graph.key.id}" has no primary binding`);
+  return b;
+}
+
+function versionOf(b: BindingGraph, version: number): KeyVersionRef {
+  const versionRef = b.versions.get(version);
+  needs(versionRef, 'NOT_FOUND', `version ${version} of the key does not exist`, { field: 'version' });
+  return { ref: b.ref, versionRef };
+}

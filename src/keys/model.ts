@@ -1,0 +1,25 @@
+// Inputs and context of the key services, independent of HTTP.
+import type { KeySpec, KeyUsage } from './specs.ts';
+
+/** Who asks and under which request id; recorded with every change. */
+export interface Actor { principal: string; requestId: string }
+
+export interface CreateKeyInput {
+  spec: KeySpec;
+  usage: KeyUsage;
+  description?: string;
+  tags?: Record<string, string>;
+  aliases?: string[];
+  rotationPeriodDays?: number;
+  activationDate?: Date;
+  protectStopDate?: Date;
+  deactivationDate?: Date;
+  exportable?: boolean;
+  connection?: string;
+}
+
+export interface UpdateKeyInput {
+  description?: string;
+  /** JSON merge patch: a null value removes the tag. */
+  tags?: Record<string, string | null>;
+}

@@ -1,0 +1,240 @@
+// Key management: create, update, aliases, rotation and lifecycle transitions. Provider calls go
+// first, then one transaction writes the change, its history event and the cache notification, so
+// a change is either recorded whole or not at all.
+import { KmsError, needs } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Db } from '../db/client.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, updateKeyGuarded, type KeyFilter, type KeyGraph } from '../db/queries/keys.ts';
+import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
+import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
+import { insertEvent, listEvents } from '../db/queries/events.ts';
+import type { Connections } from '../routing/connection.ts';
+import type { KeyProvider } from '../../providers/provider.ts';
+import { ALIAS, type KeyCache } from './cache.ts';
+import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
+import type { Actor, CreateKeyInput, UpdateKeyInput } from './model.ts';
+import { specInfo } from './specs.ts';
+
+const DAY = 86_400_000;
+
+export class KeyService {
+  constructor(private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache) {}
+
+  async create(actor: Actor, input: CreateKeyInput): Promise<KeyGraph> {
+    needs(specInfo[input.spec].usages.includes(input.usage), 'INVALID_ARGUMENT', `spec ${input.spec} cannot be used for ${input.usage}`, { field: 'usage' });
+    const connection = this.connections.get(input.connection ?? this.connections.defaultName);
+    needs(connection.provider.capabilities.specs.includes(input.spec), 'INVALID_ARGUMENT',
+      `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
+    const aliases = [...new Set(input.aliases ?? [])];
+    for (const alias of aliases) await this.assertAliasFree(alias);
+    const now = new Date();
+    const state: KeyState = input.activationDate && input.activationDate > now ? 'PRE_ACTIVE' : 'ACTIVE';
+    const id = newId('key');
+    const created = await connection.call('createKey', (p) => p.createKey({ spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id }));
+    const bindingId = newId('bnd');
+    try {
+      await this.db.transaction(async (tx) => {
+        await insertKey(tx, {
+          id, spec: input.spec, usage: input.usage, state, origin: 'GATEWAY', currentVersion: 1,
+          description: input.description ?? '', tags: input.tags ?? {},
+          rotationPeriodDays: input.rotationPeriodDays ?? null,
+          nextRotationAt: input.rotationPeriodDays ? new Date(now.getTime() + input.rotationPeriodDays * DAY) : null,
+          ...created.attributes,
+          activationDate: input.activationDate ?? now,
+          protectStopDate: input.protectStopDate ?? null,
+          deactivationDate: input.deactivationDate ?? null,
+        });
+        await insertBinding(tx, { id: bindingId, keyId: id, connection: connection.name, provider: connection.provider.kind, ref: created.ref, role: 'primary' });
+        await insertVersion(tx, id, 1, [{ bindingId, versionRef: created.versionRef }]);
+        await insertAliases(tx, id, aliases);
+        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name } });
+      });
+    } catch (err) {
+      // The transaction lost: the provider key it was for must not linger unreferenced.
+      await connection.call('destroyKey', (p) => p.destroyKey({ ref: created.ref })).catch(() => {});
+      if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', 'an alias of the request is already taken', { field: 'aliases', cause: err });
+      throw err;
+    }
+    return this.get(id);
+  }
+
+  async get(ref: string): Promise<KeyGraph> {
+    return this.cache.fresh(ref);
+  }
+
+  async list(filter: KeyFilter, limit: number): Promise<{ keys: KeyGraph[]; next?: string }> {
+    const ids = await listKeyIds(this.db, filter, limit + 1);
+    const page = ids.slice(0, limit);
+    return { keys: await loadKeyGraphs(this.db, page), next: ids.length > limit ? page.at(-1) : undefined };
+  }
+
+  async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyGraph> {
+    const { key } = await this.current(ref, 'UPDATE');
+    const tags = { ...key.tags };
+    for (const [k, v] of Object.entries(input.tags ?? {})) {
+      if (v === null) delete tags[k];
+      else tags[k] = v;
+    }
+    const set = { ...(input.description !== undefined && { description: input.description }), ...(input.tags && { tags }) };
+    await this.write(actor, key.id, [key.state], set, { type: 'UPDATED', detail: { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } } });
+    return this.get(key.id);
+  }
+
+  async addAlias(actor: Actor, ref: string, alias: string): Promise<KeyGraph> {
+    needs(ALIAS.test(alias), 'INVALID_ARGUMENT', `alias "${alias}" must be 1-128 letters, digits, '.', '_' or '-'`, { field: 'name' });
+    const { key } = await this.current(ref, 'UPDATE');
+    await this.assertAliasFree(alias);
+    try {
+      await this.db.transaction(async (tx) => {
+        await insertAliases(tx, key.id, [alias]);
+        await insertEvent(tx, { keyId: key.id, type: 'ALIAS_ADDED', actor: actor.principal, requestId: actor.requestId, detail: { alias } });
+        await notifyKeyChanged(tx, key.id);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', `alias "${alias}" is already taken`, { field: 'name', cause: err });
+      throw err;
+    }
+    this.cache.invalidate(key.id);
+    return this.get(key.id);
+  }
+
+  async removeAlias(actor: Actor, ref: string, alias: string): Promise<void> {
+    const { key } = await this.get(ref);
+    await this.db.transaction(async (tx) => {
+      const existed = await deleteAlias(tx, key.id, alias);
+      needs(existed, 'NOT_FOUND', `key "${ref}" has no alias "${alias}"`);
+      await insertEvent(tx, { keyId: key.id, type: 'ALIAS_REMOVED', actor: actor.principal, requestId: actor.requestId, detail: { alias } });
+      await notifyKeyChanged(tx, key.id);
+    });
+    this.cache.invalidate(key.id);
+  }
+
+  async rotate(actor: Actor, ref: string, reason = 'ROTATION'): Promise<KeyGraph> {
+    const graph = await this.current(ref, 'ROTATE');
+    const { key } = graph;
+    const next = key.currentVersion + 1;
+    const refs = await Promise.all(graph.bindings.map(async (b) => {
+      const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id }));
+      return { bindingId: b.id, versionRef: created.versionRef };
+    }));
+    const now = new Date();
+    try {
+      await this.db.transaction(async (tx) => {
+        await insertVersion(tx, key.id, next, refs);
+        const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
+          currentVersion: next,
+          nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,
+        });
+        needs(updated, 'FAILED_PRECONDITION', `key "${ref}" changed state during rotation`);
+        await insertEvent(tx, { keyId: key.id, type: 'ROTATED', reason, actor: actor.principal, requestId: actor.requestId, detail: { version: next } });
+        await notifyKeyChanged(tx, key.id);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new KmsError('FAILED_PRECONDITION', `key "${ref}" was rotated concurrently; retry`, { cause: err });
+      throw err;
+    }
+    this.cache.invalidate(key.id);
+    return this.get(key.id);
+  }
+
+  async versions(ref: string) {
+    const { key } = await this.get(ref);
+    return { key, versions: await listVersions(this.db, key.id) };
+  }
+
+  async history(ref: string, after: string | undefined, limit: number) {
+    const { key } = await this.get(ref);
+    return listEvents(this.db, key.id, after, limit);
+  }
+
+  /** Applies a named lifecycle transition that needs no provider call. */
+  async transition(actor: Actor, ref: string, name: Exclude<TransitionName, 'scheduleDeletion' | 'cancelDeletion' | 'destroy'>, comment?: string): Promise<KeyGraph> {
+    const { key } = await this.settled(ref);
+    const t = transitions[name];
+    const from = t.from as readonly KeyState[];
+    needs(from.includes(key.state), 'FAILED_PRECONDITION', `cannot ${name} a key in state ${key.state}`);
+    await this.write(actor, key.id, from, { state: t.to, ...(name === 'compromise' && { compromiseDate: new Date() }) },
+      { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: comment ? { comment } : {} });
+    return this.get(key.id);
+  }
+
+  async scheduleDeletion(actor: Actor, ref: string, pendingDays: number = deletionWindow.defaultDays): Promise<KeyGraph> {
+    needs(Number.isInteger(pendingDays) && pendingDays >= deletionWindow.minDays && pendingDays <= deletionWindow.maxDays, 'INVALID_ARGUMENT',
+      `pendingDays must be a whole number from ${deletionWindow.minDays} to ${deletionWindow.maxDays}`, { field: 'pendingDays' });
+    const graph = await this.settled(ref);
+    const { key } = graph;
+    const t = transitions.scheduleDeletion;
+    needs((t.from as readonly KeyState[]).includes(key.state), 'FAILED_PRECONDITION', `cannot schedule deletion of a key in state ${key.state}`);
+    await this.eachBinding(graph, 'scheduleDeletion', (p, b) => p.scheduleDeletion({ ref: b.ref, pendingDays }));
+    const deletionDate = new Date(Date.now() + pendingDays * DAY);
+    await this.write(actor, key.id, t.from, { state: t.to, stateBeforeDeletion: key.state, deletionDate },
+      { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: { pendingDays, deletionDate: deletionDate.toISOString() } });
+    return this.get(key.id);
+  }
+
+  async cancelDeletion(actor: Actor, ref: string): Promise<KeyGraph> {
+    const graph = await this.settled(ref);
+    const { key } = graph;
+    needs(key.state === 'PENDING_DELETION', 'FAILED_PRECONDITION', `key "${ref}" is not pending deletion (state ${key.state})`);
+    await this.eachBinding(graph, 'cancelDeletion', (p, b) => p.cancelDeletion({ ref: b.ref }));
+    const to = stateAfterCancel(key.stateBeforeDeletion);
+    await this.write(actor, key.id, ['PENDING_DELETION'], { state: to, stateBeforeDeletion: null, deletionDate: null },
+      { type: 'TRANSITION', fromState: key.state, toState: to, reason: transitions.cancelDeletion.reason, detail: {} });
+    return this.get(key.id);
+  }
+
+  /**
+   * Moves a key on by its dates (activation, deactivation, end of deletion window) and persists
+   * it; the sweep calls this for due keys and every transition calls it first, so no transition
+   * starts from a state the dates have already left.
+   */
+  async settle(id: string, now = new Date()): Promise<KeyGraph> {
+    const graph = await this.cache.fresh(id);
+    const { key } = graph;
+    const due = effectiveState(key, now);
+    if (due === key.state) return graph;
+    if (due === 'DESTROYED') {
+      await this.eachBinding(graph, 'destroyKey', (p, b) => (p.capabilities.deletion === 'gateway' ? p.destroyKey({ ref: b.ref }) : Promise.resolve()));
+    }
+    const reason = due === 'ACTIVE' ? transitions.activate.reason : due === 'DEACTIVATED' ? transitions.expire.reason : transitions.destroy.reason;
+    await this.write({ principal: 'system:lifecycle', requestId: newId('req') }, key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },
+      { type: 'TRANSITION', fromState: key.state, toState: due, reason, detail: { by: 'date' } }, true);
+    return this.cache.fresh(id);
+  }
+
+  private async settled(ref: string): Promise<KeyGraph> {
+    return this.settle((await this.get(ref)).key.id);
+  }
+
+  private async current(ref: string, op: KeyOperation): Promise<KeyGraph> {
+    const graph = await this.settled(ref);
+    const refusal = lifecycleRefusal(graph.key, op, new Date());
+    needs(!refusal, 'FAILED_PRECONDITION', refusal!);
+    return graph;
+  }
+
+  private async assertAliasFree(alias: string): Promise<void> {
+    needs(ALIAS.test(alias), 'INVALID_ARGUMENT', `alias "${alias}" must be 1-128 letters, digits, '.', '_' or '-'`, { field: 'aliases' });
+    needs(!(await aliasOwner(this.db, alias)), 'ALREADY_EXISTS', `alias "${alias}" is already taken`, { field: 'aliases' });
+  }
+
+  private async eachBinding(graph: KeyGraph, op: string, fn: (p: KeyProvider, b: KeyGraph['bindings'][number]) => Promise<void>) {
+    await Promise.all(graph.bindings.map((b) => this.connections.get(b.connection).call(op, (p) => fn(p, b))));
+  }
+
+  /** Writes a guarded key update with its history event and notification in one transaction. */
+  private async write(actor: Actor, id: string, from: readonly KeyState[], set: Parameters<typeof updateKeyGuarded>[3],
+    event: { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> }, quietIfMoved = false): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const updated = await updateKeyGuarded(tx, id, from, set);
+      if (!updated) {
+        if (quietIfMoved) return; // another instance applied the same date rule first
+        throw new KmsError('FAILED_PRECONDITION', `key "${id}" changed state concurrently; retry`);
+      }
+      await insertEvent(tx, { keyId: id, actor: actor.principal, requestId: actor.requestId, ...event });
+      await notifyKeyChanged(tx, id);
+    });
+    this.cache.invalidate(id);
+  }
+}

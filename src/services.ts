@@ -1,0 +1,48 @@
+// The composition root: opens the database, builds the connections from configuration and wires
+// the key services. Everything the HTTP app and the jobs need comes from here.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config, ConnectionConfig } from './config.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import { materialStore } from './db/queries/local-material.ts';
+import type { Services } from './http/app.ts';
+import { KeyCache } from './keys/cache.ts';
+import { CryptoService } from './keys/crypto.ts';
+import { KeyService } from './keys/service.ts';
+import { Connection, Connections } from './routing/connection.ts';
+import { LocalProvider } from '../providers/local/index.ts';
+import { RootKeyring } from '../providers/local/rootkeys.ts';
+import type { KeyProvider } from '../providers/provider.ts';
+
+export interface Runtime { services: Services; connections: Connections; cache: KeyCache; close(): Promise<void> }
+
+export async function openRuntime(config: Config, logger: Logger, database?: Database): Promise<Runtime> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = database ?? await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pglite: join(config.dataDir, 'pglite') });
+  let keyring: RootKeyring | undefined;
+  const provider = (c: ConnectionConfig): KeyProvider => {
+    switch (c.provider) {
+      case 'local':
+        keyring ??= RootKeyring.open(config.dataDir);
+        return new LocalProvider(keyring, materialStore(db.db));
+    }
+  };
+  const connections = new Connections(config.connections.map((c) => new Connection(c.name, provider(c))), config.defaultConnection);
+  const cache = new KeyCache(db.db);
+  await cache.start(db);
+  const services: Services = {
+    keys: new KeyService(db.db, connections, cache),
+    crypto: new CryptoService(connections, cache),
+    database: db,
+    logger,
+  };
+  return {
+    services, connections, cache,
+    async close() {
+      await cache.stop();
+      await connections.close();
+      await db.close();
+    },
+  };
+}
