@@ -1,0 +1,74 @@
+// A real gateway for tests: a fresh database (a new PostgreSQL database per test file, or an
+// in-memory PGlite), the local provider with its own keyring, and the Hono app called in-process.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { sql } from 'drizzle-orm';
+import { loadConfig } from '../../src/config.ts';
+import { openDatabase, type Database } from '../../src/db/client.ts';
+import { newApp, type App } from '../../src/http/app.ts';
+import { newLogger } from '../../src/log.ts';
+import { openRuntime, type Runtime } from '../../src/services.ts';
+
+export interface TestGateway {
+  app: App;
+  runtime: Runtime;
+  database: Database;
+  dataDir: string;
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** Puts a key straight into a state, to test what the state allows regardless of how it got there. */
+  forceState(keyId: string, state: string, extra?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Reply { status: number; body: any; headers: Headers }
+
+async function freshDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
+  if (process.env.KMSGW_TEST_DB !== 'postgres') return { database: await openDatabase({ pglite: 'memory://' }), drop: async () => {} };
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('KMSGW_TEST_DB=postgres needs DATABASE_URL');
+  const name = `kmsgw_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const database = await openDatabase({ url: u.toString() }, { maxConnections: 5 });
+  return {
+    database,
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export async function startGateway(options: { maxBodyBytes?: number } = {}): Promise<TestGateway> {
+  const { database, drop } = await freshDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-test-'));
+  const config = loadConfig({ KMSGW_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const runtime = await openRuntime(config, newLogger('silent'), database);
+  const app = newApp(runtime.services, { maxBodyBytes: options.maxBodyBytes ?? config.maxBodyBytes });
+  return {
+    app, runtime, database, dataDir,
+    async call(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers } };
+      if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      const res = await app.request(path, init);
+      const text = await res.text();
+      let parsed: unknown = text;
+      try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON: keep the text */ }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async forceState(keyId, state, extra = '') {
+      await database.db.execute(sql.raw(`update keys set state = '${state}'${extra} where id = '${keyId}'`));
+      runtime.cache.invalidate(keyId);
+    },
+    async close() {
+      await runtime.close();
+      await drop();
+    },
+  };
+}
+
+export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
