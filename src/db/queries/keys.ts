@@ -1,5 +1,5 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
-import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
 import type { KeySpec } from '../../keys/specs.ts';
@@ -63,12 +63,13 @@ export async function updateKeyGuarded(db: Db, id: string, fromStates: readonly 
 
 /** Keys whose dates call for the lifecycle sweep at `now`. */
 export async function keysDueForSweep(db: Db, now: Date, limit: number): Promise<KeyRow[]> {
-  return db.select().from(keys).where(sql`(
-      (${keys.state} = 'PRE_ACTIVE' and (${keys.activationDate} <= ${now} or ${keys.deactivationDate} <= ${now}))
-   or (${keys.state} in ('ACTIVE', 'SUSPENDED') and ${keys.deactivationDate} <= ${now})
-   or (${keys.state} = 'PENDING_DELETION' and ${keys.deletionDate} <= ${now})
-   or (${keys.state} = 'ACTIVE' and ${isNotNull(keys.nextRotationAt)} and ${lte(keys.nextRotationAt, now)})
-  )`).orderBy(asc(keys.id)).limit(limit);
+  // Typed operators, not a raw template: drivers map Date parameters only through the column.
+  return db.select().from(keys).where(or(
+    and(eq(keys.state, 'PRE_ACTIVE'), or(lte(keys.activationDate, now), lte(keys.deactivationDate, now))),
+    and(inArray(keys.state, ['ACTIVE', 'SUSPENDED']), lte(keys.deactivationDate, now)),
+    and(eq(keys.state, 'PENDING_DELETION'), lte(keys.deletionDate, now)),
+    and(eq(keys.state, 'ACTIVE'), lte(keys.nextRotationAt, now)),
+  )).orderBy(asc(keys.id)).limit(limit);
 }
 
 export async function notifyKeyChanged(db: Db, id: string): Promise<void> {

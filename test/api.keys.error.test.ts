@@ -1,0 +1,102 @@
+// Bad requests get problem+json with the right status and change nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+
+let gw: TestGateway;
+beforeAll(async () => { gw = await startGateway({ maxBodyBytes: 4096 }); });
+afterAll(async () => { await gw.close(); });
+
+const count = async () => (await gw.call('GET', '/v1/keys?limit=1000')).body.keys.length;
+
+describe('bad input changes nothing', () => {
+  it.each([
+    ['an unknown spec', { spec: 'AES_128', usage: 'ENCRYPT_DECRYPT' }, 'spec'],
+    ['a usage the spec cannot do', { spec: 'EC_P256', usage: 'ENCRYPT_DECRYPT' }, 'usage'],
+    ['a missing usage', { spec: 'AES_256' }, 'usage'],
+    ['an unknown field', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', colour: 'red' }, ''],
+    ['a bad alias', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', aliases: ['has space'] }, 'aliases'],
+    ['an unknown connection', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'nowhere' }, 'connection'],
+    ['a bad date', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', activationDate: 'tomorrow' }, 'activationDate'],
+    ['a zero rotation period', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', rotationPeriodDays: 0 }, 'rotationPeriodDays'],
+  ])('create with %s is 400 naming the field', async (_, body, field) => {
+    const before = await count();
+    const res = await gw.call('POST', '/v1/keys', body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', title: 'Bad Request' });
+    expect(res.body.requestId).toMatch(/^req_/);
+    if (field) expect(res.body.field).toBe(field);
+    expect(await count()).toBe(before);
+  });
+
+  it('a taken alias is 409 and creates no key', async () => {
+    await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', aliases: ['taken'] });
+    const before = await count();
+    const res = await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', aliases: ['taken'] });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('ALREADY_EXISTS');
+    expect(await count()).toBe(before);
+  });
+
+  it('malformed JSON is 400', async () => {
+    expect((await gw.call('POST', '/v1/keys', '{"spec":')).status).toBe(400);
+  });
+
+  it('a body that is not JSON is 415', async () => {
+    const res = await gw.call('POST', '/v1/keys', 'spec=AES_256', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(res.status).toBe(415);
+    expect(res.body.title).toBe('Unsupported Media Type');
+  });
+
+  it('a body over the limit is 413', async () => {
+    const res = await gw.call('POST', '/v1/keys/key_01jd0000000000000000000000/encrypt', { plaintext: b64(Buffer.alloc(8192)) });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('RESOURCE_EXHAUSTED');
+  });
+
+  it('a wrong method is 405 with Allow', async () => {
+    const res = await gw.call('DELETE', '/v1/keys');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST, GET');
+    const onKey = await gw.call('PUT', '/v1/keys/alias/x');
+    expect(onKey.status).toBe(405);
+    expect(onKey.headers.get('allow')).toContain('PATCH');
+  });
+
+  it('an unknown path is 404 problem+json', async () => {
+    const res = await gw.call('GET', '/v1/nothing');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('NOT_FOUND');
+  });
+
+  it('an unknown key is 404, a malformed key reference 400', async () => {
+    expect((await gw.call('GET', '/v1/keys/key_01jd0000000000000000000000')).status).toBe(404);
+    expect((await gw.call('GET', '/v1/keys/alias/missing')).status).toBe(404);
+    expect((await gw.call('GET', '/v1/keys/not-a-key')).status).toBe(400);
+  });
+
+  it('plaintext that is not base64 is 400 and never echoed', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
+    const res = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: 'top secret!!' });
+    expect(res.status).toBe(400);
+    expect(res.body.field).toBe('plaintext');
+    expect(JSON.stringify(res.body)).not.toContain('top secret');
+  });
+
+  it('using a key for the wrong kind of operation is 400', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'HMAC_256', usage: 'MAC' })).body;
+    expect((await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x') })).status).toBe(400);
+    expect((await gw.call('GET', `/v1/keys/${k.id}/public-key`)).status).toBe(400);
+  });
+
+  it('an update with nothing in it is 400 and changes nothing', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: { a: '1' } })).body;
+    expect((await gw.call('PATCH', `/v1/keys/${k.id}`, {})).status).toBe(400);
+    expect((await gw.call('GET', `/v1/keys/${k.id}`)).body.updatedAt).toBe(k.updatedAt);
+  });
+
+  it('removing an alias the key does not have is 404', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
+    expect((await gw.call('DELETE', `/v1/keys/${k.id}/aliases/none`)).status).toBe(404);
+  });
+});

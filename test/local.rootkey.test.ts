@@ -1,0 +1,54 @@
+// The local keystore's root keyring: created 0600, refused when readable by others, and rotatable
+// without losing access to material sealed under earlier versions.
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resealLocalMaterial } from '../src/db/queries/local-material.ts';
+import { RootKeyring } from '../providers/local/rootkeys.ts';
+import { loadConfig } from '../src/config.ts';
+import { newLogger } from '../src/log.ts';
+import { openRuntime } from '../src/services.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+
+let gw: TestGateway;
+beforeAll(async () => { gw = await startGateway(); });
+afterAll(async () => { await gw.close(); });
+
+describe('root keyring', () => {
+  it('is created on first use with mode 0600', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsgw-ring-'));
+    RootKeyring.open(dir);
+    expect(statSync(join(dir, 'root-keys.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a keyring file readable by group or others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsgw-ring-'));
+    RootKeyring.open(dir);
+    chmodSync(join(dir, 'root-keys.json'), 0o644);
+    expect(() => RootKeyring.open(dir)).toThrow(/chmod 600/);
+  });
+
+  it('after rotation and re-sealing, envelopes made before still decrypt and new material uses the new version', async () => {
+    const id = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
+    const ct = (await gw.call('POST', `/v1/keys/${id}/encrypt`, { plaintext: b64('old') })).body.ciphertext;
+    const ring = RootKeyring.open(gw.dataDir);
+    expect(ring.rotate()).toBe(2);
+    expect(await resealLocalMaterial(gw.database.db, ring)).toBeGreaterThan(0);
+    expect(await resealLocalMaterial(gw.database.db, ring)).toBe(0);
+
+    // A gateway that starts now knows only what is on disk and in the database.
+    const fresh = RootKeyring.open(gw.dataDir);
+    expect(fresh.currentVersion).toBe(2);
+    const rows = await gw.database.db.execute('select distinct root_version from local_key_material' as never);
+    expect(JSON.stringify(rows)).toContain('"root_version":2');
+    expect(JSON.stringify(rows)).not.toContain('"root_version":1');
+    // A second gateway on the same database and data directory has nothing cached: it must unseal under version 2.
+    const second = await openRuntime(loadConfig({ KMSGW_DATA_DIR: gw.dataDir, LOG_LEVEL: 'silent' }), newLogger('silent'), gw.database);
+    try {
+      expect((await second.services.crypto.decrypt(Buffer.from(ct, 'base64'))).plaintext.toString()).toBe('old');
+    } finally {
+      await second.cache.stop();
+    }
+  });
+});
