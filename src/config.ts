@@ -48,7 +48,8 @@ function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const e = check(envSchema, env, 'the environment');
+  // An empty variable means unset, as shells and container specs often leave them.
+  const e = check(envSchema, Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')), 'the environment');
   const file = check(fileSchema, e.KMSGW_CONFIG ? parse(readFileSync(e.KMSGW_CONFIG, 'utf8')) ?? {} : {}, e.KMSGW_CONFIG ?? 'defaults');
   const names = file.connections.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);

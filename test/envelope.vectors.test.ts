@@ -40,3 +40,17 @@ describe.each(cases)('vector "$name"', (v) => {
     expect(() => openBody(env, other, v.context)).toThrow(/commitment/);
   });
 });
+
+describe('key derivation', () => {
+  it('derive() is HKDF-Expand-SHA-512 with the DEK as PRK, as node:crypto computes it', async () => {
+    const { createHmac, randomBytes } = await import('node:crypto');
+    const { derive } = await import('../src/crypto/envelope.ts');
+    for (let i = 0; i < 20; i++) {
+      const dek = randomBytes(32), messageId = randomBytes(32);
+      // RFC 5869 §2.3 for L = 64 = HashLen: T(1) = HMAC(PRK, info || 0x01), info = label || message id.
+      const okm = createHmac('sha512', dek).update(Buffer.concat([Buffer.from('kmsgw envelope v1 key+commitment'), messageId, Buffer.from([1])])).digest();
+      const d = derive(dek, messageId);
+      expect(Buffer.concat([d.key, d.commitment])).toEqual(okm);
+    }
+  });
+});

@@ -1,7 +1,8 @@
 // The `local` provider: the gateway's own software keystore and the embedded default. Material is
 // generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
 // store port (the gateway backs it with its database; tests may back it with a Map).
-import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, type KeySpec } from '../../src/keys/specs.ts';
 import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, Macer, SignRequest, Signer } from '../provider.ts';
@@ -57,7 +58,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer {
     if (m.kind === 'pair') {
       return publicEncrypt({ key: m.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(req.aad) }, req.plaintext);
     }
-    const iv = randomBytes(12);
+    const iv = random(12);
     const cipher = createCipheriv('aes-256-gcm', m.bytes, iv).setAAD(req.aad);
     return Buffer.concat([iv, cipher.update(req.plaintext), cipher.final(), cipher.getAuthTag()]);
   }

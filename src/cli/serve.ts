@@ -27,7 +27,7 @@ export async function serve(): Promise<void> {
   const stop = () => {
     logger.info('shutting down');
     stopSweep();
-    server.close(() => void runtime.close().then(() => process.exit(0)));
+    server.close(() => void runtime.close().then(() => logger.flush(() => process.exit(0))));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

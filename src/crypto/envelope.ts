@@ -1,7 +1,8 @@
 // The gateway envelope, format 1 (docs/envelope.md specifies it byte by byte). Pure functions:
 // encoding, decoding and the committing AES-256-GCM body. Wrapping the DEK under bindings is the
 // key service's work.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { random } from './random.ts';
 import { KmsError, needs } from '../errors.ts';
 
 export const FORMAT_VERSION = 1;
@@ -11,6 +12,7 @@ const COMMITMENT = 32;
 const IV = 12;
 const TAG = 16;
 const DERIVE_INFO = Buffer.from('kmsgw envelope v1 key+commitment');
+const BLOCK_1 = Buffer.from([1]);
 
 export interface Header {
   keyId: string;
@@ -82,10 +84,14 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
 /** The AAD that binds a wrapped DEK to its envelope header. */
 export const wrapAad = (headerBytes: Buffer): Buffer => createHash('sha256').update(headerBytes).digest();
 
+const EMPTY_CONTEXT_DIGEST = createHash('sha256').digest();
+
 /** Canonical encoding of the encryption context: pairs sorted by key, each string as u16 length + UTF-8. */
 export function contextDigest(context: EncryptionContext = {}): Buffer {
+  const keys = Object.keys(context);
+  if (keys.length === 0) return EMPTY_CONTEXT_DIGEST;
   const h = createHash('sha256');
-  for (const k of Object.keys(context).sort()) {
+  for (const k of keys.sort()) {
     for (const s of [k, context[k]!]) {
       const b = Buffer.from(s, 'utf8');
       const len = Buffer.alloc(2);
@@ -96,8 +102,13 @@ export function contextDigest(context: EncryptionContext = {}): Buffer {
   return h.digest();
 }
 
-function derive(dek: Uint8Array, messageId: Buffer): { key: Buffer; commitment: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha512', dek, messageId, DERIVE_INFO, 64));
+/**
+ * The message's encryption key and commitment: HKDF-Expand-SHA-512 (RFC 5869) with the DEK as PRK
+ * and info = label || message id, one 64-byte block. The extract step is skipped as §3.3 allows:
+ * a DEK is 32 uniformly random bytes, and each HMAC costs microseconds on the hot path.
+ */
+export function derive(dek: Uint8Array, messageId: Buffer): { key: Buffer; commitment: Buffer } {
+  const okm = createHmac('sha512', dek).update(DERIVE_INFO).update(messageId).update(BLOCK_1).digest();
   return { key: okm.subarray(0, 32), commitment: okm.subarray(32) };
 }
 
@@ -114,8 +125,8 @@ export interface SealInput {
 
 /** Encrypts the body and returns the header (to be wrapped against) and body. */
 export function sealBody(input: SealInput): { headerBytes: Buffer; body: Buffer } {
-  const messageId = input.messageId ?? randomBytes(MESSAGE_ID);
-  const iv = input.iv ?? randomBytes(IV);
+  const messageId = input.messageId ?? random(MESSAGE_ID);
+  const iv = input.iv ?? random(IV);
   const { key, commitment } = derive(input.dek, messageId);
   const headerBytes = encodeHeader({ keyId: input.keyId, keyVersion: input.keyVersion, messageId, commitment, iv });
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.concat([headerBytes, contextDigest(input.context)]));

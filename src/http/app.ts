@@ -1,7 +1,6 @@
 // The HTTP application factory: newApp(services) wires middleware, every route and the error
 // handling; it holds no state of its own, so tests build as many apps as they like.
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import type { KeyService } from '../keys/service.ts';
 import type { Database } from '../db/client.ts';
 import { problemResponse, toKmsError } from './problem.ts';
 import { jsonOnly } from './middleware/json-only.ts';
+import { bodySizeLimit } from './middleware/body-size-limit.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -49,8 +49,8 @@ export function newApp(services: Services, options: AppOptions = { maxBodyBytes:
     c.set('actor', { principal: 'anonymous', requestId: c.get('requestId') });
     await next();
   });
-  app.use(bodyLimit({
-    maxSize: options.maxBodyBytes,
+  app.use(bodySizeLimit({
+    maxBytes: options.maxBodyBytes,
     onError: (c) => problemResponse(c, new KmsError('RESOURCE_EXHAUSTED', `request body is larger than ${options.maxBodyBytes} bytes`, { status: 413 })),
   }));
   app.use(jsonOnly());

@@ -3,7 +3,11 @@ import { z } from '@hono/zod-openapi';
 import { keySpecs, keyUsages, signingAlgorithms } from '../keys/specs.ts';
 import { keyStates } from '../keys/lifecycle.ts';
 
-export const Bytes = z.base64().openapi({ description: 'Standard base64', example: 'aGVsbG8=' });
+// Standard base64, checked by one character-class scan and the length rule: zod's grouped base64
+// pattern cost a tenth of an encrypt request on 4 KiB of plaintext.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+export const isBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64.test(s);
+export const Bytes = z.string().refine(isBase64, 'must be standard base64 (padded)').openapi({ format: 'byte', description: 'Standard base64', example: 'aGVsbG8=' });
 export const Context = z.record(z.string().min(1).max(256), z.string().max(1024))
   .refine((c) => Object.keys(c).length <= 64, 'at most 64 context entries')
   .openapi({ description: 'Encryption context: bound to the ciphertext, required again to decrypt', example: { tenant: 'acme' } });

@@ -1,6 +1,7 @@
 // Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
 // here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
 import type { KeyGraph, BindingGraph } from '../db/queries/keys.ts';
@@ -23,7 +24,7 @@ export class CryptoService {
   async encrypt(ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
     const graph = this.allow(await this.cache.resolve(ref), op);
     const { key } = graph;
-    const dek = randomBytes(32);
+    const dek = random(32);
     const { headerBytes, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
     const aad = wrapAad(headerBytes);
     const wraps = await Promise.all(graph.bindings.map(async (b) => ({

@@ -1,6 +1,7 @@
 // A connection: one configured place of a provider, and the one place where every provider call
 // gets the shared treatment — a deadline and exactly-once wrapping of raw errors into KmsError.
 import { KmsError, isKmsError } from '../errors.ts';
+import { withDeadline } from './deadline.ts';
 import type { KeyProvider } from '../../providers/provider.ts';
 
 export class Connection {
@@ -11,16 +12,10 @@ export class Connection {
   ) {}
 
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KmsError('DEADLINE_EXCEEDED', `${this.name}: ${op} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
     try {
-      return await Promise.race([fn(this.provider), deadline]);
+      return await withDeadline(fn(this.provider), this.timeoutMs, `connection "${this.name}": ${op} did not answer within ${this.timeoutMs} ms`);
     } catch (err) {
       throw this.wrap(op, err);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

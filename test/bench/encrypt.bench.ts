@@ -1,0 +1,82 @@
+// npm run bench: encrypt and decrypt of 4 KiB through the gateway (embedded defaults: PGlite and
+// the local provider) against the bare node:http + node:crypto baseline, at 1 and 50 connections,
+// in the same run. Prints p50/p99, req/s and the ratios; writes .run/bench.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { load, type LoadResult } from './load.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const plaintext = Buffer.alloc(4096, 7).toString('base64');
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+/** Starts a server on a free port and waits until it answers. */
+async function start(args: string[], env: Record<string, string>, probe: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  child.once('exit', () => { exited = true; });
+  for (let i = 0; i < 600 && !exited; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}${probe}`).then((r) => r.ok, () => false);
+    if (up) return { child, port };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${args[0]} did not start`);
+}
+
+async function post(port: number, path: string, body: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return res.json() as Promise<any>;
+}
+
+async function scenario(port: number, encryptPath: string): Promise<Record<string, LoadResult>> {
+  const { ciphertext } = await post(port, encryptPath, { plaintext });
+  const enc = () => JSON.stringify({ plaintext });
+  const dec = () => JSON.stringify({ ciphertext });
+  const decryptPath = encryptPath === '/encrypt' ? '/decrypt' : '/v1/decrypt';
+  await load(`http://127.0.0.1:${port}`, encryptPath, enc, 8, 1); // warm-up: JIT, caches
+  await load(`http://127.0.0.1:${port}`, decryptPath, dec, 8, 1);
+  return {
+    'encrypt c=1': await load(`http://127.0.0.1:${port}`, encryptPath, enc, 1, SECONDS),
+    'encrypt c=50': await load(`http://127.0.0.1:${port}`, encryptPath, enc, 50, SECONDS),
+    'decrypt c=1': await load(`http://127.0.0.1:${port}`, decryptPath, dec, 1, SECONDS),
+    'decrypt c=50': await load(`http://127.0.0.1:${port}`, decryptPath, dec, 50, SECONDS),
+  };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-bench-'));
+const gateway = await start(['src/cli/kmsgw.ts', 'serve'], { KMSGW_DATA_DIR: dataDir, DATABASE_URL: '' }, '/readyz');
+const keyId = (await post(gateway.port, '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).id;
+const bare = await start(['test/bench/bare-server.ts'], {}, '/');
+
+try {
+  const base = await scenario(bare.port, '/encrypt');
+  const gw = await scenario(gateway.port, `/v1/keys/${keyId}/encrypt`);
+  const rows = Object.keys(base).map((name) => {
+    const b = base[name]!, g = gw[name]!;
+    return {
+      scenario: name,
+      'bare p50 ms': b.p50.toFixed(3), 'gw p50 ms': g.p50.toFixed(3), 'p50 ratio': (g.p50 / b.p50).toFixed(2),
+      'bare p99 ms': b.p99.toFixed(3), 'gw p99 ms': g.p99.toFixed(3),
+      'bare req/s': Math.round(b.rps), 'gw req/s': Math.round(g.rps), 'throughput ratio': (g.rps / b.rps).toFixed(2),
+      errors: b.errors + g.errors,
+    };
+  });
+  console.table(rows);
+  console.log('targets: p50 ratio at c=1 <= 1.5; throughput ratio at c=50 >= 0.6');
+  mkdirSync('.run', { recursive: true });
+  writeFileSync('.run/bench.json', JSON.stringify({ seconds: SECONDS, node: process.version, rows }, null, 2));
+} finally {
+  gateway.child.kill('SIGTERM');
+  bare.child.kill('SIGTERM');
+}
