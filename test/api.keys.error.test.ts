@@ -25,6 +25,7 @@ describe('bad input changes nothing', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.body).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', title: 'Bad Request' });
     expect(res.body.requestId).toMatch(/^req_/);
+    expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
     if (field) expect(res.body.field).toBe(field);
     expect(await count()).toBe(before);
   });
@@ -98,5 +99,24 @@ describe('bad input changes nothing', () => {
   it('removing an alias the key does not have is 404', async () => {
     const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
     expect((await gw.call('DELETE', `/v1/keys/${k.id}/aliases/none`)).status).toBe(404);
+  });
+});
+
+describe('body limits over a real socket', () => {
+  it('a declared Content-Length over the limit is 413, and a chunked body over it too', async () => {
+    const { serve } = await import('@hono/node-server');
+    const server = serve({ fetch: gw.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const url = `http://127.0.0.1:${port}/v1/decrypt`;
+    const big = JSON.stringify({ ciphertext: b64(Buffer.alloc(8192)) });
+    const declared = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(declared.status).toBe(413);
+    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } });
+    const chunked = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+    const small = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    expect(small.status).toBe(415);
+    server.close();
   });
 });

@@ -1,19 +1,16 @@
 // The HTTP application factory: newApp(services) wires middleware, every route and the error
 // handling; it holds no state of its own, so tests build as many apps as they like.
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { requestId } from 'hono/request-id';
 import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
 import { KmsError } from '../errors.ts';
-import { newId } from '../ids.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Actor } from '../keys/model.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Database } from '../db/client.ts';
 import { problemResponse, toKmsError } from './problem.ts';
-import { jsonOnly } from './middleware/json-only.ts';
-import { bodySizeLimit } from './middleware/body-size-limit.ts';
-import { accessLog } from './middleware/access-log.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { bodyGuard } from './middleware/body-guard.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { registerRoutes } from './routes/index.ts';
 
@@ -41,19 +38,8 @@ export function newApp(services: Services, options: AppOptions = { maxBodyBytes:
     },
   });
 
-  app.use(requestId({ generator: () => newId('req'), headerName: 'X-Request-Id' }));
-  app.use(accessLog({ logger: services.logger }));
-  app.use(async (c, next) => {
-    c.set('services', services);
-    // Authentication replaces this principal once it lands; until then every caller is anonymous.
-    c.set('actor', { principal: 'anonymous', requestId: c.get('requestId') });
-    await next();
-  });
-  app.use(bodySizeLimit({
-    maxBytes: options.maxBodyBytes,
-    onError: (c) => problemResponse(c, new KmsError('RESOURCE_EXHAUSTED', `request body is larger than ${options.maxBodyBytes} bytes`, { status: 413 })),
-  }));
-  app.use(jsonOnly());
+  app.use(requestContext({ services }));
+  app.use(bodyGuard({ maxBytes: options.maxBodyBytes }));
 
   registerRoutes(app);
 

@@ -31,5 +31,6 @@ export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()):
   };
 }
 
-export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+// A view over the same memory, not a copy: ciphertexts are the largest thing a request writes.
+export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 export const fromB64 = (s: string): Buffer => Buffer.from(s, 'base64');

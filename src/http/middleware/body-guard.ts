@@ -1,0 +1,28 @@
+// Checks a request body before any handler reads it: 413 over the size limit, 415 when it is not
+// JSON. A declared Content-Length is decided from the header alone (node's HTTP parser never
+// delivers more than it declares); only chunked bodies are counted as they stream, by hono's
+// bodyLimit. Reading the header keeps the body off the web-stream path, which cost more than half
+// the throughput of a small JSON request.
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { KmsError } from '../../errors.ts';
+import { problemResponse } from '../problem.ts';
+
+export function bodyGuard(options: { maxBytes: number }): MiddlewareHandler {
+  const tooLarge = new KmsError('RESOURCE_EXHAUSTED', `request body is larger than ${options.maxBytes} bytes`, { status: 413 });
+  const streaming = bodyLimit({ maxSize: options.maxBytes, onError: (c) => problemResponse(c, tooLarge) });
+  return async function bodyGuardMiddleware(c, next) {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE') return next();
+    const length = c.req.header('content-length');
+    const declared = length !== undefined && c.req.header('transfer-encoding') === undefined;
+    if (declared && length === '0') return next();
+    // Without a declared length the body is counted as it streams; that path costs, but is rare.
+    if (!declared && !c.req.raw.body) return next();
+    const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json') {
+      return problemResponse(c, new KmsError('INVALID_ARGUMENT', `content-type must be application/json, not "${type ?? 'none'}"`, { status: 415 }));
+    }
+    if (!declared) return streaming(c, next);
+    return Number(length) > options.maxBytes ? problemResponse(c, tooLarge) : next();
+  };
+}

@@ -1,0 +1,25 @@
+// Per-request context in one middleware: a request id (echoed as X-Request-Id), the services and
+// the actor for handlers, and one access-log line at the end — method, route pattern (never the
+// raw path, which may carry aliases), status, duration. Bodies are never logged.
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import { newId } from '../../ids.ts';
+import type { AppEnv, Services } from '../app.ts';
+
+export function requestContext(options: { services: Services }): MiddlewareHandler<AppEnv> {
+  const { services } = options;
+  const { logger } = services;
+  return async function requestContextMiddleware(c, next) {
+    const start = performance.now();
+    const requestId = newId('req');
+    c.set('requestId', requestId);
+    c.set('services', services);
+    // Authentication replaces this principal once it lands; until then every caller is anonymous.
+    c.set('actor', { principal: 'anonymous', requestId });
+    await next();
+    c.header('X-Request-Id', requestId);
+    if (logger.isLevelEnabled('info')) {
+      logger.info({ requestId, method: c.req.method, route: routePath(c), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 }, 'request');
+    }
+  };
+}
