@@ -1,5 +1,6 @@
 // RFC 9457 problem details: the one shape of every error on the wire.
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { KmsError, isKmsError, type ErrorCode } from '../errors.ts';
 
@@ -40,5 +41,6 @@ export function problemResponse(c: Context, err: KmsError, headers: Record<strin
     ...(err.field && { field: err.field }),
   };
   if (err.retryAfter !== undefined) headers['Retry-After'] = String(err.retryAfter);
-  return new Response(JSON.stringify(body), { status: err.status, headers: { 'Content-Type': 'application/problem+json', ...headers } });
+  // Through the context, so headers prepared earlier in the request (X-Request-Id) are kept.
+  return c.body(JSON.stringify(body), err.status as ContentfulStatusCode, { 'Content-Type': 'application/problem+json', ...headers });
 }

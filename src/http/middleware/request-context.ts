@@ -16,8 +16,9 @@ export function requestContext(options: { services: Services }): MiddlewareHandl
     c.set('services', services);
     // Authentication replaces this principal once it lands; until then every caller is anonymous.
     c.set('actor', { principal: 'anonymous', requestId });
-    await next();
+    // Before next(): a header set on a finished response makes hono rebuild it, off node-server's fast path.
     c.header('X-Request-Id', requestId);
+    await next();
     if (logger.isLevelEnabled('info')) {
       logger.info({ requestId, method: c.req.method, route: routePath(c), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 }, 'request');
     }
