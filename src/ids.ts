@@ -7,5 +7,3 @@ const ulid = monotonicFactory(() => random(4).readUInt32BE(0) / 0x1_0000_0000);
 export type IdPrefix = 'key' | 'bnd' | 'evt' | 'req' | 'job' | 'pol' | 'aud';
 
 export const newId = (prefix: IdPrefix): string => `${prefix}_${ulid().toLowerCase()}`;
-
-export const hasPrefix = (id: string, prefix: IdPrefix): boolean => /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/.test(id) && id.startsWith(`${prefix}_`);

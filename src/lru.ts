@@ -21,5 +21,4 @@ export class LruCache<K, V> {
 
   delete(key: K): void { this.map.delete(key); }
   keys(): IterableIterator<K> { return this.map.keys(); }
-  clear(): void { this.map.clear(); }
 }

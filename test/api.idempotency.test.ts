@@ -51,3 +51,14 @@ describe('Idempotency-Key', () => {
     expect(again.body.currentVersion).toBe(2);
   });
 });
+
+describe('Idempotency-Key lifetime', () => {
+  it('a record older than a day is forgotten by the sweep, so the key may be used again', async () => {
+    const { sweepOnce } = await import('../src/jobs/lifecycle-sweep.ts');
+    const { newLogger } = await import('../src/log.ts');
+    const first = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'ttl' } }, { 'Idempotency-Key': 'ttl' });
+    await sweepOnce(gw.database.db, gw.runtime.services.keys, newLogger('silent'), new Date(Date.now() + 25 * 3_600_000));
+    const again = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'ttl' } }, { 'Idempotency-Key': 'ttl' });
+    expect(again.body.id).not.toBe(first.body.id);
+  });
+});

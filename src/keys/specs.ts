@@ -61,5 +61,3 @@ export function signingHash(algorithm: SigningAlgorithm): { hash: HashName; byte
   const hash = `sha${algorithm.slice(-3)}` as HashName;
   return { hash, bytes: digestBytes[hash] };
 }
-
-export const isAsymmetric = (spec: KeySpec): boolean => ['rsa', 'ec', 'ed25519'].includes(specInfo[spec].family);

@@ -18,5 +18,3 @@ export const keyEvents = pgTable('key_events', {
 }, (t) => [
   foreignKey({ name: 'key_events_key_id_fk', columns: [t.keyId], foreignColumns: [keys.id] }),
   index('key_events_key_id_idx').on(t.keyId, t.id)]);
-
-export type KeyEventRow = typeof keyEvents.$inferSelect;

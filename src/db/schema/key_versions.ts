@@ -8,5 +8,3 @@ export const keyVersions = pgTable('key_versions', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   foreignKey({ name: 'key_versions_key_id_fk', columns: [t.keyId], foreignColumns: [keys.id] }),primaryKey({ name: 'key_versions_pk', columns: [t.keyId, t.version] })]);
-
-export type KeyVersionRow = typeof keyVersions.$inferSelect;
