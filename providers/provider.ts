@@ -16,6 +16,7 @@ export interface MaterialAttributes {
 
 export interface Capabilities {
   specs: readonly KeySpec[];
+  usages: readonly KeyUsage[];
   /** `gateway`: the gateway keeps the waiting period and calls destroyKey; `provider`: the backend runs its own. */
   deletion: 'gateway' | 'provider';
   /** `versions`: one native key with versions; `new-key`: each gateway version is a new native key. */
@@ -23,6 +24,8 @@ export interface Capabilities {
   /** Largest secret encrypt() accepts; the core wraps only DEKs, so any provider must take 32 bytes. */
   maxEncryptBytes: number;
 }
+
+export interface KeyVersions { ref: string; versionRefs: string[] }
 
 /** A key at the backend, written as a URI whose scheme is the provider kind (STYLE rule 5). */
 export interface KeyVersionRef { ref: string; versionRef: string }
@@ -45,10 +48,11 @@ export interface KeyProvider {
   createKey(req: CreateKeyRequest): Promise<CreatedKey>;
   /** Adds a version for rotation and returns its reference. */
   createVersion(req: { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string }): Promise<KeyVersionRef>;
-  scheduleDeletion(req: { ref: string; pendingDays: number }): Promise<void>;
-  cancelDeletion(req: { ref: string }): Promise<void>;
+  /** `versionRefs` name every version, for backends whose rotation makes a native key per version. */
+  scheduleDeletion(req: KeyVersions & { pendingDays: number }): Promise<void>;
+  cancelDeletion(req: KeyVersions): Promise<void>;
   /** Destroys the material of every version; metadata stays with the gateway. */
-  destroyKey(req: { ref: string }): Promise<void>;
+  destroyKey(req: KeyVersions): Promise<void>;
   /** Encrypts a small secret (a DEK) under the key version, binding `aad`. */
   encrypt(req: EncryptRequest): Promise<Uint8Array>;
   decrypt(req: DecryptRequest): Promise<Uint8Array>;
@@ -60,9 +64,10 @@ export interface KeyProvider {
 export interface SignRequest extends KeyVersionRef {
   spec: KeySpec;
   algorithm: SigningAlgorithm;
-  /** A digest of the algorithm's hash, or the message itself for ED25519. */
-  data: Uint8Array;
-  dataKind: 'digest' | 'message';
+  /** The digest under the algorithm's hash, computed once by the core; absent only for ED25519. */
+  digest?: Uint8Array;
+  /** The message, when the caller sent one: a backend that signs messages natively may prefer it. */
+  message?: Uint8Array;
 }
 
 /** Optional capability: asymmetric signing and public keys. */

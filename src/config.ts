@@ -5,8 +5,17 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, starting with a letter or digit');
+
 const connectionSchema = z.discriminatedUnion('provider', [
-  z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), provider: z.literal('local') }).strict(),
+  z.object({ name, provider: z.literal('local') }).strict(),
+  z.object({
+    name,
+    provider: z.literal('aws'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
+    /** An emulator's or VPC endpoint's URL; the AWS_ENDPOINT_URL environment variable works too. */
+    endpoint: z.string().url().optional(),
+  }).strict(),
 ]);
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 

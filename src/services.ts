@@ -12,6 +12,8 @@ import { CryptoService } from './keys/crypto.ts';
 import { KeyService } from './keys/service.ts';
 import { Connection, Connections } from './routing/connection.ts';
 import { LocalProvider } from '../providers/local/index.ts';
+import { AwsKmsProvider } from '../providers/awskms/index.ts';
+import { newKmsClient } from '../providers/awskms/client.ts';
 import { RootKeyring } from '../providers/local/rootkeys.ts';
 import type { KeyProvider } from '../providers/provider.ts';
 
@@ -26,6 +28,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
       case 'local':
         keyring ??= RootKeyring.open(config.dataDir);
         return new LocalProvider(keyring, materialStore(db.db));
+      case 'aws':
+        return new AwsKmsProvider(newKmsClient({ region: c.region, endpoint: c.endpoint }));
     }
   };
   const connections = new Connections(config.connections.map((c) => new Connection(c.name, provider(c))), config.defaultConnection);

@@ -4,7 +4,7 @@
 import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import { keySpecs, type KeySpec } from '../../src/keys/specs.ts';
+import { keySpecs, keyUsages, type KeySpec } from '../../src/keys/specs.ts';
 import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, Macer, SignRequest, Signer } from '../provider.ts';
 import { generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
@@ -24,7 +24,7 @@ const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
 export class LocalProvider implements KeyProvider, Signer, Macer {
   readonly kind = 'local' as const;
-  readonly capabilities: Capabilities = { specs: keySpecs, deletion: 'gateway', rotation: 'versions', maxEncryptBytes: 190 };
+  readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', maxEncryptBytes: 190 };
   private readonly cache = new LruCache<string, Material>(10_000);
 
   constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore) {}
@@ -78,11 +78,11 @@ export class LocalProvider implements KeyProvider, Signer, Macer {
   }
 
   async sign(req: SignRequest): Promise<Uint8Array> {
-    return signDigest(req.spec, req.algorithm, await this.pair(req), Buffer.from(req.data));
+    return signDigest(req.spec, req.algorithm, await this.pair(req), toSign(req));
   }
 
   async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
-    return verifyDigest(req.spec, req.algorithm, await this.pair(req), Buffer.from(req.data), Buffer.from(req.signature));
+    return verifyDigest(req.spec, req.algorithm, await this.pair(req), toSign(req), Buffer.from(req.signature));
   }
 
   async getPublicKey(req: KeyVersionRef & { spec: KeySpec }): Promise<Uint8Array> {
@@ -140,6 +140,9 @@ function parseRef(ref: string): string {
   if (!m) throw new KmsError('INVALID_ARGUMENT', `"${ref}" is not a local key reference (local:id=<uuid>)`);
   return m[1]!;
 }
+
+/** The digest, or for ED25519 (which has none) the message. */
+const toSign = (req: SignRequest): Buffer => Buffer.from((req.digest ?? req.message)!);
 
 /** Sealed material is bound to its key version, so rows cannot be swapped. */
 export const materialAad = (ref: string, version: number): Buffer => Buffer.from(`${ref}#${version}`);

@@ -147,18 +147,18 @@ type SpecRef = KeyVersionRef & { spec: KeySpec };
 export type SignInput = { message: Uint8Array } | { digest: Uint8Array };
 
 /** What the provider signs: the digest (hashing a message here), or the message itself for ED25519. */
-function signingData(graph: KeyGraph, algorithm: SigningAlgorithm, input: SignInput): { data: Uint8Array; dataKind: 'digest' | 'message' } {
+function signingData(graph: KeyGraph, algorithm: SigningAlgorithm, input: SignInput): { digest?: Uint8Array; message?: Uint8Array } {
   needs(specInfo[graph.key.spec].signing.includes(algorithm), 'INVALID_ARGUMENT', `algorithm ${algorithm} does not fit key spec ${graph.key.spec}`, { field: 'algorithm' });
   const hash = signingHash(algorithm);
   if (!hash) {
     needs('message' in input, 'INVALID_ARGUMENT', `${algorithm} signs whole messages; send message, not digest`, { field: 'digest' });
-    return { data: input.message, dataKind: 'message' };
+    return { message: input.message };
   }
   if ('digest' in input) {
     needs(input.digest.length === hash.bytes, 'INVALID_ARGUMENT', `digest must be ${hash.bytes} bytes for ${algorithm}`, { field: 'digest' });
-    return { data: input.digest, dataKind: 'digest' };
+    return { digest: input.digest };
   }
-  return { data: createHash(hash.hash).update(input.message).digest(), dataKind: 'digest' };
+  return { digest: createHash(hash.hash).update(input.message).digest(), message: input.message };
 }
 
 function primary(graph: KeyGraph): BindingGraph {

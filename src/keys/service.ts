@@ -18,14 +18,17 @@ import { specInfo } from './specs.ts';
 
 const DAY = 86_400_000;
 
+const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
+
 export class KeyService {
   constructor(private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache) {}
 
   async create(actor: Actor, input: CreateKeyInput): Promise<KeyGraph> {
     needs(specInfo[input.spec].usages.includes(input.usage), 'INVALID_ARGUMENT', `spec ${input.spec} cannot be used for ${input.usage}`, { field: 'usage' });
     const connection = this.connections.get(input.connection ?? this.connections.defaultName);
-    needs(connection.provider.capabilities.specs.includes(input.spec), 'INVALID_ARGUMENT',
-      `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
+    const caps = connection.provider.capabilities;
+    needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
+    needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias);
     const now = new Date();
@@ -52,7 +55,7 @@ export class KeyService {
       });
     } catch (err) {
       // The transaction lost: the provider key it was for must not linger unreferenced.
-      await connection.call('destroyKey', (p) => p.destroyKey({ ref: created.ref })).catch(() => {});
+      await connection.call('destroyKey', (p) => p.destroyKey({ ref: created.ref, versionRefs: [created.versionRef] })).catch(() => {});
       if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', 'an alias of the request is already taken', { field: 'aliases', cause: err });
       throw err;
     }
@@ -166,7 +169,7 @@ export class KeyService {
     const { key } = graph;
     const t = transitions.scheduleDeletion;
     needs((t.from as readonly KeyState[]).includes(key.state), 'FAILED_PRECONDITION', `cannot schedule deletion of a key in state ${key.state}`);
-    await this.eachBinding(graph, 'scheduleDeletion', (p, b) => p.scheduleDeletion({ ref: b.ref, pendingDays }));
+    await this.eachBinding(graph, 'scheduleDeletion', (p, b) => p.scheduleDeletion({ ...versionsOf(b), pendingDays }));
     const deletionDate = new Date(Date.now() + pendingDays * DAY);
     await this.write(actor, key.id, t.from, { state: t.to, stateBeforeDeletion: key.state, deletionDate },
       { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: { pendingDays, deletionDate: deletionDate.toISOString() } });
@@ -177,7 +180,7 @@ export class KeyService {
     const graph = await this.settled(ref);
     const { key } = graph;
     needs(key.state === 'PENDING_DELETION', 'FAILED_PRECONDITION', `key "${ref}" is not pending deletion (state ${key.state})`);
-    await this.eachBinding(graph, 'cancelDeletion', (p, b) => p.cancelDeletion({ ref: b.ref }));
+    await this.eachBinding(graph, 'cancelDeletion', (p, b) => p.cancelDeletion(versionsOf(b)));
     const to = stateAfterCancel(key.stateBeforeDeletion);
     await this.write(actor, key.id, ['PENDING_DELETION'], { state: to, stateBeforeDeletion: null, deletionDate: null },
       { type: 'TRANSITION', fromState: key.state, toState: to, reason: transitions.cancelDeletion.reason, detail: {} });
@@ -195,7 +198,7 @@ export class KeyService {
     const due = effectiveState(key, now);
     if (due === key.state) return graph;
     if (due === 'DESTROYED') {
-      await this.eachBinding(graph, 'destroyKey', (p, b) => (p.capabilities.deletion === 'gateway' ? p.destroyKey({ ref: b.ref }) : Promise.resolve()));
+      await this.eachBinding(graph, 'destroyKey', (p, b) => (p.capabilities.deletion === 'gateway' ? p.destroyKey(versionsOf(b)) : Promise.resolve()));
     }
     const reason = due === 'ACTIVE' ? transitions.activate.reason : due === 'DEACTIVATED' ? transitions.expire.reason : transitions.destroy.reason;
     await this.write({ principal: 'system:lifecycle', requestId: newId('req') }, key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },

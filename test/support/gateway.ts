@@ -1,6 +1,7 @@
 // A real gateway for tests: a fresh database (a new PostgreSQL database per test file, or an
 // in-memory PGlite), the local provider with its own keyring, and the Hono app called in-process.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -43,10 +44,15 @@ async function freshDatabase(): Promise<{ database: Database; drop(): Promise<vo
   };
 }
 
-export async function startGateway(options: { maxBodyBytes?: number } = {}): Promise<TestGateway> {
+export async function startGateway(options: { maxBodyBytes?: number; config?: Record<string, unknown> } = {}): Promise<TestGateway> {
   const { database, drop } = await freshDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-test-'));
-  const config = loadConfig({ KMSGW_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  let configFile: string | undefined;
+  if (options.config) {
+    configFile = join(dataDir, 'config.yaml');
+    writeFileSync(configFile, stringify(options.config));
+  }
+  const config = loadConfig({ KMSGW_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(configFile && { KMSGW_CONFIG: configFile }) });
   const runtime = await openRuntime(config, newLogger('silent'), database);
   const app = newApp(runtime.services, { maxBodyBytes: options.maxBodyBytes ?? config.maxBodyBytes });
   return {

@@ -1,0 +1,134 @@
+// The `aws` provider: AWS KMS through @aws-sdk/client-kms. Each gateway version of a key is its own
+// AWS key (AWS rotates only symmetric keys, and never on demand across specs), so version
+// references are key ARNs and deletion covers every version's key.
+import {
+  CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, EnableKeyCommand, EncryptCommand, GenerateMacCommand,
+  GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand, VerifyCommand, VerifyMacCommand,
+  type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
+} from '@aws-sdk/client-kms';
+import { KmsError, type ErrorCode } from '../../src/errors.ts';
+import type { KeySpec, KeyUsage } from '../../src/keys/specs.ts';
+import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import type { KmsPort } from './client.ts';
+import { awsErrorCode } from './errors.ts';
+import { awsKeySpec, awsKeyUsage, macAlgorithm } from './specs.ts';
+
+/** Grammar: `aws:<key ARN>`, the ARN of a key in the connection's account and region. */
+const refPattern = /^aws:(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-fA-F-]{36}|mrk-[0-9a-f]{32}))$/;
+
+/** The key id within the connection (moto accepts only ids in some calls; AWS accepts both). */
+function keyIdOf(ref: string): string {
+  const m = refPattern.exec(ref);
+  if (!m) throw new KmsError('INVALID_ARGUMENT', `"${ref}" is not an AWS KMS key reference (aws:<key ARN>)`);
+  return m[2]!;
+}
+
+const AAD_CONTEXT_KEY = 'kmsgw:aad';
+
+export class AwsKmsProvider implements KeyProvider, Signer, Macer {
+  readonly kind = 'aws' as const;
+  readonly capabilities: Capabilities = {
+    specs: Object.keys(awsKeySpec) as KeySpec[],
+    usages: Object.keys(awsKeyUsage) as KeyUsage[],
+    deletion: 'provider',
+    rotation: 'new-key',
+    maxEncryptBytes: 4096,
+  };
+
+  constructor(private readonly kms: KmsPort) {}
+
+  async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
+    const ref = await this.newKey(req.spec, req.usage, req.keyId);
+    // Material generated in AWS never leaves it.
+    return { ref, versionRef: ref, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
+  }
+
+  async createVersion(req: { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string }): Promise<KeyVersionRef> {
+    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId) };
+  }
+
+  async scheduleDeletion(req: KeyVersions & { pendingDays: number }): Promise<void> {
+    for (const v of req.versionRefs) await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyIdOf(v), PendingWindowInDays: req.pendingDays }));
+  }
+
+  async cancelDeletion(req: KeyVersions): Promise<void> {
+    // AWS leaves a key Disabled after cancellation; the gateway's state decides use, so enable it.
+    for (const v of req.versionRefs) {
+      await this.kms.send(new CancelKeyDeletionCommand({ KeyId: keyIdOf(v) }));
+      await this.kms.send(new EnableKeyCommand({ KeyId: keyIdOf(v) }));
+    }
+  }
+
+  /** AWS never deletes at once: the shortest waiting period it allows is the closest thing. */
+  async destroyKey(req: KeyVersions): Promise<void> {
+    await this.scheduleDeletion({ ...req, pendingDays: 7 });
+  }
+
+  async encrypt(req: EncryptRequest): Promise<Uint8Array> {
+    const out = await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, EncryptionContext: aadContext(req.aad) }));
+    return out.CiphertextBlob!;
+  }
+
+  async decrypt(req: DecryptRequest): Promise<Uint8Array> {
+    const out = await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, EncryptionContext: aadContext(req.aad) }));
+    return out.Plaintext!;
+  }
+
+  async sign(req: SignRequest): Promise<Uint8Array> {
+    const out = await this.kms.send(new SignCommand({ KeyId: keyIdOf(req.versionRef), ...signInput(req), SigningAlgorithm: req.algorithm as SigningAlgorithmSpec }));
+    return out.Signature!;
+  }
+
+  async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
+    try {
+      const out = await this.kms.send(new VerifyCommand({
+        KeyId: keyIdOf(req.versionRef), ...signInput(req), SigningAlgorithm: req.algorithm as SigningAlgorithmSpec, Signature: req.signature,
+      }));
+      return out.SignatureValid === true;
+    } catch (err) {
+      if ((err as Error).name === 'KMSInvalidSignatureException') return false;
+      throw err;
+    }
+  }
+
+  async getPublicKey(req: KeyVersionRef): Promise<Uint8Array> {
+    return (await this.kms.send(new GetPublicKeyCommand({ KeyId: keyIdOf(req.versionRef) }))).PublicKey!;
+  }
+
+  async mac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array }): Promise<Uint8Array> {
+    return (await this.kms.send(new GenerateMacCommand({ KeyId: keyIdOf(req.versionRef), Message: req.message, MacAlgorithm: macAlgorithm(req.spec) }))).Mac!;
+  }
+
+  async verifyMac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array; mac: Uint8Array }): Promise<boolean> {
+    try {
+      const out = await this.kms.send(new VerifyMacCommand({ KeyId: keyIdOf(req.versionRef), Message: req.message, Mac: req.mac, MacAlgorithm: macAlgorithm(req.spec) }));
+      return out.MacValid === true;
+    } catch (err) {
+      if ((err as Error).name === 'KMSInvalidMacException') return false;
+      throw err;
+    }
+  }
+
+  errorCode(err: unknown): ErrorCode {
+    return awsErrorCode(err);
+  }
+
+  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string): Promise<string> {
+    const out = await this.kms.send(new CreateKeyCommand({
+      KeySpec: awsKeySpec[spec] as AwsKeySpec,
+      KeyUsage: awsKeyUsage[usage] as KeyUsageType,
+      Description: `kms-gateway ${keyId}`,
+      // Discovery finds the gateway's keys again by this tag.
+      Tags: [{ TagKey: 'kmsgw:key-id', TagValue: keyId }],
+    }));
+    return `aws:${out.KeyMetadata!.Arn!}`;
+  }
+}
+
+/** The message itself while it fits KMS's 4 KiB RAW limit, the core's digest otherwise. */
+function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' | 'DIGEST' } {
+  return req.message && req.message.length <= 4096 ? { Message: req.message, MessageType: 'RAW' } : { Message: req.digest!, MessageType: 'DIGEST' };
+}
+
+/** KMS binds AAD through the encryption context; the gateway's AAD goes in under one reserved key. */
+const aadContext = (aad: Uint8Array) => ({ [AAD_CONTEXT_KEY]: Buffer.from(aad).toString('base64') });
