@@ -7,10 +7,18 @@ import { z } from 'zod';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, starting with a letter or digit');
 
+/** Settings every connection takes: a deadline per provider call and a client-side rate limit. */
+const common = {
+  name,
+  timeoutMs: z.number().int().min(50).max(120_000).optional(),
+  /** Calls per second one gateway instance sends at most; 0 turns the limit off. */
+  rateLimitPerSecond: z.number().int().min(0).max(1_000_000).optional(),
+};
+
 const connectionSchema = z.discriminatedUnion('provider', [
-  z.object({ name, provider: z.literal('local') }).strict(),
+  z.object({ ...common, provider: z.literal('local') }).strict(),
   z.object({
-    name,
+    ...common,
     provider: z.literal('aws'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
     /** An emulator's or VPC endpoint's URL; the AWS_ENDPOINT_URL environment variable works too. */

@@ -17,6 +17,13 @@ import { newKmsClient } from '../providers/awskms/client.ts';
 import { RootKeyring } from '../providers/local/rootkeys.ts';
 import type { KeyProvider } from '../providers/provider.ts';
 
+/**
+ * Client-side rate limits per instance, below the providers' published quotas: AWS KMS allows at
+ * least 10,000 symmetric requests per second per account and region (asymmetric ones far fewer:
+ * lower it for RSA/ECC-heavy connections). The local keystore has no quota.
+ */
+const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000 };
+
 export interface Runtime { services: Services; connections: Connections; cache: KeyCache; close(): Promise<void> }
 
 export async function openRuntime(config: Config, logger: Logger, database?: Database): Promise<Runtime> {
@@ -32,7 +39,10 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
         return new AwsKmsProvider(newKmsClient({ region: c.region, endpoint: c.endpoint }));
     }
   };
-  const connections = new Connections(config.connections.map((c) => new Connection(c.name, provider(c))), config.defaultConnection);
+  const connections = new Connections(config.connections.map((c) => new Connection(c.name, provider(c), {
+    timeoutMs: c.timeoutMs,
+    resilience: { ratePerSecond: c.rateLimitPerSecond ?? defaultRatePerSecond[c.provider] },
+  })), config.defaultConnection);
   const cache = new KeyCache(db.db);
   await cache.start(db);
   const services: Services = {

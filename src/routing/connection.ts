@@ -1,22 +1,36 @@
 // A connection: one configured place of a provider, and the one place where every provider call
-// gets the shared treatment — a deadline and exactly-once wrapping of raw errors into KmsError.
+// gets the shared treatment — a deadline per attempt, exactly-once wrapping of raw errors into
+// KmsError, retries, a circuit breaker and a rate limit (resilience.ts).
 import { KmsError, isKmsError } from '../errors.ts';
 import { withDeadline } from './deadline.ts';
+import { Resilience, defaultResilience, type ResilienceOptions } from './resilience.ts';
+
+/** Operations a repeat could do twice: retried only when the provider refused them outright. */
+const notIdempotent = new Set(['createKey', 'createVersion', 'scheduleDeletion', 'destroyKey']);
 import type { KeyProvider } from '../../providers/provider.ts';
 
 export class Connection {
+  private readonly resilience: Resilience;
+  private readonly timeoutMs: number;
+
   constructor(
     readonly name: string,
     readonly provider: KeyProvider,
-    private readonly timeoutMs = 10_000,
-  ) {}
+    options: { timeoutMs?: number; resilience?: Partial<ResilienceOptions> } = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.resilience = new Resilience(name, { ...defaultResilience, ...options.resilience });
+  }
 
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
-    try {
-      return await withDeadline(fn(this.provider), this.timeoutMs, `connection "${this.name}": ${op} did not answer within ${this.timeoutMs} ms`);
-    } catch (err) {
-      throw this.wrap(op, err);
-    }
+    const attempt = async () => {
+      try {
+        return await withDeadline(fn(this.provider), this.timeoutMs, `connection "${this.name}": ${op} did not answer within ${this.timeoutMs} ms`);
+      } catch (err) {
+        throw this.wrap(op, err);
+      }
+    };
+    return this.resilience.execute(attempt, !notIdempotent.has(op));
   }
 
   private wrap(op: string, err: unknown): KmsError {

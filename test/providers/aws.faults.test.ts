@@ -1,0 +1,167 @@
+// The AWS adapter under faults the emulator cannot produce, over mocked HTTP (msw): exact wire
+// shapes, throttling, 5xx, timeouts and malformed replies — and the core's retries, deadlines,
+// circuit breaker and error mapping around it. Nothing leaves the process: unhandled requests fail.
+import { http, HttpResponse, delay } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KmsError } from '../../src/errors.ts';
+import { Connection } from '../../src/routing/connection.ts';
+import { AwsKmsProvider } from '../../providers/awskms/index.ts';
+import { newKmsClient } from '../../providers/awskms/client.ts';
+
+const ENDPOINT = 'https://kms.us-east-1.amazonaws.com';
+const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const REF = `aws:${ARN}`;
+
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+
+type Reply = (body: Record<string, unknown>) => Response | Promise<Response>;
+const calls: { target: string; body: Record<string, unknown> }[] = [];
+let reply: Record<string, Reply> = {};
+
+const server = setupServer(http.post(`${ENDPOINT}/`, async ({ request }) => {
+  const target = request.headers.get('x-amz-target')!.replace('TrentService.', '');
+  const body = (await request.json()) as Record<string, unknown>;
+  calls.push({ target, body });
+  const handler = reply[target];
+  return handler ? handler(body) : awsError(400, 'UnsupportedOperationException', `no fixture for ${target}`);
+}));
+
+function awsError(status: number, type: string, message: string) {
+  return HttpResponse.json({ __type: type, message }, { status, headers: { 'content-type': 'application/x-amz-json-1.1' } });
+}
+const ok = (body: Record<string, unknown>) => HttpResponse.json(body, { headers: { 'content-type': 'application/x-amz-json-1.1' } });
+const encryptOk: Reply = () => ok({ CiphertextBlob: Buffer.from('wrapped').toString('base64'), KeyId: ARN });
+
+function connection(resilience: Record<string, number> = {}, timeoutMs = 300) {
+  return new Connection('aws-test', new AwsKmsProvider(newKmsClient({ region: 'us-east-1', endpoint: ENDPOINT })), {
+    timeoutMs, resilience: { backoffInitialMs: 1, backoffMaxMs: 5, breakerThreshold: 3, breakerHalfOpenMs: 200, ...resilience },
+  });
+}
+const encrypt = (c: Connection) => c.call('encrypt', (p) => p.encrypt({ ref: REF, versionRef: REF, spec: 'AES_256', plaintext: new Uint8Array(32), aad: Buffer.from('aad') }));
+const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as KmsError);
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => { server.resetHandlers(); calls.length = 0; reply = {}; });
+afterAll(() => server.close());
+
+describe('wire format', () => {
+  it('encrypt sends the key id, the DEK and the wrap AAD as encryption context kmsgw:aad', async () => {
+    reply.Encrypt = encryptOk;
+    const out = await encrypt(connection());
+    expect(Buffer.from(out).toString()).toBe('wrapped');
+    expect(calls).toEqual([{ target: 'Encrypt', body: {
+      KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+      Plaintext: Buffer.alloc(32).toString('base64'),
+      EncryptionContext: { 'kmsgw:aad': Buffer.from('aad').toString('base64') },
+    } }]);
+  });
+
+  it('createKey sends spec, usage and the gateway id tag, and returns the ARN as key URI', async () => {
+    reply.CreateKey = () => ok({ KeyMetadata: { Arn: ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' } });
+    const created = await connection().call('createKey', (p) => p.createKey({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: false, keyId: 'key_01jd0000000000000000000000' }));
+    expect(created.ref).toBe(REF);
+    expect(calls[0]!.body).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'kmsgw:key-id', TagValue: 'key_01jd0000000000000000000000' }] });
+  });
+});
+
+describe('retries', () => {
+  it('throttling is retried with back-off until it passes', async () => {
+    let n = 0;
+    reply.Encrypt = () => (++n <= 2 ? awsError(400, 'ThrottlingException', 'Rate exceeded') : encryptOk({}));
+    await encrypt(connection());
+    expect(calls.length).toBe(3);
+  });
+
+  it('throttling that does not pass ends as RESOURCE_EXHAUSTED after the last attempt', async () => {
+    reply.Encrypt = () => awsError(400, 'ThrottlingException', 'Rate exceeded');
+    const err = await failure(encrypt(connection({ maxAttempts: 3 })));
+    expect(err).toMatchObject({ code: 'RESOURCE_EXHAUSTED', status: 429, provider: 'aws', op: 'encrypt' });
+    expect(calls.length).toBe(3);
+  });
+
+  it('a 5xx on createKey is not retried (the key may exist), a throttle on it is', async () => {
+    reply.CreateKey = () => awsError(500, 'KMSInternalException', 'internal');
+    const c = connection();
+    const create = () => c.call('createKey', (p) => p.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId: 'key_01jd0000000000000000000000' }));
+    expect((await failure(create())).code).toBe('UNAVAILABLE');
+    expect(calls.length).toBe(1);
+    let n = 0;
+    reply.CreateKey = () => (++n === 1 ? awsError(400, 'ThrottlingException', 'slow down') : ok({ KeyMetadata: { Arn: ARN } }));
+    await create();
+    expect(calls.length).toBe(3);
+  });
+});
+
+describe('deadlines', () => {
+  it('an attempt that does not answer in time fails with DEADLINE_EXCEEDED (504)', async () => {
+    reply.Encrypt = async () => { await delay(2_000); return encryptOk({}); };
+    const started = performance.now();
+    const err = await failure(encrypt(connection({ maxAttempts: 2 }, 150)));
+    expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', status: 504 });
+    expect(calls.length).toBe(2);
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after consecutive failures, fails fast without calling out, and closes once the provider answers', async () => {
+    reply.Encrypt = () => awsError(503, 'KMSInternalException', 'down');
+    const c = connection({ maxAttempts: 1 });
+    for (let i = 0; i < 3; i++) expect((await failure(encrypt(c))).code).toBe('UNAVAILABLE');
+    const before = calls.length;
+    const open = await failure(encrypt(c));
+    expect(open.code).toBe('UNAVAILABLE');
+    expect(open.message).toContain('circuit open');
+    expect(open.retryAfter).toBe(5);
+    expect(calls.length).toBe(before);
+    await delay(250);
+    reply.Encrypt = encryptOk;
+    await encrypt(c);
+    await encrypt(c);
+    expect(calls.length).toBe(before + 2);
+  });
+
+  it('client errors do not open the circuit', async () => {
+    reply.Encrypt = () => awsError(400, 'NotFoundException', 'no such key');
+    const c = connection({ maxAttempts: 1 });
+    for (let i = 0; i < 5; i++) expect((await failure(encrypt(c))).code).toBe('NOT_FOUND');
+    expect(calls.length).toBe(5);
+  });
+});
+
+describe('error mapping', () => {
+  it.each([
+    ['NotFoundException', 'NOT_FOUND', 404],
+    ['DisabledException', 'FAILED_PRECONDITION', 409],
+    ['KMSInvalidStateException', 'FAILED_PRECONDITION', 409],
+    ['InvalidCiphertextException', 'INVALID_ARGUMENT', 400],
+    ['IncorrectKeyException', 'INVALID_ARGUMENT', 400],
+    ['AccessDeniedException', 'PERMISSION_DENIED', 403],
+    ['UnrecognizedClientException', 'UNAUTHENTICATED', 401],
+    ['SomethingNewException', 'INTERNAL', 500],
+  ])('%s becomes %s (%d), wrapped once with provider and operation', async (type, code, status) => {
+    reply.Decrypt = () => awsError(400, type, 'secret-looking detail 0123456789abcdef');
+    const err = await failure(connection({ maxAttempts: 1 }).call('decrypt', (p) => p.decrypt({ ref: REF, versionRef: REF, spec: 'AES_256', ciphertext: new Uint8Array(8), aad: Buffer.from('x') })));
+    expect(err).toBeInstanceOf(KmsError);
+    expect(err).toMatchObject({ code, status, provider: 'aws', op: 'decrypt' });
+    expect(err.message).not.toContain('secret-looking');
+  });
+
+  it('a malformed reply is INTERNAL, not a crash, and its body does not reach the message', async () => {
+    reply.Encrypt = () => new HttpResponse('<html>proxy error: plaintext?</html>', { status: 200, headers: { 'content-type': 'text/html' } });
+    const err = await failure(encrypt(connection({ maxAttempts: 1 })));
+    expect(err).toMatchObject({ code: 'INTERNAL', status: 500 });
+    expect(err.message).not.toContain('proxy error');
+  });
+
+  it('a verify that AWS answers KMSInvalidSignatureException is simply invalid', async () => {
+    reply.Verify = () => awsError(400, 'KMSInvalidSignatureException', 'bad signature');
+    const valid = await connection().call('verify', async (p) => (p as AwsKmsProvider).verify({
+      ref: REF, versionRef: REF, spec: 'EC_P256', algorithm: 'ECDSA_SHA_256', digest: new Uint8Array(32), signature: new Uint8Array(70),
+    }));
+    expect(valid).toBe(false);
+    expect(calls[0]!.body).toMatchObject({ MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+  });
+});
