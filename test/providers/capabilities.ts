@@ -1,0 +1,14 @@
+// Every provider's capabilities, read from real instances (their clients are never called).
+import type { Capabilities } from '../../providers/provider.ts';
+import { AwsKmsProvider } from '../../providers/awskms/index.ts';
+import { LocalProvider } from '../../providers/local/index.ts';
+import type { RootKeyring } from '../../providers/local/rootkeys.ts';
+import type { MaterialStore } from '../../providers/local/index.ts';
+import type { KmsPort } from '../../providers/awskms/client.ts';
+
+export function providerCapabilities(): Record<string, Capabilities> {
+  return {
+    local: new LocalProvider({} as RootKeyring, {} as MaterialStore).capabilities,
+    aws: new AwsKmsProvider({} as KmsPort).capabilities,
+  };
+}

@@ -1,0 +1,19 @@
+// The capability matrix of all providers as Markdown, generated from their capabilities objects so
+// docs/providers.md cannot drift from the code (a test compares the two).
+import { keySpecs, keyUsages } from '../../src/keys/specs.ts';
+import type { Capabilities } from '../../providers/provider.ts';
+
+export function providerMatrix(providers: Record<string, Capabilities>): string {
+  const names = Object.keys(providers);
+  const row = (label: string, cell: (c: Capabilities) => string) => `| ${label} | ${names.map((n) => cell(providers[n]!)).join(' | ')} |`;
+  const yes = (b: boolean) => (b ? '✓' : '—');
+  return [
+    `| | ${names.map((n) => `\`${n}\``).join(' | ')} |`,
+    `| --- | ${names.map(() => '---').join(' | ')} |`,
+    ...keySpecs.map((s) => row(s, (c) => yes(c.specs.includes(s)))),
+    ...keyUsages.map((u) => row(u, (c) => yes(c.usages.includes(u)))),
+    row('rotation', (c) => c.rotation),
+    row('deletion window kept by', (c) => c.deletion),
+    row('largest secret per encrypt call (bytes)', (c) => String(c.maxEncryptBytes)),
+  ].join('\n');
+}
