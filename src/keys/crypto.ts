@@ -65,6 +65,7 @@ export class CryptoService {
   }
 
   async generateDataKey(ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {
+    needs(Number.isInteger(bytes) && bytes >= 16 && bytes <= 1024, 'INVALID_ARGUMENT', 'bytes must be a whole number from 16 to 1024', { field: 'bytes' });
     const plaintext = randomBytes(bytes);
     return { plaintext, ...(await this.encrypt(ref, plaintext, context, 'GENERATE_DATA_KEY')) };
   }

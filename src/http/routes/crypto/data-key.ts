@@ -19,7 +19,8 @@ const route = createRoute({
 
 export function registerDataKey(app: App) {
   app.openapi(route, async (c) => {
-    const { withPlaintext, bytes, context } = c.req.valid('json') ?? Body.parse({});
+    // An absent body validates as {} without the schema's defaults: parse again to apply them.
+    const { withPlaintext, bytes, context } = Body.parse(c.req.valid('json') ?? {});
     const out = await c.get('services').crypto.generateDataKey(c.req.valid('param').key, bytes, context);
     const body = { ...(withPlaintext && { plaintext: b64(out.plaintext) }), ciphertext: b64(out.ciphertext), keyId: out.keyId, version: out.version };
     out.plaintext.fill(0);
