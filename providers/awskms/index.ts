@@ -65,12 +65,12 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer {
   }
 
   async encrypt(req: EncryptRequest): Promise<Uint8Array> {
-    const out = await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, EncryptionContext: aadContext(req.aad) }));
+    const out = await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, ...binding(req.spec, req.aad) }));
     return out.CiphertextBlob!;
   }
 
   async decrypt(req: DecryptRequest): Promise<Uint8Array> {
-    const out = await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, EncryptionContext: aadContext(req.aad) }));
+    const out = await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...binding(req.spec, req.aad) }));
     return out.Plaintext!;
   }
 
@@ -130,5 +130,11 @@ function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' 
   return req.message && req.message.length <= 4096 ? { Message: req.message, MessageType: 'RAW' } : { Message: req.digest!, MessageType: 'DIGEST' };
 }
 
-/** KMS binds AAD through the encryption context; the gateway's AAD goes in under one reserved key. */
-const aadContext = (aad: Uint8Array) => ({ [AAD_CONTEXT_KEY]: Buffer.from(aad).toString('base64') });
+/**
+ * Symmetric keys bind the wrap AAD through the encryption context, under one reserved key. AWS's
+ * RSA encryption takes no context, so an RSA wrap is not bound to its envelope header: the
+ * envelope's key commitment still rejects a DEK moved in from another envelope.
+ */
+function binding(spec: KeySpec, aad: Uint8Array): { EncryptionContext?: Record<string, string>; EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' } {
+  return spec.startsWith('RSA_') ? { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } : { EncryptionContext: { [AAD_CONTEXT_KEY]: Buffer.from(aad).toString('base64') } };
+}
