@@ -10,7 +10,9 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, d
 /** Settings every connection takes: a deadline per provider call and a client-side rate limit. */
 const common = {
   name,
+  /** Milliseconds one attempt may take, and a whole call with its retries. */
   timeoutMs: z.number().int().min(50).max(120_000).optional(),
+  deadlineMs: z.number().int().min(50).max(600_000).optional(),
   /** Calls per second one gateway instance sends at most; 0 turns the limit off. */
   rateLimitPerSecond: z.number().int().min(0).max(1_000_000).optional(),
 };

@@ -18,7 +18,7 @@ export class Connection {
     readonly provider: KeyProvider,
     options: { timeoutMs?: number; resilience?: Partial<ResilienceOptions> } = {},
   ) {
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? 5_000;
     this.resilience = new Resilience(name, { ...defaultResilience, ...options.resilience });
   }
 

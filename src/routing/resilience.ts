@@ -7,8 +7,11 @@ import {
 } from 'cockatiel';
 import { RateLimiter } from 'limiter';
 import { KmsError, type ErrorCode } from '../errors.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface ResilienceOptions {
+  /** The whole call, retries and back-off included, answers within this many milliseconds. */
+  deadlineMs: number;
   /** Attempts in all, the first included. */
   maxAttempts: number;
   backoffInitialMs: number;
@@ -22,7 +25,7 @@ export interface ResilienceOptions {
 }
 
 export const defaultResilience: ResilienceOptions = {
-  maxAttempts: 4, backoffInitialMs: 50, backoffMaxMs: 2_000, breakerThreshold: 10, breakerHalfOpenMs: 5_000, ratePerSecond: 0,
+  deadlineMs: 15_000, maxAttempts: 4, backoffInitialMs: 50, backoffMaxMs: 2_000, breakerThreshold: 10, breakerHalfOpenMs: 5_000, ratePerSecond: 0,
 };
 
 /** Codes that mean the provider did not do the work and may do it if asked again. */
@@ -37,7 +40,10 @@ export class Resilience {
   private readonly once: IPolicy;
   private readonly limiter?: RateLimiter;
 
+  private readonly deadlineMs: number;
+
   constructor(private readonly connection: string, options: ResilienceOptions) {
+    this.deadlineMs = options.deadlineMs;
     const breaker = circuitBreaker(handleWhen((e) => unhealthy.has(codeOf(e)!)), {
       halfOpenAfter: options.breakerHalfOpenMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold),
@@ -62,9 +68,14 @@ export class Resilience {
    * timed-out create may have happened.
    */
   async execute<T>(attempt: () => Promise<T>, idempotent: boolean): Promise<T> {
-    if (this.limiter) await this.limiter.removeTokens(1);
+    // The abort stops cockatiel's retry loop when the overall deadline passes, so no attempt outlives it.
+    const stop = new AbortController();
+    const run = async () => {
+      if (this.limiter) await this.limiter.removeTokens(1);
+      return (idempotent ? this.retrying : this.once).execute(attempt, stop.signal);
+    };
     try {
-      return await (idempotent ? this.retrying : this.once).execute(attempt);
+      return await withDeadline(run(), this.deadlineMs, `connection "${this.connection}" did not answer within ${this.deadlineMs} ms`, () => stop.abort());
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         throw new KmsError('UNAVAILABLE', `connection "${this.connection}" is failing; calls are paused for a moment (circuit open)`, { cause: err, retryAfter: 5 });

@@ -105,6 +105,21 @@ describe('deadlines', () => {
   });
 });
 
+describe('overall deadline', () => {
+  it('stops retrying throttled calls when the call\'s deadline passes, and says so', async () => {
+    reply.Encrypt = () => awsError(400, 'ThrottlingException', 'Rate exceeded');
+    const started = performance.now();
+    const err = await failure(encrypt(connection({ maxAttempts: 1000, backoffInitialMs: 20, backoffMaxMs: 20, deadlineMs: 250 })));
+    expect(err).toMatchObject({ code: 'DEADLINE_EXCEEDED', status: 504 });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // An attempt already on the wire may still land; after that, no new attempt starts.
+    await delay(100);
+    const made = calls.length;
+    await delay(200);
+    expect(calls.length).toBe(made);
+  });
+});
+
 describe('circuit breaker', () => {
   it('opens after consecutive failures, fails fast without calling out, and closes once the provider answers', async () => {
     reply.Encrypt = () => awsError(503, 'KMSInternalException', 'down');
