@@ -23,9 +23,10 @@ export class Connection {
   }
 
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
-    const attempt = async () => {
+    const attempt = async (remainingMs: number) => {
       try {
-        return await withDeadline(fn(this.provider), this.timeoutMs, `connection "${this.name}": ${op} did not answer within ${this.timeoutMs} ms`);
+        const ms = Math.min(this.timeoutMs, remainingMs);
+        return await withDeadline(fn(this.provider), ms, `connection "${this.name}": ${op} did not answer within ${Math.round(ms)} ms`);
       } catch (err) {
         throw this.wrap(op, err);
       }

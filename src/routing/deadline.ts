@@ -2,7 +2,7 @@
 // call cost about a twentieth of a request. A call is failed at most one tick after its deadline.
 import { KmsError } from '../errors.ts';
 
-interface Pending { at: number; reject: (err: KmsError) => void; message: string; onExpire?: () => void }
+interface Pending { at: number; reject: (err: KmsError) => void; message: string }
 
 const TICK_MS = 50;
 const pending = new Set<Pending>();
@@ -13,7 +13,6 @@ function tick(): void {
   for (const p of pending) {
     if (p.at <= now) {
       pending.delete(p);
-      p.onExpire?.();
       p.reject(new KmsError('DEADLINE_EXCEEDED', p.message));
     }
   }
@@ -23,10 +22,10 @@ function tick(): void {
   }
 }
 
-/** Settles like `work`, or fails with DEADLINE_EXCEEDED once `ms` have passed (calling `onExpire` first). */
-export function withDeadline<T>(work: Promise<T>, ms: number, message: string, onExpire?: () => void): Promise<T> {
+/** Settles like `work`, or fails with DEADLINE_EXCEEDED once `ms` have passed. */
+export function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const entry: Pending = { at: performance.now() + ms, reject, message, onExpire };
+    const entry: Pending = { at: performance.now() + ms, reject, message };
     pending.add(entry);
     if (!ticker) {
       ticker = setInterval(tick, TICK_MS);

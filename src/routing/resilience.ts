@@ -7,7 +7,6 @@ import {
 } from 'cockatiel';
 import { RateLimiter } from 'limiter';
 import { KmsError, type ErrorCode } from '../errors.ts';
-import { withDeadline } from './deadline.ts';
 
 export interface ResilienceOptions {
   /** The whole call, retries and back-off included, answers within this many milliseconds. */
@@ -33,7 +32,10 @@ const retryable = new Set<ErrorCode>(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'DEAD
 /** Codes that count against the breaker: the provider itself is in trouble. */
 const unhealthy = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
 
-const codeOf = (err: Error): ErrorCode | undefined => (err instanceof KmsError ? err.code : undefined);
+const codeOf = (err: Error): ErrorCode | undefined => (err instanceof KmsError && !(err instanceof OutOfTime) ? err.code : undefined);
+
+/** The call's budget is spent: never retried, never counted against the provider. */
+class OutOfTime extends KmsError {}
 
 export class Resilience {
   private readonly retrying: IPolicy;
@@ -63,19 +65,21 @@ export class Resilience {
   }
 
   /**
-   * Runs `attempt` under the policy. `idempotent` operations are retried on any transient error;
-   * the others (creating keys or versions, scheduling deletion) only when throttled, since a
-   * timed-out create may have happened.
+   * Runs `attempt` under the policy, giving each try the time left of the call's deadline.
+   * `idempotent` operations are retried on any transient error; the others (creating keys or
+   * versions, scheduling deletion) only when throttled, since a timed-out create may have happened.
+   * A call answers within its deadline plus at most one back-off step.
    */
-  async execute<T>(attempt: () => Promise<T>, idempotent: boolean): Promise<T> {
-    // The abort stops cockatiel's retry loop when the overall deadline passes, so no attempt outlives it.
-    const stop = new AbortController();
-    const run = async () => {
-      if (this.limiter) await this.limiter.removeTokens(1);
-      return (idempotent ? this.retrying : this.once).execute(attempt, stop.signal);
+  async execute<T>(attempt: (remainingMs: number) => Promise<T>, idempotent: boolean): Promise<T> {
+    const deadlineAt = performance.now() + this.deadlineMs;
+    const run = () => {
+      const remaining = deadlineAt - performance.now();
+      if (remaining <= 0) throw new OutOfTime('DEADLINE_EXCEEDED', `connection "${this.connection}" did not answer within ${this.deadlineMs} ms, retries included`);
+      return attempt(remaining);
     };
+    if (this.limiter) await this.limiter.removeTokens(1);
     try {
-      return await withDeadline(run(), this.deadlineMs, `connection "${this.connection}" did not answer within ${this.deadlineMs} ms`, () => stop.abort());
+      return await (idempotent ? this.retrying : this.once).execute(run);
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         throw new KmsError('UNAVAILABLE', `connection "${this.connection}" is failing; calls are paused for a moment (circuit open)`, { cause: err, retryAfter: 5 });
