@@ -7,7 +7,15 @@ export default defineConfig({
   test: {
     projects: databases.map((db) => ({
       extends: true,
-      test: { name: db, env: { KMSGW_TEST_DB: db }, include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+      test: {
+        name: db,
+        env: { KMSGW_TEST_DB: db },
+        // *.pg.test.ts are about PostgreSQL itself (several processes on one server): that project only.
+        include: ['test/**/*.test.ts'],
+        exclude: db === 'postgres' ? [] : ['test/**/*.pg.test.ts'],
+        testTimeout: 30_000,
+        hookTimeout: 60_000,
+      },
     })),
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
