@@ -62,3 +62,36 @@ describe('Idempotency-Key lifetime', () => {
     expect(again.body.id).not.toBe(first.body.id);
   });
 });
+
+describe('Idempotency-Key claims', () => {
+  // A claim as a request with the same body would have left it: same key, same request hash.
+  const claim = async (key: string, purpose: string, age: string) => {
+    const { createHash } = await import('node:crypto');
+    const hash = createHash('sha256').update(JSON.stringify({ ...body, tags: { purpose } })).digest('base64');
+    await gw.database.db.execute(`insert into idempotency_keys (key, request_hash, created_at) values ('anonymous\ncreateKey\n${key}', '${hash}', now() - interval '${age}')` as never);
+  };
+
+  it('a claim still in progress answers 409 with Retry-After and creates nothing', async () => {
+    await claim('busy', 'busy', '1 second');
+    const res = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'busy' } }, { 'Idempotency-Key': 'busy' });
+    expect(res.status).toBe(409);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await keysTagged('busy')).toBe(0);
+  });
+
+  it('a claim left unfinished by a request that died is taken over once it is older than any request lives', async () => {
+    await claim('orphan', 'orphan', '10 minutes');
+    const res = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'orphan' } }, { 'Idempotency-Key': 'orphan' });
+    expect(res.status).toBe(201);
+    const again = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'orphan' } }, { 'Idempotency-Key': 'orphan' });
+    expect(again.body.id).toBe(res.body.id);
+    expect(await keysTagged('orphan')).toBe(1);
+  });
+
+  it('the record is completed in the key\'s own transaction: a replay shows the key as it is now', async () => {
+    const first = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'now' } }, { 'Idempotency-Key': 'now' });
+    await gw.call('PATCH', `/v1/keys/${first.body.id}`, { description: 'changed since' });
+    const replay = await gw.call('POST', '/v1/keys', { ...body, tags: { purpose: 'now' } }, { 'Idempotency-Key': 'now' });
+    expect(replay.body).toMatchObject({ id: first.body.id, description: 'changed since' });
+  });
+});

@@ -21,7 +21,7 @@ export async function sweepOnce(db: Db, keys: KeyService, logger: Logger, now = 
       if (effectiveState(key, now) !== key.state) {
         await keys.settle(key.id, now);
       } else if (key.nextRotationAt && key.nextRotationAt <= now && await claimRotation(db, key.id, key.nextRotationAt, new Date(now.getTime() + RETRY_MS))) {
-        await keys.rotate({ principal: 'system:rotation', requestId: newId('req') }, key.id, 'SCHEDULED_ROTATION');
+        await keys.rotate({ principal: 'system:rotation', requestId: newId('req') }, key.id, { reason: 'SCHEDULED_ROTATION' });
       }
     } catch (err) {
       logger.warn({ err, keyId: key.id }, 'lifecycle sweep could not move key on; will retry');

@@ -1,5 +1,9 @@
 // Inputs and context of the key services, independent of HTTP.
+import type { Db } from '../db/client.ts';
 import type { KeySpec, KeyUsage } from './specs.ts';
+
+/** Work a caller adds to the transaction that makes a change (recording an idempotency key, say). */
+export type InTransaction = (tx: Db, keyId: string) => Promise<void>;
 
 /** Who asks and under which request id; recorded with every change. */
 export interface Actor { principal: string; requestId: string }

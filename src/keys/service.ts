@@ -13,7 +13,7 @@ import type { Connections } from '../routing/connection.ts';
 import type { KeyProvider } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
-import type { Actor, CreateKeyInput, UpdateKeyInput } from './model.ts';
+import type { Actor, CreateKeyInput, InTransaction, UpdateKeyInput } from './model.ts';
 import { specInfo } from './specs.ts';
 
 const DAY = 86_400_000;
@@ -23,7 +23,7 @@ const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRe
 export class KeyService {
   constructor(private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache) {}
 
-  async create(actor: Actor, input: CreateKeyInput): Promise<KeyGraph> {
+  async create(actor: Actor, input: CreateKeyInput, inTransaction?: InTransaction): Promise<KeyGraph> {
     needs(specInfo[input.spec].usages.includes(input.usage), 'INVALID_ARGUMENT', `spec ${input.spec} cannot be used for ${input.usage}`, { field: 'usage' });
     const connection = this.connections.get(input.connection ?? this.connections.defaultName);
     const caps = connection.provider.capabilities;
@@ -52,6 +52,7 @@ export class KeyService {
         await insertVersion(tx, id, 1, [{ bindingId, versionRef: created.versionRef }]);
         await insertAliases(tx, id, aliases);
         await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name } });
+        await inTransaction?.(tx, id);
       });
     } catch (err) {
       // The transaction lost: the provider key it was for must not linger unreferenced.
@@ -113,7 +114,7 @@ export class KeyService {
     this.cache.invalidate(key.id);
   }
 
-  async rotate(actor: Actor, ref: string, reason = 'ROTATION'): Promise<KeyGraph> {
+  async rotate(actor: Actor, ref: string, options: { reason?: string; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
     const graph = await this.current(ref, 'ROTATE');
     const { key } = graph;
     const next = key.currentVersion + 1;
@@ -130,7 +131,8 @@ export class KeyService {
           nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,
         });
         needs(updated, 'FAILED_PRECONDITION', `key "${ref}" changed state during rotation`);
-        await insertEvent(tx, { keyId: key.id, type: 'ROTATED', reason, actor: actor.principal, requestId: actor.requestId, detail: { version: next } });
+        await insertEvent(tx, { keyId: key.id, type: 'ROTATED', reason: options.reason ?? 'ROTATION', actor: actor.principal, requestId: actor.requestId, detail: { version: next } });
+        await options.inTransaction?.(tx, key.id);
         await notifyKeyChanged(tx, key.id);
       });
     } catch (err) {

@@ -30,11 +30,13 @@ export function registerCreateKey(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const date = (s?: string) => (s ? new Date(s) : undefined);
-    return idempotent(c, 'createKey', body, async () => {
-      const graph = await c.get('services').keys.create(c.get('actor'), {
+    const { keys } = c.get('services');
+    return idempotent(c, {
+      scope: 'createKey', status: 201, request: body,
+      run: async (complete) => keyView(await keys.create(c.get('actor'), {
         ...body, activationDate: date(body.activationDate), protectStopDate: date(body.protectStopDate), deactivationDate: date(body.deactivationDate),
-      });
-      return { status: 201, body: keyView(graph) };
+      }, complete)),
+      replay: async (id) => keyView(await keys.get(id)),
     }) as never;
   });
 }

@@ -14,6 +14,11 @@ const route = createRoute({
 export function registerRotateKey(app: App) {
   app.openapi(route, async (c) => {
     const { key } = c.req.valid('param');
-    return idempotent(c, `rotateKey ${key}`, {}, async () => ({ status: 200, body: keyView(await c.get('services').keys.rotate(c.get('actor'), key)) })) as never;
+    const { keys } = c.get('services');
+    return idempotent(c, {
+      scope: `rotateKey ${key}`, status: 200, request: {},
+      run: async (complete) => keyView(await keys.rotate(c.get('actor'), key, { inTransaction: complete })),
+      replay: async (id) => keyView(await keys.get(id)),
+    }) as never;
   });
 }
