@@ -1,43 +1,14 @@
 // npm run bench: encrypt and decrypt of 4 KiB through the gateway (embedded defaults: PGlite and
 // the local provider) against the bare node:http + node:crypto baseline, at 1 and 50 connections,
 // in the same run. Prints p50/p99, req/s and the ratios; writes .run/bench.json.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { load, type LoadResult } from './load.ts';
+import { post, start } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const plaintext = Buffer.alloc(4096, 7).toString('base64');
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
-
-/** Starts a server on a free port and waits until it answers. */
-async function start(args: string[], env: Record<string, string>, probe: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
-  let exited = false;
-  child.once('exit', () => { exited = true; });
-  for (let i = 0; i < 600 && !exited; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}${probe}`).then((r) => r.ok, () => false);
-    if (up) return { child, port };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${args[0]} did not start`);
-}
-
-async function post(port: number, path: string, body: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return res.json() as Promise<any>;
-}
 
 async function scenario(port: number, encryptPath: string): Promise<Record<string, LoadResult>> {
   const { ciphertext } = await post(port, encryptPath, { plaintext });

@@ -1,0 +1,32 @@
+// Starting the servers a benchmark loads, each as its own process on a free loopback port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+/** Starts a server on a free port and waits until it answers. */
+export async function start(args: string[], env: Record<string, string>, probe: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  child.once('exit', () => { exited = true; });
+  for (let i = 0; i < 600 && !exited; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}${probe}`).then((r) => r.ok, () => false);
+    if (up) return { child, port };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${args[0]} did not start`);
+}
+
+export async function post(port: number, path: string, body: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return res.json() as Promise<any>;
+}
+
