@@ -110,3 +110,17 @@ describe('system', () => {
     expect((await gw.call('GET', '/docs')).body).toContain('swagger-ui-bundle.js');
   });
 });
+
+describe('concurrent rotation', () => {
+  it('rotations racing on one key never answer 500: each either rotates or gets 409, and versions stay contiguous', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
+    const replies = await Promise.all(Array.from({ length: 6 }, () => gw.call('POST', `/v1/keys/${k.id}/rotate`)));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 409), JSON.stringify(replies.map((r) => r.body.detail ?? r.status))).toBe(true);
+    const rotated = statuses.filter((s) => s === 200).length;
+    const versions = (await gw.call('GET', `/v1/keys/${k.id}/versions`)).body.versions.map((v: { version: number }) => v.version);
+    expect(versions).toEqual(Array.from({ length: rotated + 1 }, (_, i) => i + 1));
+    const ct = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('after the race') })).body.ciphertext;
+    expect((await gw.call('POST', '/v1/decrypt', { ciphertext: ct })).body.plaintext).toBe(b64('after the race'));
+  });
+});

@@ -1,6 +1,8 @@
 // The local provider's material store port, backed by the local_key_material table.
 import { and, eq, max, ne } from 'drizzle-orm';
 import type { Db } from '../client.ts';
+import { isUniqueViolation } from '../errors.ts';
+import { KmsError } from '../../errors.ts';
 import { localKeyMaterial } from '../schema/index.ts';
 import { materialAad, type MaterialStore } from '../../../providers/local/index.ts';
 import type { RootKeyring } from '../../../providers/local/rootkeys.ts';
@@ -8,7 +10,13 @@ import type { RootKeyring } from '../../../providers/local/rootkeys.ts';
 export function materialStore(db: Db): MaterialStore {
   return {
     async put(row) {
-      await db.insert(localKeyMaterial).values({ ...row, sealed: Buffer.from(row.sealed) });
+      try {
+        await db.insert(localKeyMaterial).values({ ...row, sealed: Buffer.from(row.sealed) });
+      } catch (err) {
+        // Two rotations raced to the same next version: the loser is told so, not answered 500.
+        if (isUniqueViolation(err)) throw new KmsError('FAILED_PRECONDITION', 'the key was rotated concurrently; retry', { cause: err });
+        throw err;
+      }
     },
     async get(ref, version) {
       const [row] = await db.select({ sealed: localKeyMaterial.sealed }).from(localKeyMaterial)
