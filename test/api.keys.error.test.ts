@@ -18,6 +18,9 @@ describe('bad input changes nothing', () => {
     ['an unknown connection', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'nowhere' }, 'connection'],
     ['a bad date', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', activationDate: 'tomorrow' }, 'activationDate'],
     ['a zero rotation period', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', rotationPeriodDays: 0 }, 'rotationPeriodDays'],
+    ['a deactivation before activation', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', activationDate: '2030-01-02T00:00:00Z', deactivationDate: '2030-01-01T00:00:00Z' }, 'deactivationDate'],
+    ['a protect-stop before activation', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', activationDate: '2030-01-02T00:00:00Z', protectStopDate: '2030-01-01T00:00:00Z' }, 'protectStopDate'],
+    ['a deactivation before protect-stop', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', protectStopDate: '2031-01-02T00:00:00Z', deactivationDate: '2031-01-01T00:00:00Z' }, 'deactivationDate'],
   ])('create with %s is 400 naming the field', async (_, body, field) => {
     const before = await count();
     const res = await gw.call('POST', '/v1/keys', body);

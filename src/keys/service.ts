@@ -32,6 +32,11 @@ export class KeyService {
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias);
     const now = new Date();
+    // Crypto-period dates in their order: activation ≤ protect-stop ≤ deactivation.
+    const activation = input.activationDate ?? now;
+    needs(!input.protectStopDate || input.protectStopDate > activation, 'INVALID_ARGUMENT', 'protectStopDate must come after the activation date', { field: 'protectStopDate' });
+    needs(!input.deactivationDate || input.deactivationDate > activation, 'INVALID_ARGUMENT', 'deactivationDate must come after the activation date', { field: 'deactivationDate' });
+    needs(!input.deactivationDate || !input.protectStopDate || input.deactivationDate >= input.protectStopDate, 'INVALID_ARGUMENT', 'deactivationDate must not come before protectStopDate', { field: 'deactivationDate' });
     const state: KeyState = input.activationDate && input.activationDate > now ? 'PRE_ACTIVE' : 'ACTIVE';
     const id = newId('key');
     const created = await connection.call('createKey', (p) => p.createKey({ spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id }));
@@ -44,7 +49,7 @@ export class KeyService {
           rotationPeriodDays: input.rotationPeriodDays ?? null,
           nextRotationAt: input.rotationPeriodDays ? new Date(now.getTime() + input.rotationPeriodDays * DAY) : null,
           ...created.attributes,
-          activationDate: input.activationDate ?? now,
+          activationDate: activation,
           protectStopDate: input.protectStopDate ?? null,
           deactivationDate: input.deactivationDate ?? null,
         });
