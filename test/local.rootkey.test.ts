@@ -52,3 +52,20 @@ describe('root keyring', () => {
     }
   });
 });
+
+describe('material cache', () => {
+  it('material destroyed through another instance stops being usable here once the cache entry expires', async () => {
+    const { LocalProvider } = await import('../providers/local/index.ts');
+    const { materialStore } = await import('../src/db/queries/local-material.ts');
+    const ring = RootKeyring.open(gw.dataDir);
+    const store = materialStore(gw.database.db);
+    const mine = new LocalProvider(ring, store, 50);
+    const other = new LocalProvider(ring, store, 50);
+    const key = await mine.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId: 'key_01jd0000000000000000000000' });
+    const aad = Buffer.from('aad');
+    const wrapped = await mine.encrypt({ ...key, spec: 'AES_256', plaintext: Buffer.alloc(32, 1), aad });
+    await other.destroyKey({ ref: key.ref, versionRefs: [key.versionRef] });
+    await new Promise((r) => setTimeout(r, 80));
+    await expect(mine.decrypt({ ...key, spec: 'AES_256', ciphertext: wrapped, aad })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

@@ -25,9 +25,13 @@ const refPattern = /^local:id=([0-9a-f-]{36})$/;
 export class LocalProvider implements KeyProvider, Signer, Macer {
   readonly kind = 'local' as const;
   readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', maxEncryptBytes: 190 };
-  private readonly cache = new LruCache<string, Material>(10_000);
+  /**
+   * Unsealed material, for a few minutes at most: a key destroyed through another gateway
+   * instance must not linger in this one's memory (its destroyKey empties only its own cache).
+   */
+  private readonly cache = new LruCache<string, { material: Material; expires: number }>(10_000);
 
-  constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore) {}
+  constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore, private readonly materialTtlMs = 5 * 60_000) {}
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
     const ref = `local:id=${randomUUID()}`;
@@ -108,19 +112,19 @@ export class LocalProvider implements KeyProvider, Signer, Macer {
     const material = generateMaterial(spec);
     const sealed = this.keyring.seal(material, materialAad(ref, version));
     await this.store.put({ ref, version, sealed, rootVersion: RootKeyring.versionOf(sealed) });
-    this.cache.set(`${ref}#${version}`, loadMaterial(spec, material));
+    this.cache.set(`${ref}#${version}`, { material: loadMaterial(spec, material), expires: Date.now() + this.materialTtlMs });
   }
 
   private async material(req: KeyVersionRef & { spec: KeySpec }): Promise<Material> {
     const cacheKey = `${req.ref}#${req.versionRef}`;
     const hit = this.cache.get(cacheKey);
-    if (hit) return hit;
+    if (hit && hit.expires > Date.now()) return hit.material;
     parseRef(req.ref);
     const version = Number(req.versionRef);
     const sealed = await this.store.get(req.ref, version);
     if (!sealed) throw new KmsError('NOT_FOUND', `no material for version ${req.versionRef} of "${req.ref}"`);
     const material = loadMaterial(req.spec, this.keyring.unseal(sealed, materialAad(req.ref, version)));
-    this.cache.set(cacheKey, material);
+    this.cache.set(cacheKey, { material, expires: Date.now() + this.materialTtlMs });
     return material;
   }
 
