@@ -5,7 +5,7 @@ import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, type KeySpec } from '../../src/keys/specs.ts';
-import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, Macer, SignRequest, Signer } from '../provider.ts';
+import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
 import { generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
 import { signDigest, verifyDigest } from './signing.ts';
@@ -51,7 +51,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer {
   async scheduleDeletion(): Promise<void> {}
   async cancelDeletion(): Promise<void> {}
 
-  async destroyKey(req: { ref: string }): Promise<void> {
+  async destroyKey(req: KeyVersions): Promise<void> {
     parseRef(req.ref);
     await this.store.deleteAll(req.ref);
     for (const k of this.cache.keys()) if (k.startsWith(`${req.ref}#`)) this.cache.delete(k);

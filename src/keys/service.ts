@@ -160,7 +160,7 @@ export class KeyService {
 
   /** Applies a named lifecycle transition that needs no provider call. */
   async transition(actor: Actor, ref: string, name: Exclude<TransitionName, 'scheduleDeletion' | 'cancelDeletion' | 'destroy'>, comment?: string): Promise<KeyGraph> {
-    const { key } = await this.settled(ref);
+    const { key } = await this.settle(ref);
     const t = transitions[name];
     const from = t.from as readonly KeyState[];
     needs(from.includes(key.state), 'FAILED_PRECONDITION', `cannot ${name} a key in state ${key.state}`);
@@ -172,7 +172,7 @@ export class KeyService {
   async scheduleDeletion(actor: Actor, ref: string, pendingDays: number = deletionWindow.defaultDays): Promise<KeyGraph> {
     needs(Number.isInteger(pendingDays) && pendingDays >= deletionWindow.minDays && pendingDays <= deletionWindow.maxDays, 'INVALID_ARGUMENT',
       `pendingDays must be a whole number from ${deletionWindow.minDays} to ${deletionWindow.maxDays}`, { field: 'pendingDays' });
-    const graph = await this.settled(ref);
+    const graph = await this.settle(ref);
     const { key } = graph;
     const t = transitions.scheduleDeletion;
     needs((t.from as readonly KeyState[]).includes(key.state), 'FAILED_PRECONDITION', `cannot schedule deletion of a key in state ${key.state}`);
@@ -184,7 +184,7 @@ export class KeyService {
   }
 
   async cancelDeletion(actor: Actor, ref: string): Promise<KeyGraph> {
-    const graph = await this.settled(ref);
+    const graph = await this.settle(ref);
     const { key } = graph;
     needs(key.state === 'PENDING_DELETION', 'FAILED_PRECONDITION', `key "${ref}" is not pending deletion (state ${key.state})`);
     await this.eachBinding(graph, 'cancelDeletion', (p, b) => p.cancelDeletion(versionsOf(b)));
@@ -199,8 +199,8 @@ export class KeyService {
    * it; the sweep calls this for due keys and every transition calls it first, so no transition
    * starts from a state the dates have already left.
    */
-  async settle(id: string, now = new Date()): Promise<KeyGraph> {
-    const graph = await this.cache.fresh(id);
+  async settle(ref: string, now = new Date()): Promise<KeyGraph> {
+    const graph = await this.cache.fresh(ref);
     const { key } = graph;
     const due = effectiveState(key, now);
     if (due === key.state) return graph;
@@ -210,15 +210,11 @@ export class KeyService {
     const reason = due === 'ACTIVE' ? transitions.activate.reason : due === 'DEACTIVATED' ? transitions.expire.reason : transitions.destroy.reason;
     await this.write({ principal: 'system:lifecycle', requestId: newId('req') }, key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },
       { type: 'TRANSITION', fromState: key.state, toState: due, reason, detail: { by: 'date' } }, true);
-    return this.cache.fresh(id);
-  }
-
-  private async settled(ref: string): Promise<KeyGraph> {
-    return this.settle((await this.get(ref)).key.id);
+    return this.cache.fresh(key.id);
   }
 
   private async current(ref: string, op: KeyOperation): Promise<KeyGraph> {
-    const graph = await this.settled(ref);
+    const graph = await this.settle(ref);
     const refusal = lifecycleRefusal(graph.key, op, new Date());
     needs(!refusal, 'FAILED_PRECONDITION', refusal!);
     return graph;
