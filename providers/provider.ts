@@ -21,8 +21,6 @@ export interface Capabilities {
   deletion: 'gateway' | 'provider';
   /** `versions`: one native key with versions; `new-key`: each gateway version is a new native key. */
   rotation: 'versions' | 'new-key';
-  /** Largest secret encrypt() accepts; the core wraps only DEKs, so any provider must take 32 bytes. */
-  maxEncryptBytes: number;
 }
 
 export interface KeyVersions { ref: string; versionRefs: string[] }

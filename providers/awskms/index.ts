@@ -32,7 +32,6 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer {
     usages: Object.keys(awsKeyUsage) as KeyUsage[],
     deletion: 'provider',
     rotation: 'new-key',
-    maxEncryptBytes: 4096,
   };
 
   constructor(private readonly kms: KmsPort) {}

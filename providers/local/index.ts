@@ -24,7 +24,7 @@ const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
 export class LocalProvider implements KeyProvider, Signer, Macer {
   readonly kind = 'local' as const;
-  readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', maxEncryptBytes: 190 };
+  readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions' };
   /**
    * Unsealed material, for a few minutes at most: a key destroyed through another gateway
    * instance must not linger in this one's memory (its destroyKey empties only its own cache).

@@ -1,6 +1,6 @@
 // Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
 // here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
-import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
@@ -66,7 +66,7 @@ export class CryptoService {
 
   async generateDataKey(ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {
     needs(Number.isInteger(bytes) && bytes >= 16 && bytes <= 1024, 'INVALID_ARGUMENT', 'bytes must be a whole number from 16 to 1024', { field: 'bytes' });
-    const plaintext = randomBytes(bytes);
+    const plaintext = random(bytes);
     return { plaintext, ...(await this.encrypt(ref, plaintext, context, 'GENERATE_DATA_KEY')) };
   }
 
@@ -80,14 +80,14 @@ export class CryptoService {
   async sign(ref: string, algorithm: SigningAlgorithm, input: SignInput): Promise<{ signature: Uint8Array; keyId: string; version: number }> {
     const graph = this.allow(await this.cache.resolve(ref), 'SIGN');
     const version = graph.key.currentVersion;
-    const signature = await this.withSigner(graph, version, (p, r) => p.sign({ ...r, algorithm, ...signingData(graph, algorithm, input) }));
+    const signature = await this.onPrimary<Signer, Uint8Array>(graph, version, 'sign', isSigner, (p, r) => p.sign({ ...r, algorithm, ...signingData(graph, algorithm, input) }));
     return { signature, keyId: graph.key.id, version };
   }
 
   async verify(ref: string, algorithm: SigningAlgorithm, input: SignInput, signature: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
     const graph = this.allow(await this.cache.resolve(ref), 'VERIFY');
     const v = version ?? graph.key.currentVersion;
-    const valid = await this.withSigner(graph, v, (p, r) => p.verify({ ...r, algorithm, ...signingData(graph, algorithm, input), signature }));
+    const valid = await this.onPrimary<Signer, boolean>(graph, v, 'verify', isSigner, (p, r) => p.verify({ ...r, algorithm, ...signingData(graph, algorithm, input), signature }));
     return { valid, keyId: graph.key.id, version: v };
   }
 
@@ -95,7 +95,7 @@ export class CryptoService {
     const graph = this.allow(await this.cache.resolve(ref), 'GET_PUBLIC_KEY');
     needs(['rsa', 'ec', 'ed25519'].includes(specInfo[graph.key.spec].family), 'INVALID_ARGUMENT', `key of spec ${graph.key.spec} has no public key`, { field: 'key' });
     const v = version ?? graph.key.currentVersion;
-    const der = await this.withSigner(graph, v, (p, r) => p.getPublicKey(r));
+    const der = await this.onPrimary<Signer, Uint8Array>(graph, v, 'getPublicKey', isSigner, (p, r) => p.getPublicKey(r));
     const key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
     return { keyId: graph.key.id, version: v, publicKey: format === 'pem' ? key.export({ type: 'spki', format: 'pem' }).toString() : key.export({ format: 'jwk' }) };
   }
@@ -103,14 +103,14 @@ export class CryptoService {
   async mac(ref: string, message: Uint8Array): Promise<{ mac: Uint8Array; keyId: string; version: number }> {
     const graph = this.allow(await this.cache.resolve(ref), 'MAC');
     const version = graph.key.currentVersion;
-    const mac = await this.withMacer(graph, version, (p, r) => p.mac({ ...r, message }));
+    const mac = await this.onPrimary<Macer, Uint8Array>(graph, version, 'mac', isMacer, (p, r) => p.mac({ ...r, message }));
     return { mac, keyId: graph.key.id, version };
   }
 
   async verifyMac(ref: string, message: Uint8Array, mac: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
     const graph = this.allow(await this.cache.resolve(ref), 'VERIFY_MAC');
     const v = version ?? graph.key.currentVersion;
-    return { valid: await this.withMacer(graph, v, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
+    return { valid: await this.onPrimary<Macer, boolean>(graph, v, 'verifyMac', isMacer, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
   }
 
   private allow(graph: KeyGraph, op: KeyOperation): KeyGraph {
@@ -126,20 +126,16 @@ export class CryptoService {
     return this.connections.get(b.connection).call(op, fn);
   }
 
-  private async withSigner<T>(graph: KeyGraph, version: number, fn: (p: KeyProvider & Signer, r: SpecRef) => Promise<T>): Promise<T> {
+  /**
+   * Calls an optional capability on the key's primary binding, after checking (before any call)
+   * that its provider has it.
+   */
+  private async onPrimary<P, T>(graph: KeyGraph, version: number, op: string, has: (p: KeyProvider) => p is KeyProvider & P, fn: (p: P, r: SpecRef) => Promise<T>): Promise<T> {
     const b = primary(graph);
-    return this.call<T>(b, 'sign', (p) => {
-      needs(isSigner(p), 'INVALID_ARGUMENT', `connection "${b.connection}" cannot sign`);
-      return fn(p, { ...versionOf(b, version), spec: graph.key.spec });
-    });
-  }
-
-  private async withMacer<T>(graph: KeyGraph, version: number, fn: (p: KeyProvider & Macer, r: SpecRef) => Promise<T>): Promise<T> {
-    const b = primary(graph);
-    return this.call<T>(b, 'mac', (p) => {
-      needs(isMacer(p), 'INVALID_ARGUMENT', `connection "${b.connection}" cannot compute MACs`);
-      return fn(p, { ...versionOf(b, version), spec: graph.key.spec });
-    });
+    const provider = this.connections.get(b.connection).provider;
+    needs(has(provider), 'INVALID_ARGUMENT', `connection "${b.connection}" (${provider.kind}) cannot ${op}`);
+    const r = { ...versionOf(b, version), spec: graph.key.spec };
+    return this.call(b, op, (p) => fn(p as KeyProvider & P, r));
   }
 }
 

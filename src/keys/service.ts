@@ -18,6 +18,8 @@ import { specInfo } from './specs.ts';
 
 const DAY = 86_400_000;
 
+type ChangeEvent = { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> };
+
 const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
 
 export class KeyService {
@@ -30,7 +32,7 @@ export class KeyService {
     needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
     needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
     const aliases = [...new Set(input.aliases ?? [])];
-    for (const alias of aliases) await this.assertAliasFree(alias);
+    for (const alias of aliases) await this.assertAliasFree(alias, 'aliases');
     const now = new Date();
     // Crypto-period dates in their order: activation ≤ protect-stop ≤ deactivation.
     const activation = input.activationDate ?? now;
@@ -91,32 +93,22 @@ export class KeyService {
   }
 
   async addAlias(actor: Actor, ref: string, alias: string): Promise<KeyGraph> {
-    needs(ALIAS.test(alias), 'INVALID_ARGUMENT', `alias "${alias}" must be 1-128 letters, digits, '.', '_' or '-'`, { field: 'name' });
+    await this.assertAliasFree(alias, 'name');
     const { key } = await this.current(ref, 'UPDATE');
-    await this.assertAliasFree(alias);
     try {
-      await this.db.transaction(async (tx) => {
-        await insertAliases(tx, key.id, [alias]);
-        await insertEvent(tx, { keyId: key.id, type: 'ALIAS_ADDED', actor: actor.principal, requestId: actor.requestId, detail: { alias } });
-        await notifyKeyChanged(tx, key.id);
-      });
+      await this.change(actor, key.id, { type: 'ALIAS_ADDED', detail: { alias } }, (tx) => insertAliases(tx, key.id, [alias]));
     } catch (err) {
       if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', `alias "${alias}" is already taken`, { field: 'name', cause: err });
       throw err;
     }
-    this.cache.invalidate(key.id);
     return this.get(key.id);
   }
 
   async removeAlias(actor: Actor, ref: string, alias: string): Promise<void> {
     const { key } = await this.get(ref);
-    await this.db.transaction(async (tx) => {
-      const existed = await deleteAlias(tx, key.id, alias);
-      needs(existed, 'NOT_FOUND', `key "${ref}" has no alias "${alias}"`);
-      await insertEvent(tx, { keyId: key.id, type: 'ALIAS_REMOVED', actor: actor.principal, requestId: actor.requestId, detail: { alias } });
-      await notifyKeyChanged(tx, key.id);
+    await this.change(actor, key.id, { type: 'ALIAS_REMOVED', detail: { alias } }, async (tx) => {
+      needs(await deleteAlias(tx, key.id, alias), 'NOT_FOUND', `key "${ref}" has no alias "${alias}"`);
     });
-    this.cache.invalidate(key.id);
   }
 
   async rotate(actor: Actor, ref: string, options: { reason?: string; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
@@ -129,22 +121,19 @@ export class KeyService {
     }));
     const now = new Date();
     try {
-      await this.db.transaction(async (tx) => {
+      await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next } }, async (tx) => {
         await insertVersion(tx, key.id, next, refs);
         const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
           currentVersion: next,
           nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,
         });
         needs(updated, 'FAILED_PRECONDITION', `key "${ref}" changed state during rotation`);
-        await insertEvent(tx, { keyId: key.id, type: 'ROTATED', reason: options.reason ?? 'ROTATION', actor: actor.principal, requestId: actor.requestId, detail: { version: next } });
         await options.inTransaction?.(tx, key.id);
-        await notifyKeyChanged(tx, key.id);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new KmsError('FAILED_PRECONDITION', `key "${ref}" was rotated concurrently; retry`, { cause: err });
       throw err;
     }
-    this.cache.invalidate(key.id);
     return this.get(key.id);
   }
 
@@ -220,24 +209,32 @@ export class KeyService {
     return graph;
   }
 
-  private async assertAliasFree(alias: string): Promise<void> {
-    needs(ALIAS.test(alias), 'INVALID_ARGUMENT', `alias "${alias}" must be 1-128 letters, digits, '.', '_' or '-'`, { field: 'aliases' });
-    needs(!(await aliasOwner(this.db, alias)), 'ALREADY_EXISTS', `alias "${alias}" is already taken`, { field: 'aliases' });
+  private async assertAliasFree(alias: string, field: string): Promise<void> {
+    needs(ALIAS.test(alias), 'INVALID_ARGUMENT', `alias "${alias}" must be 1-128 letters, digits, '.', '_' or '-'`, { field });
+    needs(!(await aliasOwner(this.db, alias)), 'ALREADY_EXISTS', `alias "${alias}" is already taken`, { field });
   }
 
   private async eachBinding(graph: KeyGraph, op: string, fn: (p: KeyProvider, b: KeyGraph['bindings'][number]) => Promise<void>) {
     await Promise.all(graph.bindings.map((b) => this.connections.get(b.connection).call(op, (p) => fn(p, b))));
   }
 
-  /** Writes a guarded key update with its history event and notification in one transaction. */
-  private async write(actor: Actor, id: string, from: readonly KeyState[], set: Parameters<typeof updateKeyGuarded>[3],
-    event: { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> }, quietIfMoved = false): Promise<void> {
+  /** Writes a guarded key update; when the key has left `from`, nothing is written. */
+  private async write(actor: Actor, id: string, from: readonly KeyState[], set: Parameters<typeof updateKeyGuarded>[3], event: ChangeEvent, quietIfMoved = false): Promise<void> {
+    await this.change(actor, id, event, async (tx) => {
+      if (await updateKeyGuarded(tx, id, from, set)) return true;
+      if (quietIfMoved) return false; // another instance applied the same date rule first
+      throw new KmsError('FAILED_PRECONDITION', `key "${id}" changed state concurrently; retry`);
+    });
+  }
+
+  /**
+   * The one shape of every change to an existing key: the mutation, its history event and the
+   * cache notification in one transaction, then this instance's cache entry dropped. A mutation
+   * that returns false changed nothing and records nothing.
+   */
+  private async change(actor: Actor, id: string, event: ChangeEvent, mutate: (tx: Db) => Promise<unknown>): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const updated = await updateKeyGuarded(tx, id, from, set);
-      if (!updated) {
-        if (quietIfMoved) return; // another instance applied the same date rule first
-        throw new KmsError('FAILED_PRECONDITION', `key "${id}" changed state concurrently; retry`);
-      }
+      if ((await mutate(tx)) === false) return;
       await insertEvent(tx, { keyId: id, actor: actor.principal, requestId: actor.requestId, ...event });
       await notifyKeyChanged(tx, id);
     });

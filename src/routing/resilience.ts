@@ -50,17 +50,13 @@ export class Resilience {
       halfOpenAfter: options.breakerHalfOpenMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold),
     });
+    const retryWhen = (codes: ReadonlySet<ErrorCode>) => retry(handleWhen((e) => codes.has(codeOf(e)!)), {
+      maxAttempts: options.maxAttempts - 1,
+      backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }),
+    });
+    this.retrying = wrap(retryWhen(retryable), breaker);
     // Throttling is always safe to retry: the provider refused before doing anything.
-    const throttled = retry(handleWhen((e) => codeOf(e) === 'RESOURCE_EXHAUSTED'), {
-      maxAttempts: options.maxAttempts - 1,
-      backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }),
-    });
-    const transient = retry(handleWhen((e) => retryable.has(codeOf(e)!)), {
-      maxAttempts: options.maxAttempts - 1,
-      backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }),
-    });
-    this.retrying = wrap(transient, breaker);
-    this.once = wrap(throttled, breaker);
+    this.once = wrap(retryWhen(new Set(['RESOURCE_EXHAUSTED'])), breaker);
     if (options.ratePerSecond > 0) this.limiter = new RateLimiter({ tokensPerInterval: options.ratePerSecond, interval: 'second' });
   }
 

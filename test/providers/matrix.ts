@@ -14,6 +14,5 @@ export function providerMatrix(providers: Record<string, Capabilities>): string 
     ...keyUsages.map((u) => row(u, (c) => yes(c.usages.includes(u)))),
     row('rotation', (c) => c.rotation),
     row('deletion window kept by', (c) => c.deletion),
-    row('largest secret per encrypt call (bytes)', (c) => String(c.maxEncryptBytes)),
   ].join('\n');
 }
