@@ -1,4 +1,5 @@
 // Bad requests get problem+json with the right status and change nothing.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 
@@ -120,6 +121,14 @@ describe('body limits over a real socket', () => {
     expect(chunked.status).toBe(413);
     const small = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(small.status).toBe(415);
+    // A POST with no body at all (curl -X POST): neither Content-Length nor Transfer-Encoding.
+    const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
+    const bodiless = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(`POST /v1/keys/${key}/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+      let reply = '';
+      socket.on('data', (d) => { reply += d; }).on('end', () => resolve(reply)).on('error', reject);
+    });
+    expect(bodiless.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
     server.close();
   });
 });

@@ -59,7 +59,11 @@ export async function startGateway(options: { maxBodyBytes?: number; config?: Re
     app, runtime, database, dataDir,
     async call(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers } };
-      if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      if (body !== undefined) {
+        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+        // As a real client does: the gateway judges bodies by their declared length (RFC 9112 §6.3).
+        (init.headers as Record<string, string>)['content-length'] ??= String(Buffer.byteLength(init.body as string));
+      }
       const res = await app.request(path, init);
       const text = await res.text();
       let parsed: unknown = text;

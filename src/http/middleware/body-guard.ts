@@ -14,15 +14,16 @@ export function bodyGuard(options: { maxBytes: number }): MiddlewareHandler {
   return async function bodyGuardMiddleware(c, next) {
     if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE') return next();
     const length = c.req.header('content-length');
-    const declared = length !== undefined && c.req.header('transfer-encoding') === undefined;
-    if (declared && length === '0') return next();
-    // Without a declared length the body is counted as it streams; that path costs, but is rare.
-    if (!declared && !c.req.raw.body) return next();
+    const chunked = c.req.header('transfer-encoding') !== undefined;
+    // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body
+    // (curl -X POST sends such requests); asking the adapter for a stream would invent one.
+    if (!chunked && (length === undefined || length === '0')) return next();
     const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') {
       return problemResponse(c, new KmsError('INVALID_ARGUMENT', `content-type must be application/json, not "${type ?? 'none'}"`, { status: 415 }));
     }
-    if (!declared) return streaming(c, next);
+    // A chunked body is counted as it streams; that path costs, but is rare.
+    if (chunked) return streaming(c, next);
     return Number(length) > options.maxBytes ? problemResponse(c, tooLarge) : next();
   };
 }
