@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: starts the services it needs (PostgreSQL, the moto AWS KMS emulator), then
-# runs it on PostgreSQL and on embedded PGlite. Set DATABASE_URL or AWS_ENDPOINT_URL to use your own.
+# The whole test suite: starts the services it needs (PostgreSQL, the moto AWS KMS emulator, a
+# SoftHSM2 token), then runs it on PostgreSQL and on embedded PGlite. Set DATABASE_URL,
+# AWS_ENDPOINT_URL or KMSGW_PKCS11_MODULE (with _TOKEN and _PIN_FILE) to use your own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ export DATABASE_URL
 # The AWS KMS emulator, unless an endpoint is given (LocalStack users: set AWS_ENDPOINT_URL).
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then eval "$(bash deploy/moto.sh env)"; fi
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+if [ -z "${KMSGW_PKCS11_MODULE:-}" ]; then eval "$(bash deploy/softhsm.sh env)"; fi
+export SOFTHSM2_CONF KMSGW_PKCS11_MODULE KMSGW_PKCS11_TOKEN KMSGW_PKCS11_PIN_FILE
 
 mkdir -p .run
 status=0

@@ -37,6 +37,8 @@ export interface CreateKeyRequest {
 }
 export interface CreatedKey extends KeyVersionRef { attributes: MaterialAttributes }
 
+export interface CreateVersionRequest { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean }
+
 export interface EncryptRequest extends KeyVersionRef { spec: KeySpec; plaintext: Uint8Array; aad: Uint8Array }
 export interface DecryptRequest extends KeyVersionRef { spec: KeySpec; ciphertext: Uint8Array; aad: Uint8Array }
 
@@ -45,7 +47,7 @@ export interface KeyProvider {
   readonly capabilities: Capabilities;
   createKey(req: CreateKeyRequest): Promise<CreatedKey>;
   /** Adds a version for rotation and returns its reference. */
-  createVersion(req: { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string }): Promise<KeyVersionRef>;
+  createVersion(req: CreateVersionRequest): Promise<KeyVersionRef>;
   /** `versionRefs` name every version, for backends whose rotation makes a native key per version. */
   scheduleDeletion(req: KeyVersions & { pendingDays: number }): Promise<void>;
   cancelDeletion(req: KeyVersions): Promise<void>;

@@ -26,6 +26,22 @@ const connectionSchema = z.discriminatedUnion('provider', [
     /** An emulator's or VPC endpoint's URL; the AWS_ENDPOINT_URL environment variable works too. */
     endpoint: z.string().url().optional(),
   }).strict(),
+  z.object({
+    ...common,
+    provider: z.literal('pkcs11'),
+    /** The vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+    module: z.string().min(1),
+    /** The token by label, or its slot id: exactly one. */
+    token: z.string().min(1).max(32).optional(),
+    slot: z.number().int().min(0).optional(),
+    /** Where the user PIN comes from: a file (first line) or an environment variable. Never the config itself. */
+    pinFile: z.string().min(1).optional(),
+    pinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    /** Sessions opened on the token, each running one operation at a time. */
+    sessions: z.number().int().min(1).max(256).default(8),
+  }).strict()
+    .refine((c) => (c.token === undefined) !== (c.slot === undefined), { message: 'give exactly one of token and slot', path: ['token'] })
+    .refine((c) => (c.pinFile === undefined) !== (c.pinEnv === undefined), { message: 'give exactly one of pinFile and pinEnv', path: ['pinFile'] }),
 ]);
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 

@@ -14,15 +14,18 @@ import { Connection, Connections } from './routing/connection.ts';
 import { LocalProvider } from '../providers/local/index.ts';
 import { AwsKmsProvider } from '../providers/awskms/index.ts';
 import { newKmsClient } from '../providers/awskms/client.ts';
+import { Pkcs11Provider } from '../providers/pkcs11/index.ts';
+import { readPin } from '../providers/pkcs11/pin.ts';
 import { RootKeyring } from '../providers/local/rootkeys.ts';
 import type { KeyProvider } from '../providers/provider.ts';
 
 /**
  * Client-side rate limits per instance, below the providers' published quotas: AWS KMS allows at
  * least 10,000 symmetric requests per second per account and region (asymmetric ones far fewer:
- * lower it for RSA/ECC-heavy connections). The local keystore has no quota.
+ * lower it for RSA/ECC-heavy connections). The local keystore and HSMs have no quota: an HSM's
+ * session pool is its limit.
  */
-const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000 };
+const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000, pkcs11: 0 };
 
 export interface Runtime { services: Services; connections: Connections; cache: KeyCache; close(): Promise<void> }
 
@@ -37,6 +40,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
         return new LocalProvider(keyring, materialStore(db.db));
       case 'aws':
         return new AwsKmsProvider(newKmsClient({ region: c.region, endpoint: c.endpoint }));
+      case 'pkcs11':
+        return new Pkcs11Provider({ module: c.module, token: c.token, slot: c.slot, sessions: c.sessions, pin: () => readPin(c) });
     }
   };
   const connections = new Connections(config.connections.map((c) => new Connection(c.name, provider(c), {

@@ -4,13 +4,8 @@
 import { constants, createHash, privateEncrypt, publicDecrypt, randomBytes, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { digestInfo } from '../../src/crypto/digest-info.ts';
 import { signingHash, type KeySpec, type SigningAlgorithm, type HashName } from '../../src/keys/specs.ts';
-
-const digestInfoPrefix: Record<HashName, Buffer> = {
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-};
 
 const curves = { EC_P256: p256, EC_P384: p384, EC_SECP256K1: secp256k1 } as const;
 type EcSpec = keyof typeof curves;
@@ -25,7 +20,7 @@ export function signDigest(spec: KeySpec, algorithm: SigningAlgorithm, pair: Pai
     return Buffer.from(curves[spec as EcSpec].sign(data, d, { prehash: false, lowS: false, format: 'der' }));
   }
   if (algorithm.startsWith('RSASSA_PKCS1')) {
-    return privateEncrypt({ key: pair.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([digestInfoPrefix[hash], data]));
+    return privateEncrypt({ key: pair.privateKey, padding: constants.RSA_PKCS1_PADDING }, digestInfo(hash, data));
   }
   return privateEncrypt({ key: pair.privateKey, padding: constants.RSA_NO_PADDING }, emsaPssEncode(data, hash, modulusBits(pair.publicKey)));
 }
@@ -51,7 +46,7 @@ export function verifyDigest(spec: KeySpec, algorithm: SigningAlgorithm, pair: P
   } catch {
     return false;
   }
-  if (algorithm.startsWith('RSASSA_PKCS1')) return safeEqual(em, Buffer.concat([digestInfoPrefix[hash], data]));
+  if (algorithm.startsWith('RSASSA_PKCS1')) return safeEqual(em, digestInfo(hash, data));
   return emsaPssVerify(data, em, hash, bits);
 }
 

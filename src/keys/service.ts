@@ -116,7 +116,7 @@ export class KeyService {
     const { key } = graph;
     const next = key.currentVersion + 1;
     const refs = await Promise.all(graph.bindings.map(async (b) => {
-      const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id }));
+      const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable }));
       return { bindingId: b.id, versionRef: created.versionRef };
     }));
     const now = new Date();

@@ -1,0 +1,234 @@
+// The `pkcs11` provider: keys generated and used inside a PKCS#11 token (any HSM; SoftHSM2 in the
+// tests) through pkcs11js. Each gateway version is its own token object (a secret key, or a key
+// pair), all versions of a key sharing its label; the gateway keeps the deletion window and
+// destroys the objects when it ends. Bulk data never goes to the token: it wraps envelope DEKs.
+import { randomBytes } from 'node:crypto';
+import type { Handle, PKCS11 } from 'pkcs11js';
+import { p256, p384 } from '@noble/curves/nist.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { digestInfo } from '../../src/crypto/digest-info.ts';
+import { random } from '../../src/crypto/random.ts';
+import { KmsError, type ErrorCode } from '../../src/errors.ts';
+import { signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
+import { LruCache } from '../../src/lru.ts';
+import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import { pkcs11ErrorCode } from './errors.ts';
+import { gcm, hmac, oaep, signing } from './mechanisms.ts';
+import { find, findAll, generate, pkcs11Specs, publicKeyDer, readAttributes, type Part } from './objects.ts';
+import { ckr, Token, type TokenOptions } from './token.ts';
+import { formatUri, parseUri } from './uri.ts';
+
+const ecdsa = { EC_P256: p256, EC_P384: p384, EC_SECP256K1: secp256k1 } as const;
+/** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
+const oaepTag = { sha1: 1, sha256: 2 } as const;
+
+export class Pkcs11Provider implements KeyProvider, Signer, Macer {
+  readonly kind = 'pkcs11' as const;
+  readonly capabilities: Capabilities = {
+    specs: pkcs11Specs,
+    usages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'MAC', 'WRAP_UNWRAP'],
+    deletion: 'gateway',
+    rotation: 'new-key',
+  };
+  readonly token: Token;
+  private readonly handles = new LruCache<string, Handle>(10_000);
+  /** OAEP with SHA-256 where the token has it (SoftHSM2 2.6 has SHA-1 only); learnt on first use. */
+  private oaepHash: 'sha1' | 'sha256' | undefined;
+
+  constructor(options: TokenOptions) {
+    this.token = new Token(options);
+  }
+
+  async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
+    const { versionRef, attributes } = await this.newVersion(req.keyId, req.spec, req.usage, req.exportable);
+    return { ref: formatUri({ token: this.token.label!, object: req.keyId }), versionRef, attributes };
+  }
+
+  async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
+    const { object } = parseUri(req.ref, false);
+    return { ref: req.ref, versionRef: (await this.newVersion(object, req.spec, req.usage, req.exportable)).versionRef };
+  }
+
+  // The gateway keeps state and the deletion window for token keys: a token has neither.
+  async scheduleDeletion(): Promise<void> {}
+  async cancelDeletion(): Promise<void> {}
+
+  async destroyKey(req: KeyVersions): Promise<void> {
+    for (const v of req.versionRefs) {
+      const { id } = this.parse(v);
+      await this.token.withSession(async (lib, s) => {
+        for (const h of findAll(lib, this.token.p, s, id)) lib.C_DestroyObject(s, h);
+      });
+      for (const part of ['secret', 'private', 'public'] as const) this.handles.delete(this.cacheKey(id, part));
+    }
+  }
+
+  async encrypt(req: EncryptRequest): Promise<Uint8Array> {
+    const p = this.token.p;
+    if (specInfo[req.spec].family === 'rsa') {
+      return this.use(req, 'public', async (lib, s, key) => {
+        const hash = this.initOaep(lib, s, key);
+        const out = await lib.C_EncryptAsync(s, Buffer.from(req.plaintext), Buffer.alloc(specInfo[req.spec].bits / 8));
+        return Buffer.concat([Buffer.of(oaepTag[hash]), out]);
+      });
+    }
+    const iv = random(12);
+    return this.use(req, 'secret', async (lib, s, key) => {
+      lib.C_EncryptInit(s, gcm(p, iv, req.aad), key);
+      const out = await lib.C_EncryptAsync(s, Buffer.from(req.plaintext), Buffer.alloc(req.plaintext.length + 16));
+      return Buffer.concat([iv, out]);
+    });
+  }
+
+  async decrypt(req: DecryptRequest): Promise<Uint8Array> {
+    const p = this.token.p;
+    const ct = Buffer.from(req.ciphertext);
+    if (specInfo[req.spec].family === 'rsa') {
+      const hash = ct[0] === oaepTag.sha1 ? 'sha1' : ct[0] === oaepTag.sha256 ? 'sha256' : undefined;
+      if (!hash) throw new KmsError('INVALID_ARGUMENT', 'the wrapped key names no known OAEP hash');
+      return this.use(req, 'private', async (lib, s, key) => {
+        lib.C_DecryptInit(s, oaep(p, hash), key);
+        return authenticated(lib.C_DecryptAsync(s, ct.subarray(1), Buffer.alloc(ct.length)));
+      });
+    }
+    if (ct.length < 12 + 16) throw new KmsError('INVALID_ARGUMENT', 'the wrapped key is too short');
+    return this.use(req, 'secret', async (lib, s, key) => {
+      lib.C_DecryptInit(s, gcm(p, ct.subarray(0, 12), req.aad), key);
+      return authenticated(lib.C_DecryptAsync(s, ct.subarray(12), Buffer.alloc(ct.length)));
+    });
+  }
+
+  async sign(req: SignRequest): Promise<Uint8Array> {
+    const data = toSign(req);
+    const sig = await this.use(req, 'private', async (lib, s, key) => {
+      lib.C_SignInit(s, signing(this.token.p, req.algorithm), key);
+      return lib.C_SignAsync(s, data, Buffer.alloc(512));
+    });
+    // Tokens return ECDSA signatures as r‖s; the gateway, like the clouds, answers DER.
+    return req.algorithm.startsWith('ECDSA_') ? ecdsa[req.spec as keyof typeof ecdsa].Signature.fromBytes(sig, 'compact').toBytes('der') : sig;
+  }
+
+  async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
+    let signature = Buffer.from(req.signature);
+    if (req.algorithm.startsWith('ECDSA_')) {
+      try {
+        signature = Buffer.from(ecdsa[req.spec as keyof typeof ecdsa].Signature.fromBytes(signature, 'der').toBytes('compact'));
+      } catch {
+        return false; // malformed DER is an invalid signature, not an error
+      }
+    }
+    const data = toSign(req);
+    return this.use(req, 'public', async (lib, s, key) => {
+      lib.C_VerifyInit(s, signing(this.token.p, req.algorithm), key);
+      return verified(lib.C_VerifyAsync(s, data, signature));
+    });
+  }
+
+  async getPublicKey(req: KeyVersionRef & { spec: KeySpec }): Promise<Uint8Array> {
+    return this.use(req, 'public', async (lib, s, key) => publicKeyDer(lib, this.token.p, s, key, req.spec));
+  }
+
+  async mac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array }): Promise<Uint8Array> {
+    return this.use(req, 'secret', async (lib, s, key) => {
+      lib.C_SignInit(s, hmac(this.token.p, req.spec), key);
+      return lib.C_SignAsync(s, Buffer.from(req.message), Buffer.alloc(64));
+    });
+  }
+
+  async verifyMac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array; mac: Uint8Array }): Promise<boolean> {
+    return this.use(req, 'secret', async (lib, s, key) => {
+      lib.C_VerifyInit(s, hmac(this.token.p, req.spec), key);
+      return verified(lib.C_VerifyAsync(s, Buffer.from(req.message), Buffer.from(req.mac)));
+    });
+  }
+
+  errorCode(err: unknown): ErrorCode {
+    return pkcs11ErrorCode(err);
+  }
+
+  async close(): Promise<void> {
+    await this.token.close();
+  }
+
+  /** Starts an OAEP encryption with SHA-256 if the token has it, else SHA-1 (learnt once). */
+  private initOaep(lib: PKCS11, s: Handle, key: Handle): 'sha1' | 'sha256' {
+    if (this.oaepHash !== 'sha1') {
+      try {
+        lib.C_EncryptInit(s, oaep(this.token.p, 'sha256'), key);
+        return (this.oaepHash = 'sha256');
+      } catch (err) {
+        if (!['CKR_ARGUMENTS_BAD', 'CKR_MECHANISM_PARAM_INVALID'].includes(ckr(err) ?? '')) throw err;
+      }
+    }
+    lib.C_EncryptInit(s, oaep(this.token.p, 'sha1'), key);
+    return (this.oaepHash = 'sha1');
+  }
+
+  private async newVersion(label: string, spec: KeySpec, usage: KeyUsage, exportable: boolean) {
+    const id = randomBytes(16);
+    const attributes = await this.token.withSession(async (lib, s) => {
+      const key = await generate(lib, this.token.p, s, { label, id, spec, usage, exportable });
+      return readAttributes(lib, this.token.p, s, key);
+    });
+    return { versionRef: formatUri({ token: this.token.label!, object: label, id }), attributes };
+  }
+
+  /** Runs `fn` with the handle of one part of a version, found once and then remembered. */
+  private use<T>(req: KeyVersionRef, part: Part, fn: (lib: PKCS11, session: Handle, key: Handle) => Promise<T>): Promise<T> {
+    const { id } = this.parse(req.versionRef);
+    return this.token.withSession(async (lib, s) => {
+      const cacheKey = this.cacheKey(id, part);
+      let key = this.handles.get(cacheKey);
+      if (!key) {
+        key = find(lib, this.token.p, s, id, part);
+        this.handles.set(cacheKey, key);
+      }
+      return fn(lib, s, key);
+    });
+  }
+
+  /** Handles belong to one opening of the token: the generation keeps an older one's out. */
+  private cacheKey(id: Buffer, part: Part): string {
+    return `${this.token.generation}:${id.toString('hex')}:${part}`;
+  }
+
+  private parse(versionRef: string) {
+    const uri = parseUri(versionRef, true);
+    if (this.token.label !== undefined && uri.token !== this.token.label) {
+      throw new KmsError('INVALID_ARGUMENT', `"${versionRef}" names token "${uri.token}", not this connection's "${this.token.label}"`);
+    }
+    return uri;
+  }
+}
+
+/** The digest the core computed (PKCS#1 v1.5 signs it inside a DigestInfo), or for ED25519 the message. */
+function toSign(req: SignRequest): Buffer {
+  if (req.algorithm === 'ED25519') return Buffer.from(req.message!);
+  const digest = Buffer.from(req.digest!);
+  return req.algorithm.startsWith('RSASSA_PKCS1') ? digestInfo(signingHash(req.algorithm)!.hash, digest) : digest;
+}
+
+/**
+ * A wrapped key the token cannot open is bad input. SoftHSM2 reports a failed GCM tag check as
+ * CKR_GENERAL_ERROR (OpenSSL's final step failed), other tokens as CKR_ENCRYPTED_DATA_INVALID.
+ */
+async function authenticated(result: Promise<Buffer>): Promise<Buffer> {
+  try {
+    return await result;
+  } catch (err) {
+    if (['CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_GENERAL_ERROR'].includes(ckr(err) ?? '')) {
+      throw new KmsError('INVALID_ARGUMENT', 'the wrapped key failed authentication', { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** A signature the token rejects is an answer (false), not an error. */
+async function verified(result: Promise<boolean>): Promise<boolean> {
+  try {
+    return await result;
+  } catch (err) {
+    if (['CKR_SIGNATURE_INVALID', 'CKR_SIGNATURE_LEN_RANGE'].includes(ckr(err) ?? '')) return false;
+    throw err;
+  }
+}
