@@ -89,6 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const names = file.connections.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) throw new ConfigError(`invalid configuration: connection name "${duplicate}" is declared twice`);
+  // PKCS#11 logs a process in per token, not per session: a second connection to one token would
+  // ride on the first one's login whatever PIN it was given.
+  const tokens = file.connections.flatMap((c) => (c.provider === 'pkcs11' ? [`${c.module}#${c.token ?? `slot ${c.slot}`}`] : []));
+  const sharedToken = tokens.find((t, i) => tokens.indexOf(t) !== i);
+  if (sharedToken) throw new ConfigError(`invalid configuration: two pkcs11 connections use one token (${sharedToken.replace('#', ', ')}); declare it once`);
   const defaultConnection = file.defaultConnection ?? names[0]!;
   if (!names.includes(defaultConnection)) throw new ConfigError(`invalid configuration: defaultConnection "${defaultConnection}" is not a declared connection`);
   return {

@@ -18,11 +18,13 @@ export interface TokenOptions {
   sessions: number;
 }
 
-/** Errors after which a session cannot be used again. */
-const sessionLost = new Set(['CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_OPERATION_ACTIVE']);
-/** Errors after which every session of the token is gone and the slot may have changed. */
-const tokenLost = new Set([
-  'CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT', 'CKR_TOKEN_NOT_RECOGNIZED', 'CKR_DEVICE_ERROR', 'CKR_CRYPTOKI_NOT_INITIALIZED',
+/**
+ * Errors after which the token's sessions cannot be trusted: a lost session usually means all
+ * are lost (and the login with them), and a re-inserted token may sit in another slot. Every
+ * session is dropped and the next call opens the token afresh.
+ */
+const lost = new Set([
+  'CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_OPERATION_ACTIVE', 'CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT', 'CKR_TOKEN_NOT_RECOGNIZED', 'CKR_DEVICE_ERROR', 'CKR_CRYPTOKI_NOT_INITIALIZED',
   'CKR_USER_NOT_LOGGED_IN', 'CKR_SLOT_ID_INVALID',
 ]);
 
@@ -60,7 +62,7 @@ export class Token {
   private slotId?: Handle;
   private free: Handle[] = [];
   private opened = 0;
-  private waiters: ((s: Handle) => void)[] = [];
+  private waiters: { resolve: (s: Handle) => void; reject: (err: unknown) => void }[] = [];
   private connecting?: Promise<void>;
   /** Bumped whenever the token is re-opened: sessions and object handles of an older one are void. */
   generation = 0;
@@ -71,7 +73,7 @@ export class Token {
     this.p = pkcs11js();
   }
 
-  /** Runs `fn` on a session of its own; a lost session or token is dropped so the next call re-opens it. */
+  /** Runs `fn` on a session of its own; after a lost session or token, the next call re-opens it. */
   async withSession<T>(fn: (lib: PKCS11, session: Handle) => Promise<T>): Promise<T> {
     const session = await this.acquire();
     const generation = this.generation;
@@ -80,10 +82,8 @@ export class Token {
       this.release(session, generation);
       return result;
     } catch (err) {
-      const code = ckr(err);
-      if (code && tokenLost.has(code)) this.reset();
-      else if (code && sessionLost.has(code)) this.drop(session, generation);
-      else this.release(session, generation);
+      if (lost.has(ckr(err) ?? '')) this.reset();
+      this.release(session, generation);
       throw err;
     }
   }
@@ -106,7 +106,7 @@ export class Token {
     this.free = [];
     this.opened = 0;
     this.slotId = undefined;
-    for (const w of this.waiters.splice(0)) void this.acquire().then(w);
+    for (const w of this.waiters.splice(0)) this.acquire().then(w.resolve, w.reject);
   }
 
   private async acquire(): Promise<Handle> {
@@ -122,22 +122,14 @@ export class Token {
         throw err;
       }
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   private release(session: Handle, generation: number): void {
     if (generation !== this.generation) return this.closeSession(session);
     const waiter = this.waiters.shift();
-    if (waiter) waiter(session);
+    if (waiter) waiter.resolve(session);
     else this.free.push(session);
-  }
-
-  private drop(session: Handle, generation: number): void {
-    this.closeSession(session);
-    if (generation !== this.generation) return;
-    this.opened--;
-    const waiter = this.waiters.shift();
-    if (waiter) void this.acquire().then(waiter);
   }
 
   private closeSession(session: Handle): void {

@@ -5,10 +5,13 @@ import { LocalProvider } from '../../providers/local/index.ts';
 import type { RootKeyring } from '../../providers/local/rootkeys.ts';
 import type { MaterialStore } from '../../providers/local/index.ts';
 import type { KmsPort } from '../../providers/awskms/client.ts';
+import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
 
 export function providerCapabilities(): Record<string, Capabilities> {
   return {
     local: new LocalProvider({} as RootKeyring, {} as MaterialStore).capabilities,
     aws: new AwsKmsProvider({} as KmsPort).capabilities,
+    // Constructing it opens nothing: the token is opened on first use.
+    pkcs11: new Pkcs11Provider({ module: '/nonexistent', token: 'none', sessions: 1, pin: () => '' }).capabilities,
   };
 }

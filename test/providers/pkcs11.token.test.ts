@@ -1,0 +1,74 @@
+// The pkcs11 provider on a real SoftHSM2 token, beyond the conformance scenarios: many requests at
+// once on a small session pool, recovery from lost sessions and a lost module, what the token
+// says about a key's exportability, and the PIN kept out of errors.
+import pkcs11js from 'pkcs11js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
+import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
+import { softhsmConnection } from '../support/softhsm.ts';
+
+/** The same library the gateway loaded (dlopen shares it): what it does here, it does to the gateway. */
+function sameModule() {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(process.env.KMSGW_PKCS11_MODULE!);
+  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === process.env.KMSGW_PKCS11_TOKEN)!;
+  return { lib, slot };
+}
+
+describe('pkcs11 provider on SoftHSM2', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway({ config: { connections: [softhsmConnection('hsm', { sessions: 4 })] } });
+  });
+  afterAll(async () => { await gw?.close(); });
+
+  const newKey = async (extra: Record<string, unknown> = {}) => {
+    const res = await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', ...extra });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body;
+  };
+  const encrypt = (id: string, text: string) => gw.call('POST', `/v1/keys/${id}/encrypt`, { plaintext: b64(text) });
+
+  it('50 concurrent encrypt requests on 4 sessions all succeed, and each decrypts to its own plaintext', async () => {
+    const k = await newKey();
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => encrypt(k.id, `message ${i}`)));
+    expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200));
+    const plain = await Promise.all(replies.map((r) => gw.call('POST', '/v1/decrypt', { ciphertext: r.body.ciphertext })));
+    expect(plain.map((r) => Buffer.from(r.body.plaintext, 'base64').toString())).toEqual(Array.from({ length: 50 }, (_, i) => `message ${i}`));
+  });
+
+  it('sessions closed under the gateway are re-opened and logged in again by the next request', async () => {
+    const k = await newKey();
+    const before = (await encrypt(k.id, 'before')).body.ciphertext;
+    const { lib, slot } = sameModule();
+    lib.C_CloseAllSessions(slot);
+    const after = await encrypt(k.id, 'after');
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    expect((await gw.call('POST', '/v1/decrypt', { ciphertext: before })).body.plaintext).toBe(b64('before'));
+  });
+
+  it('a module finalized under the gateway is initialised again: no restart needed', async () => {
+    const k = await newKey();
+    const { lib } = sameModule();
+    lib.C_Finalize();
+    const res = await encrypt(k.id, 'still here');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect((await gw.call('POST', '/v1/decrypt', { ciphertext: res.body.ciphertext })).body.plaintext).toBe(b64('still here'));
+  });
+
+  it('exportability attributes are the token\'s own: never-extractable unless created exportable, sensitive always', async () => {
+    expect((await newKey()).attributes).toEqual({ extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true });
+    expect((await newKey({ exportable: true })).attributes).toEqual({ extractable: true, neverExtractable: false, sensitive: true, alwaysSensitive: true });
+  });
+
+  it('a wrong PIN is a 401-class error that does not show the PIN', async () => {
+    // Login is per process and token in PKCS#11: log the gateway out, or the wrong PIN is never asked for.
+    const { lib, slot } = sameModule();
+    lib.C_CloseAllSessions(slot);
+    const provider = new Pkcs11Provider({ module: process.env.KMSGW_PKCS11_MODULE!, token: process.env.KMSGW_PKCS11_TOKEN!, sessions: 1, pin: () => 'wrong-pin-000' });
+    const err = await provider.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId: 'key_pin' }).catch((e: unknown) => e);
+    expect(provider.errorCode(err)).toBe('UNAUTHENTICATED');
+    expect(String((err as Error).message)).not.toContain('wrong-pin-000');
+    await provider.close();
+  });
+});
