@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# npm run bench: the local encrypt/decrypt bench, then the AWS adapter bench against moto (started here).
+# npm run bench: the local encrypt/decrypt bench, the AWS adapter bench against moto, and the pkcs11
+# provider against local on a SoftHSM2 token (services started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsx test/bench/encrypt.bench.ts
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then eval "$(bash deploy/moto.sh env)"; fi
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 npx tsx test/bench/aws.bench.ts
+if [ -z "${KMSGW_PKCS11_MODULE:-}" ]; then eval "$(bash deploy/softhsm.sh env)"; fi
+export SOFTHSM2_CONF KMSGW_PKCS11_MODULE KMSGW_PKCS11_TOKEN KMSGW_PKCS11_PIN_FILE
+npx tsx test/bench/pkcs11.bench.ts

@@ -86,3 +86,38 @@ export interface Macer {
 
 export const isSigner = (p: KeyProvider): p is KeyProvider & Signer => typeof (p as Partial<Signer>).sign === 'function';
 export const isMacer = (p: KeyProvider): p is KeyProvider & Macer => typeof (p as Partial<Macer>).mac === 'function';
+
+/** Wrapping of keys the caller holds: AES key wrap with padding (RFC 5649) under AES keys, RSA-OAEP under RSA keys. */
+export const wrapAlgorithms = ['AES_KEY_WRAP_PAD', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;
+export type WrapAlgorithm = (typeof wrapAlgorithms)[number];
+
+/** Optional capability: wrap and unwrap key material the caller brings. */
+export interface KeyWrapper {
+  wrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; key: Uint8Array }): Promise<Uint8Array>;
+  unwrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; wrappedKey: Uint8Array }): Promise<Uint8Array>;
+}
+
+/**
+ * The clouds' import schemes, named as AWS names them (WrappingAlgorithmSpec). GCP's import methods
+ * RSA_OAEP_{3072,4096}_SHA{1,256}_AES_256 are the RSA_AES ones, Azure's BYOK is RSA_AES_KEY_WRAP_SHA_1.
+ */
+export const exportSchemes = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256'] as const;
+export type ExportScheme = (typeof exportSchemes)[number];
+
+export interface ExportRequest extends KeyVersionRef {
+  spec: KeySpec;
+  scheme: ExportScheme;
+  /** The importer's RSA public key (DER SubjectPublicKeyInfo). */
+  wrappingKey: Uint8Array;
+}
+
+/**
+ * Optional capability: exportable material leaves only wrapped under an importer's public key, as
+ * the raw key (AES, HMAC) or PKCS#8 (key pairs), the forms the clouds import.
+ */
+export interface Exporter {
+  exportKey(req: ExportRequest): Promise<Uint8Array>;
+}
+
+export const isKeyWrapper = (p: KeyProvider): p is KeyProvider & KeyWrapper => typeof (p as Partial<KeyWrapper>).wrapKey === 'function';
+export const isExporter = (p: KeyProvider): p is KeyProvider & Exporter => typeof (p as Partial<Exporter>).exportKey === 'function';

@@ -89,6 +89,9 @@ function validBodyFor(path: string): unknown {
   if (path.endsWith('/sign')) return { message: m, algorithm: 'ECDSA_SHA_256' };
   if (path.endsWith('/verify')) return { message: m, algorithm: 'ECDSA_SHA_256', signature: m };
   if (path.endsWith('/mac')) return { message: m };
+  if (path.endsWith('/wrap')) return { key: m };
+  if (path.endsWith('/unwrap')) return { wrappedKey: m };
+  if (path.endsWith('/export')) return { scheme: 'RSA_AES_KEY_WRAP_SHA_256', wrappingKey: m };
   if (path.endsWith('/verify-mac')) return { message: m, mac: m };
   if (path.endsWith('/aliases')) return { name: 'an-alias' };
   if (path === '/v1/keys/{key}') return { description: 'x' };

@@ -1,11 +1,15 @@
 // The `local` provider: the gateway's own software keystore and the embedded default. Material is
 // generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
 // store port (the gateway backs it with its database; tests may back it with a Map).
-import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHmac, createPublicKey, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, rsaAesWrap, schemeParts } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, type KeySpec } from '../../src/keys/specs.ts';
-import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import type {
+  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer,
+  SignRequest, Signer, WrapAlgorithm,
+} from '../provider.ts';
 import { generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
 import { signDigest, verifyDigest } from './signing.ts';
@@ -22,7 +26,7 @@ export interface MaterialStore {
 /** Grammar: `local:id=<uuid>`; version references are the decimal version number. */
 const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
-export class LocalProvider implements KeyProvider, Signer, Macer {
+export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter {
   readonly kind = 'local' as const;
   readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions' };
   /**
@@ -102,6 +106,24 @@ export class LocalProvider implements KeyProvider, Signer, Macer {
   async verifyMac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array; mac: Uint8Array }): Promise<boolean> {
     const expected = await this.mac(req);
     return expected.length === req.mac.length && timingSafeEqual(expected, req.mac);
+  }
+
+  async wrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; key: Uint8Array }): Promise<Uint8Array> {
+    const m = await this.material(req);
+    return m.kind === 'secret' ? kwpWrap(m.bytes, req.key) : oaepWrap(m.publicKey, schemeParts(req.algorithm).hash, req.key);
+  }
+
+  async unwrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; wrappedKey: Uint8Array }): Promise<Uint8Array> {
+    const m = await this.material(req);
+    return m.kind === 'secret' ? kwpUnwrap(m.bytes, req.wrappedKey) : oaepUnwrap(m.privateKey, schemeParts(req.algorithm).hash, req.wrappedKey);
+  }
+
+  async exportKey(req: ExportRequest): Promise<Uint8Array> {
+    const m = await this.material(req);
+    const plain = m.kind === 'secret' ? m.bytes : m.privateKey.export({ type: 'pkcs8', format: 'der' });
+    const importer = createPublicKey({ key: Buffer.from(req.wrappingKey), format: 'der', type: 'spki' });
+    const { hash, withAes } = schemeParts(req.scheme);
+    return withAes ? rsaAesWrap(importer, hash, plain) : oaepWrap(importer, hash, plain);
   }
 
   errorCode(err: unknown): ErrorCode {

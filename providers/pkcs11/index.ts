@@ -7,22 +7,27 @@ import type { Handle, PKCS11 } from 'pkcs11js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { digestInfo } from '../../src/crypto/digest-info.ts';
+import { schemeParts } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
-import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import type {
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, KeyProvider, KeyVersionRef, KeyVersions,
+  KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
+} from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
 import { find, findAll, generate, pkcs11Specs, publicKeyDer, readAttributes, type Part } from './objects.ts';
 import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
+import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
 
 const ecdsa = { EC_P256: p256, EC_P384: p384, EC_SECP256K1: secp256k1 } as const;
 /** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
 const oaepTag = { sha1: 1, sha256: 2 } as const;
 
-export class Pkcs11Provider implements KeyProvider, Signer, Macer {
+export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter {
   readonly kind = 'pkcs11' as const;
   readonly capabilities: Capabilities = {
     specs: pkcs11Specs,
@@ -34,6 +39,8 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer {
   private readonly handles = new LruCache<string, Handle>(10_000);
   /** OAEP with SHA-256 where the token has it (SoftHSM2 2.6 has SHA-1 only); learnt on first use. */
   private oaepHash: 'sha1' | 'sha256' | undefined;
+  /** Whether the token's RFC 5649 wrap is non-standard for unaligned lengths (see kwpPadsWithZeros). */
+  private kwpBroken: boolean | undefined;
 
   constructor(options: TokenOptions) {
     this.token = new Token(options);
@@ -142,12 +149,36 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer {
     });
   }
 
+  async wrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; key: Uint8Array }): Promise<Uint8Array> {
+    const rsa = specInfo[req.spec].family === 'rsa';
+    return this.use(req, rsa ? 'public' : 'secret', async (lib, s, key) => {
+      if (!rsa && req.key.length % 8 !== 0 && (this.kwpBroken ??= await kwpPadsWithZeros(lib, this.token.p, s, key))) {
+        throw new KmsError('UNIMPLEMENTED', 'this token zero-pads before RFC 5649 wrapping, which is standard only for lengths that are a multiple of 8 bytes; pad or choose another key size');
+      }
+      return wrapBytes(lib, this.token.p, s, this.wrapMechanism(req.algorithm), key, req.key);
+    });
+  }
+
+  async unwrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; wrappedKey: Uint8Array }): Promise<Uint8Array> {
+    const rsa = specInfo[req.spec].family === 'rsa';
+    return this.use(req, rsa ? 'private' : 'secret', (lib, s, key) => unwrapBytes(lib, this.token.p, s, this.wrapMechanism(req.algorithm), key, req.wrappedKey));
+  }
+
+  async exportKey(req: ExportRequest): Promise<Uint8Array> {
+    const part = specInfo[req.spec].family === 'aes' || specInfo[req.spec].family === 'hmac' ? 'secret' : 'private';
+    return this.use(req, part, (lib, s, key) => exportWrapped(lib, this.token.p, s, key, req.wrappingKey, req.scheme));
+  }
+
   errorCode(err: unknown): ErrorCode {
     return pkcs11ErrorCode(err);
   }
 
   async close(): Promise<void> {
     await this.token.close();
+  }
+
+  private wrapMechanism(algorithm: WrapAlgorithm) {
+    return algorithm === 'AES_KEY_WRAP_PAD' ? { mechanism: this.token.p.CKM_AES_KEY_WRAP_PAD } : oaep(this.token.p, schemeParts(algorithm).hash);
   }
 
   /** Starts an OAEP encryption with SHA-256 if the token has it, else SHA-1 (learnt once). */

@@ -5,7 +5,10 @@ import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
 import type { KeyGraph, BindingGraph } from '../db/queries/keys.ts';
-import { isMacer, isSigner, type KeyProvider, type KeyVersionRef, type Macer, type Signer } from '../../providers/provider.ts';
+import {
+  isExporter, isKeyWrapper, isMacer, isSigner, type Exporter, type ExportScheme, type KeyProvider, type KeyVersionRef, type KeyWrapper, type Macer, type Signer,
+  type WrapAlgorithm,
+} from '../../providers/provider.ts';
 import type { Connections } from '../routing/connection.ts';
 import type { KeyCache } from './cache.ts';
 import { lifecycleRefusal, type KeyOperation } from './lifecycle.ts';
@@ -15,7 +18,7 @@ export interface Ciphertext { ciphertext: Buffer; keyId: string; version: number
 
 const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
   ENCRYPT: 'ENCRYPT_DECRYPT', DECRYPT: 'ENCRYPT_DECRYPT', GENERATE_DATA_KEY: 'ENCRYPT_DECRYPT',
-  SIGN: 'SIGN_VERIFY', VERIFY: 'SIGN_VERIFY', MAC: 'MAC', VERIFY_MAC: 'MAC',
+  SIGN: 'SIGN_VERIFY', VERIFY: 'SIGN_VERIFY', MAC: 'MAC', VERIFY_MAC: 'MAC', WRAP: 'WRAP_UNWRAP', UNWRAP: 'WRAP_UNWRAP',
 };
 
 export class CryptoService {
@@ -113,6 +116,42 @@ export class CryptoService {
     return { valid: await this.onPrimary<Macer, boolean>(graph, v, 'verifyMac', isMacer, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
   }
 
+  /** Wraps key material the caller brings; the algorithm follows the key (RFC 5649 under AES, OAEP under RSA). */
+  async wrapKey(ref: string, material: Uint8Array, algorithm?: WrapAlgorithm): Promise<{ wrappedKey: Uint8Array; algorithm: WrapAlgorithm; keyId: string; version: number }> {
+    const graph = this.allow(await this.cache.resolve(ref), 'WRAP');
+    const alg = wrapAlgorithmFor(graph.key.spec, algorithm);
+    const max = alg === 'AES_KEY_WRAP_PAD' ? 4096 : oaepCapacity(graph.key.spec, alg);
+    needs(material.length >= 1 && material.length <= max, 'INVALID_ARGUMENT', `key must be 1 to ${max} bytes for ${alg}`, { field: 'key' });
+    const version = graph.key.currentVersion;
+    const wrappedKey = await this.onPrimary<KeyWrapper, Uint8Array>(graph, version, 'wrapKey', isKeyWrapper, (p, r) => p.wrapKey({ ...r, algorithm: alg, key: material }));
+    return { wrappedKey, algorithm: alg, keyId: graph.key.id, version };
+  }
+
+  async unwrapKey(ref: string, wrappedKey: Uint8Array, algorithm?: WrapAlgorithm, version?: number): Promise<{ key: Uint8Array; keyId: string; version: number }> {
+    const graph = this.allow(await this.cache.resolve(ref), 'UNWRAP');
+    const alg = wrapAlgorithmFor(graph.key.spec, algorithm);
+    const v = version ?? graph.key.currentVersion;
+    const key = await this.onPrimary<KeyWrapper, Uint8Array>(graph, v, 'unwrapKey', isKeyWrapper, (p, r) => p.unwrapKey({ ...r, algorithm: alg, wrappedKey }));
+    return { key, keyId: graph.key.id, version: v };
+  }
+
+  /**
+   * The key's material wrapped for an importer's RSA public key (cloud import, key origination).
+   * Only keys created exportable; a never-extractable key is refused here, and again by its backend.
+   */
+  async exportKey(ref: string, scheme: ExportScheme, wrappingKeyText: string, version?: number) {
+    const graph = this.allow(await this.cache.resolve(ref), 'EXPORT');
+    const { key } = graph;
+    needs(key.extractable, 'FAILED_PRECONDITION', `key "${key.id}" is not exportable: it was not created exportable, and its material never leaves its backend`);
+    const family = specInfo[key.spec].family;
+    needs(scheme.startsWith('RSA_AES_KEY_WRAP') || family === 'aes' || family === 'hmac', 'INVALID_ARGUMENT',
+      `${scheme} carries only symmetric keys; export a ${key.spec} key with RSA_AES_KEY_WRAP_SHA_1 or _SHA_256`, { field: 'scheme' });
+    const wrappingKey = importerKey(wrappingKeyText);
+    const v = version ?? key.currentVersion;
+    const wrappedKey = await this.onPrimary<Exporter, Uint8Array>(graph, v, 'exportKey', isExporter, (p, r) => p.exportKey({ ...r, scheme, wrappingKey }));
+    return { wrappedKey, scheme, format: family === 'aes' || family === 'hmac' ? 'RAW' as const : 'PKCS8' as const, keyId: key.id, version: v };
+  }
+
   private allow(graph: KeyGraph, op: KeyOperation): KeyGraph {
     const { key } = graph;
     const usage = usageOf[op];
@@ -157,6 +196,29 @@ function signingData(graph: KeyGraph, algorithm: SigningAlgorithm, input: SignIn
   }
   return { digest: createHash(hash.hash).update(input.message).digest(), message: input.message };
 }
+
+/** An importer's RSA public key, as PEM or as base64 of its DER SubjectPublicKeyInfo; returned as DER. */
+function importerKey(text: string): Buffer {
+  let key;
+  try {
+    key = text.trimStart().startsWith('-----BEGIN') ? createPublicKey(text) : createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new KmsError('INVALID_ARGUMENT', 'wrappingKey is neither a PEM public key nor base64 of a DER SubjectPublicKeyInfo', { field: 'wrappingKey', cause });
+  }
+  needs(key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails!.modulusLength! >= 2048, 'INVALID_ARGUMENT', 'wrappingKey must be an RSA public key of at least 2048 bits', { field: 'wrappingKey' });
+  return key.export({ type: 'spki', format: 'der' });
+}
+
+/** The key's wrap algorithm: AES key wrap under AES keys, RSA-OAEP (SHA-256 by default) under RSA keys. */
+function wrapAlgorithmFor(spec: KeySpec, requested?: WrapAlgorithm): WrapAlgorithm {
+  const aes = specInfo[spec].family === 'aes';
+  const alg = requested ?? (aes ? 'AES_KEY_WRAP_PAD' : 'RSAES_OAEP_SHA_256');
+  needs((alg === 'AES_KEY_WRAP_PAD') === aes, 'INVALID_ARGUMENT', `algorithm ${alg} does not fit key spec ${spec}`, { field: 'algorithm' });
+  return alg;
+}
+
+/** The most bytes RSA-OAEP carries: k − 2·hLen − 2 (RFC 8017 §7.1.1). */
+const oaepCapacity = (spec: KeySpec, alg: WrapAlgorithm) => specInfo[spec].bits / 8 - 2 * (alg === 'RSAES_OAEP_SHA_1' ? 20 : 32) - 2;
 
 function primary(graph: KeyGraph): BindingGraph {
   const b = graph.bindings.find((x) => x.role === 'primary');

@@ -9,7 +9,7 @@ export type KeyState = (typeof keyStates)[number];
 export const keyOperations = [
   'ENCRYPT', 'GENERATE_DATA_KEY', 'SIGN', 'MAC', 'WRAP', 'ROTATE',
   'DECRYPT', 'VERIFY', 'VERIFY_MAC', 'UNWRAP', 'GET_PUBLIC_KEY',
-  'UPDATE',
+  'EXPORT', 'UPDATE',
 ] as const;
 export type KeyOperation = (typeof keyOperations)[number];
 
@@ -18,9 +18,10 @@ const processing: KeyOperation[] = ['DECRYPT', 'VERIFY', 'VERIFY_MAC', 'UNWRAP',
 
 export const allowedOperations: Record<KeyState, ReadonlySet<KeyOperation>> = {
   PRE_ACTIVE: new Set(['UPDATE']),
-  ACTIVE: new Set([...protect, ...processing, 'UPDATE']),
-  SUSPENDED: new Set([...processing, 'UPDATE']),
-  DEACTIVATED: new Set([...processing, 'UPDATE']),
+  // Export (wrapped, of exportable keys) copies a key elsewhere: never a compromised one.
+  ACTIVE: new Set([...protect, ...processing, 'EXPORT', 'UPDATE']),
+  SUSPENDED: new Set([...processing, 'EXPORT', 'UPDATE']),
+  DEACTIVATED: new Set([...processing, 'EXPORT', 'UPDATE']),
   COMPROMISED: new Set([...processing, 'UPDATE']),
   PENDING_DELETION: new Set(['UPDATE']),
   DESTROYED: new Set(),

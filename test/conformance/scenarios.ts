@@ -2,7 +2,9 @@
 // provider. A provider's test file is a harness plus one call to `conformance`. What a provider
 // cannot do it declares in its capabilities; the scenarios follow them, and anything relaxed
 // beyond that is listed with its reason in exceptions.ts.
-import { createPublicKey, verify as nodeVerify, constants } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify, constants } from 'node:crypto';
+import { kwpUnwrap, oaepUnwrap, rsaAesUnwrap, schemeParts } from '../../src/crypto/keywrap.ts';
+import { exportSchemes, isExporter, isKeyWrapper } from '../../providers/provider.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
@@ -19,9 +21,12 @@ export interface Harness {
 export function conformance(h: Harness): void {
   let gw: TestGateway;
   let caps: { specs: readonly KeySpec[]; usages: readonly string[] };
+  let wraps = false, exports = false;
   beforeAll(async () => {
     gw = await startGateway({ config: h.config });
-    caps = gw.runtime.connections.get(h.connection).provider.capabilities;
+    const provider = gw.runtime.connections.get(h.connection).provider;
+    caps = provider.capabilities;
+    [wraps, exports] = [isKeyWrapper(provider), isExporter(provider)];
   });
   afterAll(async () => { await gw?.close(); });
 
@@ -130,12 +135,88 @@ export function conformance(h: Harness): void {
       expect((await decrypt(await encrypt(k.id, 'alive'))).body.plaintext).toBe(b64('alive'));
     });
 
+    it('wrapped key material unwraps to itself, and a tampered wrap is refused with 400', async ({ skip }) => {
+      if (!wraps) return skip('the provider has no KeyWrapper capability');
+      for (const [spec, algorithm] of [['AES_256', 'AES_KEY_WRAP_PAD'], ['RSA_2048', 'RSAES_OAEP_SHA_1'], ['RSA_2048', 'RSAES_OAEP_SHA_256']] as const) {
+        const k = await create(spec, 'WRAP_UNWRAP');
+        const res = await gw.call('POST', `/v1/keys/${k.id}/wrap`, { key: b64('a data key of exactly 32 bytes..'), algorithm });
+        if (res.status === 501 && relaxed(`wrap-${algorithm}`)) continue;
+        expect(res.status, `${algorithm}: ${JSON.stringify(res.body)}`).toBe(200);
+        const back = await gw.call('POST', `/v1/keys/${k.id}/unwrap`, { wrappedKey: res.body.wrappedKey, algorithm });
+        expect(back.body.key, algorithm).toBe(b64('a data key of exactly 32 bytes..'));
+        const bad = Buffer.from(res.body.wrappedKey, 'base64');
+        bad[bad.length - 1]! ^= 1;
+        expect((await gw.call('POST', `/v1/keys/${k.id}/unwrap`, { wrappedKey: b64(bad), algorithm })).status, algorithm).toBe(400);
+      }
+    });
+
+    it('RFC 5649 wrapping takes any length: 7 bytes round-trip', async ({ skip }) => {
+      if (!wraps) return skip('the provider has no KeyWrapper capability');
+      const k = await create('AES_256', 'WRAP_UNWRAP');
+      const res = await gw.call('POST', `/v1/keys/${k.id}/wrap`, { key: b64('seven b') });
+      if (res.status === 501 && relaxed('kwp-unaligned')) return;
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(Buffer.from(res.body.wrappedKey, 'base64')).toHaveLength(16);
+      expect((await gw.call('POST', `/v1/keys/${k.id}/unwrap`, { wrappedKey: res.body.wrappedKey })).body.key).toBe(b64('seven b'));
+    });
+
+    it('a key created non-exportable is never exported, by any scheme (409), and no view shows material', async () => {
+      const k = await create(encryptionSpecs()[0]!, 'ENCRYPT_DECRYPT');
+      expect((k as unknown as { attributes: unknown }).attributes).toMatchObject({ extractable: false, neverExtractable: true });
+      for (const scheme of exportSchemes) {
+        const res = await gw.call('POST', `/v1/keys/${k.id}/export`, { scheme, wrappingKey: importer.publicPem });
+        expect(res.status, scheme).toBe(409);
+        expect(res.body.detail).toMatch(/is not exportable/);
+      }
+      const views = [await gw.call('GET', `/v1/keys/${k.id}`), await gw.call('GET', `/v1/keys/${k.id}/versions`), await gw.call('GET', `/v1/keys?limit=100`)];
+      for (const v of views) expect(JSON.stringify(v.body)).not.toMatch(/material|"value"|privateKey|wrappedKey/i);
+    });
+
+    it('an exportable key exports, in every scheme the clouds import, the very material the gateway uses', async ({ skip }) => {
+      if (!exports) return skip('the provider has no Exporter capability');
+      const secret = Buffer.from('thirty-two bytes of a caller key');
+      for (const scheme of exportSchemes) {
+        const aes = await create('AES_256', 'WRAP_UNWRAP', { exportable: true });
+        const res = await gw.call('POST', `/v1/keys/${aes.id}/export`, { scheme, wrappingKey: importer.publicPem });
+        if (res.status === 501 && relaxed(`export-${scheme}`)) continue;
+        expect(res.status, `${scheme}: ${JSON.stringify(res.body)}`).toBe(200);
+        expect(res.body).toMatchObject({ scheme, format: 'RAW', version: 1 });
+        const kek = unwrapExport(scheme, Buffer.from(res.body.wrappedKey, 'base64'));
+        // The exported key opens what the gateway wrapped with the key: it is the same key.
+        const wrapped = (await gw.call('POST', `/v1/keys/${aes.id}/wrap`, { key: b64(secret) })).body.wrappedKey;
+        expect(kwpUnwrap(kek, Buffer.from(wrapped, 'base64')), scheme).toEqual(secret);
+      }
+      const hmac = await create('HMAC_256', 'MAC', { exportable: true });
+      const raw = unwrapExport('RSA_AES_KEY_WRAP_SHA_1', Buffer.from((await gw.call('POST', `/v1/keys/${hmac.id}/export`, { scheme: 'RSA_AES_KEY_WRAP_SHA_1', wrappingKey: importer.publicDerB64 })).body.wrappedKey, 'base64'));
+      expect((await gw.call('POST', `/v1/keys/${hmac.id}/mac`, { message: b64('m') })).body.mac).toBe(createHmac('sha256', raw).update('m').digest('base64'));
+      for (const spec of ['RSA_2048', 'EC_P256'] as const) {
+        const pair = await create(spec, 'SIGN_VERIFY', { exportable: true });
+        expect((await gw.call('POST', `/v1/keys/${pair.id}/export`, { scheme: 'RSAES_OAEP_SHA_1', wrappingKey: importer.publicPem })).status, spec).toBe(400);
+        const res = await gw.call('POST', `/v1/keys/${pair.id}/export`, { scheme: 'RSA_AES_KEY_WRAP_SHA_1', wrappingKey: importer.publicPem });
+        expect(res.body.format, JSON.stringify(res.body)).toBe('PKCS8');
+        const privateKey = createPrivateKey({ key: unwrapExport('RSA_AES_KEY_WRAP_SHA_1', Buffer.from(res.body.wrappedKey, 'base64')), format: 'der', type: 'pkcs8' });
+        const gatewayPem = (await gw.call('GET', `/v1/keys/${pair.id}/public-key`)).body.publicKey;
+        expect(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }), spec).toBe(gatewayPem);
+      }
+    });
+
     it('tags are kept and filterable', async () => {
       const k = await create(encryptionSpecs()[0]!, 'ENCRYPT_DECRYPT', { tags: { suite: `conformance-${h.provider}` } });
       const found = (await gw.call('GET', `/v1/keys?tag=suite:conformance-${h.provider}`)).body.keys.map((x: { id: string }) => x.id);
       expect(found).toContain(k.id);
     });
   });
+}
+
+/** The importer's side of an export: a cloud's wrapping key pair, here in node:crypto. */
+const importer = (() => {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), publicDerB64: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') };
+})();
+
+function unwrapExport(scheme: string, wrapped: Buffer): Buffer {
+  const { hash, withAes } = schemeParts(scheme);
+  return withAes ? rsaAesUnwrap(importer.privateKey, hash, wrapped) : oaepUnwrap(importer.privateKey, hash, wrapped);
 }
 
 function nodeVerifies(pem: string, algorithm: SigningAlgorithm, message: Buffer, signature: Buffer, anySalt: boolean): boolean {

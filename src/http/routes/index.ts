@@ -21,14 +21,17 @@ import { registerVerify } from './crypto/verify.ts';
 import { registerMac } from './crypto/mac.ts';
 import { registerVerifyMac } from './crypto/verify-mac.ts';
 import { registerPublicKey } from './crypto/public-key.ts';
+import { registerWrapKey } from './crypto/wrap-key.ts';
+import { registerUnwrapKey } from './crypto/unwrap-key.ts';
+import { registerExportKey } from './keys/export.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 
 export function registerRoutes(app: App): void {
   for (const register of [
     registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
-    registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion,
-    registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey,
+    registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
+    registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
     registerHealth, registerDocs,
   ]) register(app);
 }
