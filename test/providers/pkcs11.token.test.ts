@@ -4,6 +4,8 @@
 import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
+import { sweepOnce } from '../../src/jobs/lifecycle-sweep.ts';
+import { newLogger } from '../../src/log.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
 import { softhsmConnection } from '../support/softhsm.ts';
 
@@ -59,6 +61,29 @@ describe('pkcs11 provider on SoftHSM2', () => {
   it('exportability attributes are the token\'s own: never-extractable unless created exportable, sensitive always', async () => {
     expect((await newKey()).attributes).toEqual({ extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true });
     expect((await newKey({ exportable: true })).attributes).toEqual({ extractable: true, neverExtractable: false, sensitive: true, alwaysSensitive: true });
+  });
+
+  it('at the end of the deletion window every version\'s objects leave the token; the key\'s metadata stays', async () => {
+    const k = await newKey({ spec: 'RSA_2048', usage: 'SIGN_VERIFY' });
+    await gw.call('POST', `/v1/keys/${k.id}/rotate`);
+    const { lib, slot } = sameModule();
+    const objectsOf = () => {
+      const s = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+      try {
+        // Public objects are visible without logging in: two versions, one public key each.
+        lib.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_LABEL, value: k.id }]);
+        const found = lib.C_FindObjects(s, 16);
+        lib.C_FindObjectsFinal(s);
+        return found.length;
+      } finally {
+        lib.C_CloseSession(s);
+      }
+    };
+    expect(objectsOf()).toBeGreaterThanOrEqual(2);
+    await gw.call('POST', `/v1/keys/${k.id}/schedule-deletion`, { pendingDays: 7 });
+    await sweepOnce(gw.database.db, gw.runtime.services.keys, newLogger('silent'), new Date(Date.now() + 7 * 86_400_000 + 60_000));
+    expect((await gw.call('GET', `/v1/keys/${k.id}`)).body).toMatchObject({ id: k.id, state: 'DESTROYED' });
+    expect(objectsOf()).toBe(0);
   });
 
   it('a wrong PIN is a 401-class error that does not show the PIN', async () => {
