@@ -9,7 +9,6 @@ export const redactedPaths = [
   'headers.authorization', 'req.headers.authorization', 'headers["idempotency-key"]',
 ];
 
-/** Buffered, asynchronous writes to stdout: a synchronous write per access-log line cost ~4% of a request. */
 /** Buffered writes to stdout, flushed at least every second: a synchronous write per access-log line cost ~4% of a request. */
 export function newLogger(level: string, destination?: pino.DestinationStream): Logger {
   const buffered = destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
