@@ -28,6 +28,12 @@ const connectionSchema = z.discriminatedUnion('provider', [
   }).strict(),
   z.object({
     ...common,
+    provider: z.literal('azure'),
+    /** The vault's URL, e.g. https://my-vault.vault.azure.net; credentials come from @azure/identity's default chain. */
+    vaultUrl: z.string().url().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?\/?$/, 'the vault URL, https://<name>.vault.azure.net').transform((u) => u.replace(/\/$/, '')),
+  }).strict(),
+  z.object({
+    ...common,
     provider: z.literal('pkcs11'),
     /** The vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
     module: z.string().min(1),

@@ -33,3 +33,14 @@ describe('pkcs11 connections', () => {
     expect(load([hsm, { ...hsm, name: 'hsm2', pinEnv: 'OTHER_PIN', pinFile: undefined }])).toThrow(/two pkcs11 connections use one token/);
   });
 });
+
+describe('azure connections', () => {
+  it('a vault URL is enough; a trailing slash is dropped', () => {
+    expect(load([{ name: 'kv', provider: 'azure', vaultUrl: 'https://my-vault.vault.azure.net/' }])().connections[0]).toMatchObject({ vaultUrl: 'https://my-vault.vault.azure.net' });
+  });
+
+  it('a vault URL with a path or over http is refused, naming the field', () => {
+    expect(load([{ name: 'kv', provider: 'azure', vaultUrl: 'https://my-vault.vault.azure.net/keys' }])).toThrow(/connections\.0\.vaultUrl: the vault URL/);
+    expect(load([{ name: 'kv', provider: 'azure', vaultUrl: 'http://my-vault.vault.azure.net' }])).toThrow(/connections\.0\.vaultUrl/);
+  });
+});

@@ -6,11 +6,14 @@ import type { RootKeyring } from '../../providers/local/rootkeys.ts';
 import type { MaterialStore } from '../../providers/local/index.ts';
 import type { KmsPort } from '../../providers/awskms/client.ts';
 import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
+import { AzureKeyVaultProvider } from '../../providers/azurekeyvault/index.ts';
+import type { KeyVaultPort } from '../../providers/azurekeyvault/client.ts';
 
 export function providerCapabilities(): Record<string, Capabilities> {
   return {
     local: new LocalProvider({} as RootKeyring, {} as MaterialStore).capabilities,
     aws: new AwsKmsProvider({} as KmsPort).capabilities,
+    azure: new AzureKeyVaultProvider({} as KeyVaultPort, 'https://example.vault.azure.net').capabilities,
     // Constructing it opens nothing: the token is opened on first use.
     pkcs11: new Pkcs11Provider({ module: '/nonexistent', token: 'none', sessions: 1, pin: () => '' }).capabilities,
   };
