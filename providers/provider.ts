@@ -21,6 +21,10 @@ export interface Capabilities {
   deletion: 'gateway' | 'provider';
   /** `versions`: one native key with versions; `new-key`: each gateway version is a new native key. */
   rotation: 'versions' | 'new-key';
+  /** The signing algorithms the backend has (each key uses those of its spec). */
+  signingAlgorithms: readonly SigningAlgorithm[];
+  /** `any`: a signing key signs with every algorithm of its spec; `per-key`: the backend fixes one at creation. */
+  signing: 'any' | 'per-key';
 }
 
 export interface KeyVersions { ref: string; versionRefs: string[] }
@@ -34,10 +38,12 @@ export interface CreateKeyRequest {
   exportable: boolean;
   /** The gateway key id; backends that keep labels record it so discovery can match keys back. */
   keyId: string;
+  /** For SIGN_VERIFY keys on `per-key` backends: the algorithm the key is made for. */
+  signingAlgorithm?: SigningAlgorithm;
 }
 export interface CreatedKey extends KeyVersionRef { attributes: MaterialAttributes }
 
-export interface CreateVersionRequest { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean }
+export interface CreateVersionRequest { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean; signingAlgorithm?: SigningAlgorithm }
 
 export interface EncryptRequest extends KeyVersionRef { spec: KeySpec; plaintext: Uint8Array; aad: Uint8Array }
 export interface DecryptRequest extends KeyVersionRef { spec: KeySpec; ciphertext: Uint8Array; aad: Uint8Array }

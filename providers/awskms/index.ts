@@ -7,7 +7,7 @@ import {
   type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import type { KeySpec, KeyUsage } from '../../src/keys/specs.ts';
+import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
@@ -32,6 +32,8 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer {
     usages: Object.keys(awsKeyUsage) as KeyUsage[],
     deletion: 'provider',
     rotation: 'new-key',
+    signingAlgorithms: signingAlgorithms.filter((a) => a !== 'ED25519'),
+    signing: 'any',
   };
 
   constructor(private readonly kms: KmsPort) {}

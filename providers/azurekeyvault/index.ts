@@ -6,12 +6,12 @@ import { p256, p384 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { CryptographyClient } from '@azure/keyvault-keys';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import type { KeySpec, KeyUsage } from '../../src/keys/specs.ts';
+import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer } from '../provider.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
-import { azureKey, signatureName } from './specs.ts';
+import { azureKey, azureSignature, signatureName } from './specs.ts';
 
 /** Grammar: `azure:<key URL>`, `https://<vault>/keys/<name>`; a version adds `/<version>`. */
 const refPattern = /^azure:(https:\/\/[a-z0-9.-]+(?::\d+)?)\/keys\/([0-9a-zA-Z-]{1,127})(?:\/([0-9a-f]{32}))?$/;
@@ -27,6 +27,8 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer {
     usages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
     deletion: 'gateway',
     rotation: 'versions',
+    signingAlgorithms: Object.keys(azureSignature) as SigningAlgorithm[],
+    signing: 'any',
   };
   /** A cryptography client fetches its key once; keep one per version. */
   private readonly cryptoClients = new LruCache<string, CryptographyClient>(10_000);

@@ -5,7 +5,7 @@ import { constants, createCipheriv, createDecipheriv, createHmac, createPublicKe
 import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, rsaAesWrap, schemeParts } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import { keySpecs, keyUsages, type KeySpec } from '../../src/keys/specs.ts';
+import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
 import type {
   Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer,
   SignRequest, Signer, WrapAlgorithm,
@@ -28,7 +28,7 @@ const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
 export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter {
   readonly kind = 'local' as const;
-  readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions' };
+  readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', signingAlgorithms, signing: 'any' };
   /**
    * Unsealed material, for a few minutes at most: a key destroyed through another gateway
    * instance must not linger in this one's memory (its destroyKey empties only its own cache).

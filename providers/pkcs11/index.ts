@@ -10,7 +10,7 @@ import { digestInfo } from '../../src/crypto/digest-info.ts';
 import { schemeParts } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import { signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
+import { signingAlgorithms, signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, KeyProvider, KeyVersionRef, KeyVersions,
@@ -34,6 +34,8 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
     usages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'MAC', 'WRAP_UNWRAP'],
     deletion: 'gateway',
     rotation: 'new-key',
+    signingAlgorithms,
+    signing: 'any',
   };
   readonly token: Token;
   private readonly handles = new LruCache<string, Handle>(10_000);

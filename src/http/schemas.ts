@@ -31,6 +31,7 @@ export const KeyView = z.object({
   aliases: z.array(z.string()),
   spec: Spec,
   usage: Usage,
+  signingAlgorithm: Algorithm.nullable(),
   state: State,
   description: z.string(),
   tags: z.record(z.string(), z.string()),

@@ -12,6 +12,7 @@ export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()):
     aliases,
     spec: key.spec,
     usage: key.usage,
+    signingAlgorithm: key.signingAlgorithm,
     // The state its dates have already moved it to, even before the sweep has written it.
     state: effectiveState(key, now),
     description: key.description,

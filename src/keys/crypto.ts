@@ -185,6 +185,8 @@ export type SignInput = { message: Uint8Array } | { digest: Uint8Array };
 /** What the provider signs: the digest (hashing a message here), or the message itself for ED25519. */
 function signingData(graph: KeyGraph, algorithm: SigningAlgorithm, input: SignInput): { digest?: Uint8Array; message?: Uint8Array } {
   needs(specInfo[graph.key.spec].signing.includes(algorithm), 'INVALID_ARGUMENT', `algorithm ${algorithm} does not fit key spec ${graph.key.spec}`, { field: 'algorithm' });
+  const pinned = graph.key.signingAlgorithm;
+  needs(!pinned || pinned === algorithm, 'INVALID_ARGUMENT', `key "${graph.key.id}" signs with ${pinned} only`, { field: 'algorithm' });
   const hash = signingHash(algorithm);
   if (!hash) {
     needs('message' in input, 'INVALID_ARGUMENT', `${algorithm} signs whole messages; send message, not digest`, { field: 'digest' });

@@ -1,6 +1,6 @@
 // Inputs and context of the key services, independent of HTTP.
 import type { Db } from '../db/client.ts';
-import type { KeySpec, KeyUsage } from './specs.ts';
+import type { KeySpec, KeyUsage, SigningAlgorithm } from './specs.ts';
 
 /** Work a caller adds to the transaction that makes a change (recording an idempotency key, say). */
 export type InTransaction = (tx: Db, keyId: string) => Promise<void>;
@@ -11,6 +11,7 @@ export interface Actor { principal: string; requestId: string }
 export interface CreateKeyInput {
   spec: KeySpec;
   usage: KeyUsage;
+  signingAlgorithm?: SigningAlgorithm;
   description?: string;
   tags?: Record<string, string>;
   aliases?: string[];

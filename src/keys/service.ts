@@ -10,15 +10,28 @@ import { insertBinding, insertVersion, listVersions } from '../db/queries/bindin
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
 import type { Connections } from '../routing/connection.ts';
-import type { KeyProvider } from '../../providers/provider.ts';
+import type { Capabilities, KeyProvider } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import type { Actor, CreateKeyInput, InTransaction, UpdateKeyInput } from './model.ts';
-import { specInfo } from './specs.ts';
+import { specInfo, type SigningAlgorithm } from './specs.ts';
 
 const DAY = 86_400_000;
 
 type ChangeEvent = { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> };
+
+/**
+ * The algorithm a signing key is pinned to: the caller's choice, else for backends that fix one per
+ * key the spec's first (RSASSA-PSS SHA-256 for RSA, the curve's ECDSA for EC); none for the rest.
+ */
+function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgorithm | undefined {
+  const usable = specInfo[input.spec].signing.filter((a) => caps.signingAlgorithms.includes(a));
+  if (input.signingAlgorithm === undefined) return input.usage === 'SIGN_VERIFY' && caps.signing === 'per-key' ? usable[0] : undefined;
+  needs(input.usage === 'SIGN_VERIFY', 'INVALID_ARGUMENT', 'signingAlgorithm is for SIGN_VERIFY keys', { field: 'signingAlgorithm' });
+  needs(specInfo[input.spec].signing.includes(input.signingAlgorithm), 'INVALID_ARGUMENT', `algorithm ${input.signingAlgorithm} does not fit key spec ${input.spec}`, { field: 'signingAlgorithm' });
+  needs(usable.includes(input.signingAlgorithm), 'INVALID_ARGUMENT', `the connection's backend does not sign with ${input.signingAlgorithm}`, { field: 'signingAlgorithm' });
+  return input.signingAlgorithm;
+}
 
 const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
 
@@ -31,6 +44,7 @@ export class KeyService {
     const caps = connection.provider.capabilities;
     needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
     needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
+    const signingAlgorithm = pinnedAlgorithm(input, caps);
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias, 'aliases');
     const now = new Date();
@@ -41,12 +55,12 @@ export class KeyService {
     needs(!input.deactivationDate || !input.protectStopDate || input.deactivationDate >= input.protectStopDate, 'INVALID_ARGUMENT', 'deactivationDate must not come before protectStopDate', { field: 'deactivationDate' });
     const state: KeyState = input.activationDate && input.activationDate > now ? 'PRE_ACTIVE' : 'ACTIVE';
     const id = newId('key');
-    const created = await connection.call('createKey', (p) => p.createKey({ spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id }));
+    const created = await connection.call('createKey', (p) => p.createKey({ spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id, signingAlgorithm }));
     const bindingId = newId('bnd');
     try {
       await this.db.transaction(async (tx) => {
         await insertKey(tx, {
-          id, spec: input.spec, usage: input.usage, state, origin: 'GATEWAY', currentVersion: 1,
+          id, spec: input.spec, usage: input.usage, signingAlgorithm: signingAlgorithm ?? null, state, origin: 'GATEWAY', currentVersion: 1,
           description: input.description ?? '', tags: input.tags ?? {},
           rotationPeriodDays: input.rotationPeriodDays ?? null,
           nextRotationAt: input.rotationPeriodDays ? new Date(now.getTime() + input.rotationPeriodDays * DAY) : null,
@@ -116,7 +130,7 @@ export class KeyService {
     const { key } = graph;
     const next = key.currentVersion + 1;
     const refs = await Promise.all(graph.bindings.map(async (b) => {
-      const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable }));
+      const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined }));
       return { bindingId: b.id, versionRef: created.versionRef };
     }));
     const now = new Date();

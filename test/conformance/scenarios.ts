@@ -4,7 +4,7 @@
 // beyond that is listed with its reason in exceptions.ts.
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify, constants } from 'node:crypto';
 import { kwpUnwrap, oaepUnwrap, rsaAesUnwrap, schemeParts } from '../../src/crypto/keywrap.ts';
-import { exportSchemes, isExporter, isKeyWrapper } from '../../providers/provider.ts';
+import { exportSchemes, isExporter, isKeyWrapper, type Capabilities } from '../../providers/provider.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
@@ -20,7 +20,7 @@ export interface Harness {
 
 export function conformance(h: Harness): void {
   let gw: TestGateway;
-  let caps: { specs: readonly KeySpec[]; usages: readonly string[] };
+  let caps: Capabilities;
   let wraps = false, exports = false;
   beforeAll(async () => {
     gw = await startGateway({ config: h.config });
@@ -101,9 +101,11 @@ export function conformance(h: Harness): void {
 
     it('every signing spec and algorithm signs what node:crypto verifies, and verifies its own signatures', async () => {
       for (const spec of caps.specs.filter((s) => specInfo[s].usages.includes('SIGN_VERIFY') && caps.usages.includes('SIGN_VERIFY'))) {
-        const k = await create(spec, 'SIGN_VERIFY');
-        const pem = (await gw.call('GET', `/v1/keys/${k.id}/public-key`)).body.publicKey;
-        for (const algorithm of specInfo[spec].signing) {
+        // A backend that fixes the algorithm per key gets a key per algorithm; the others sign with all on one.
+        const shared = caps.signing === 'any' ? await create(spec, 'SIGN_VERIFY') : undefined;
+        for (const algorithm of specInfo[spec].signing.filter((a) => caps.signingAlgorithms.includes(a))) {
+          const k = shared ?? await create(spec, 'SIGN_VERIFY', { signingAlgorithm: algorithm });
+          const pem = (await gw.call('GET', `/v1/keys/${k.id}/public-key`)).body.publicKey;
           const message = Buffer.from(`signed by ${spec}`);
           const res = await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64(message), algorithm });
           expect(res.status, `${spec} ${algorithm}: ${JSON.stringify(res.body)}`).toBe(200);
@@ -115,6 +117,18 @@ export function conformance(h: Harness): void {
           expect(wrong.body.valid).toBe(false);
         }
       }
+    });
+
+    it('a key pinned to one signing algorithm signs with it and refuses another with 400', async ({ skip }) => {
+      if (!caps.specs.includes('RSA_2048') || !caps.signingAlgorithms.includes('RSASSA_PKCS1_V1_5_SHA_256')) return skip('the provider has no RSA PKCS#1 signing');
+      const k = await create('RSA_2048', 'SIGN_VERIFY', { signingAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' });
+      expect((k as unknown as { signingAlgorithm: string }).signingAlgorithm).toBe('RSASSA_PKCS1_V1_5_SHA_256');
+      expect((await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('m'), algorithm: 'RSASSA_PKCS1_V1_5_SHA_256' })).status).toBe(200);
+      const other = await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('m'), algorithm: 'RSASSA_PSS_SHA_256' });
+      expect(other.status).toBe(400);
+      expect(other.body).toMatchObject({ field: 'algorithm', detail: expect.stringContaining('signs with RSASSA_PKCS1_V1_5_SHA_256 only') });
+      await gw.call('POST', `/v1/keys/${k.id}/rotate`);
+      expect((await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('m'), algorithm: 'RSASSA_PKCS1_V1_5_SHA_256' })).body.version).toBe(2);
     });
 
     it('every MAC spec computes a MAC that verifies, and rejects a changed message', async () => {

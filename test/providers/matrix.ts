@@ -1,6 +1,6 @@
 // The capability matrix of all providers as Markdown, generated from their capabilities objects so
 // docs/providers.md cannot drift from the code (a test compares the two).
-import { keySpecs, keyUsages } from '../../src/keys/specs.ts';
+import { keySpecs, keyUsages, signingAlgorithms } from '../../src/keys/specs.ts';
 import type { Capabilities } from '../../providers/provider.ts';
 
 export function providerMatrix(providers: Record<string, Capabilities>): string {
@@ -12,6 +12,8 @@ export function providerMatrix(providers: Record<string, Capabilities>): string 
     `| --- | ${names.map(() => '---').join(' | ')} |`,
     ...keySpecs.map((s) => row(s, (c) => yes(c.specs.includes(s)))),
     ...keyUsages.map((u) => row(u, (c) => yes(c.usages.includes(u)))),
+    ...signingAlgorithms.map((a) => row(a, (c) => yes(c.signingAlgorithms.includes(a)))),
+    row('signing algorithms', (c) => (c.signing === 'any' ? 'any of the spec\'s, per call' : 'one, fixed per key')),
     row('rotation', (c) => c.rotation),
     row('deletion window kept by', (c) => c.deletion),
   ].join('\n');

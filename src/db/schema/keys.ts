@@ -1,5 +1,5 @@
 // The gateway's logical keys: model, lifecycle state and crypto-period dates.
-import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
+import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../keys/specs.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
 import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
@@ -9,6 +9,8 @@ export const keys = pgTable('keys', {
   id: text('id').primaryKey(),
   spec: text('spec').$type<KeySpec>().notNull(),
   usage: text('usage').$type<KeyUsage>().notNull(),
+  /** The one algorithm a SIGN_VERIFY key signs with, when pinned (at the caller's wish, or because the backend fixes it per key). */
+  signingAlgorithm: text('signing_algorithm').$type<SigningAlgorithm>(),
   state: text('state').$type<KeyState>().notNull(),
   stateBeforeDeletion: text('state_before_deletion').$type<KeyState>(),
   description: text('description').notNull().default(''),

@@ -2,12 +2,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { App } from '../../app.ts';
 import { idempotent } from '../../idempotency.ts';
-import { errorResponses, json, jsonBody, KeyView, Spec, Tags, Usage } from '../../schemas.ts';
+import { Algorithm, errorResponses, json, jsonBody, KeyView, Spec, Tags, Usage } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
 
 const Body = z.object({
   spec: Spec,
   usage: Usage,
+  signingAlgorithm: Algorithm.optional().openapi({ description: 'SIGN_VERIFY keys: pin the one algorithm the key signs with. Backends that fix it per key (gcp) pin the spec\'s first algorithm unless told' }),
   description: z.string().max(8192).optional(),
   tags: Tags.optional(),
   aliases: z.array(z.string()).max(20).optional(),

@@ -1,0 +1,1 @@
+ALTER TABLE "keys" ADD COLUMN "signing_algorithm" text;
