@@ -34,6 +34,17 @@ const connectionSchema = z.discriminatedUnion('provider', [
   }).strict(),
   z.object({
     ...common,
+    provider: z.literal('gcp'),
+    /** The key ring the connection's keys live in; it must exist. Credentials: Application Default Credentials. */
+    project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id'),
+    location: z.string().regex(/^[a-z0-9-]+$/, 'a Cloud KMS location such as europe-west1 or global'),
+    keyRing: z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'a key ring id'),
+    protectionLevel: z.enum(['SOFTWARE', 'HSM']).default('SOFTWARE'),
+    /** A private or regional endpoint's host, e.g. europe-west1-kms.googleapis.com. */
+    endpoint: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name').optional(),
+  }).strict(),
+  z.object({
+    ...common,
     provider: z.literal('pkcs11'),
     /** The vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
     module: z.string().min(1),

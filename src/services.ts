@@ -16,6 +16,8 @@ import { AwsKmsProvider } from '../providers/awskms/index.ts';
 import { newKmsClient } from '../providers/awskms/client.ts';
 import { AzureKeyVaultProvider } from '../providers/azurekeyvault/index.ts';
 import { newKeyVaultClient } from '../providers/azurekeyvault/client.ts';
+import { GcpKmsProvider } from '../providers/gcpkms/index.ts';
+import { newGcpKmsClient } from '../providers/gcpkms/client.ts';
 import { Pkcs11Provider } from '../providers/pkcs11/index.ts';
 import { readPin } from '../providers/pkcs11/pin.ts';
 import { RootKeyring } from '../providers/local/rootkeys.ts';
@@ -25,10 +27,11 @@ import type { KeyProvider } from '../providers/provider.ts';
  * Client-side rate limits per instance, below the providers' published quotas: AWS KMS allows at
  * least 10,000 symmetric requests per second per account and region (asymmetric ones far fewer:
  * lower it for RSA/ECC-heavy connections); Azure Key Vault allows 4,000 RSA-2048 operations per 10 s
- * per vault, far fewer for RSA-4096, and 20 creates per 10 s. The local keystore and HSMs have no quota: an HSM's
+ * per vault, far fewer for RSA-4096, and 20 creates per 10 s; Cloud KMS about 1,000 crypto requests per
+ * second per project and region, shared by everything in it. The local keystore and HSMs have no quota: an HSM's
  * session pool is its limit.
  */
-const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000, azure: 300, pkcs11: 0 };
+const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000, azure: 300, gcp: 500, pkcs11: 0 };
 
 export interface Runtime { services: Services; connections: Connections; cache: KeyCache; close(): Promise<void> }
 
@@ -45,6 +48,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
         return new AwsKmsProvider(newKmsClient({ region: c.region, endpoint: c.endpoint }));
       case 'azure':
         return new AzureKeyVaultProvider(newKeyVaultClient({ vaultUrl: c.vaultUrl }), c.vaultUrl);
+      case 'gcp':
+        return new GcpKmsProvider(newGcpKmsClient({ endpoint: c.endpoint }), c);
       case 'pkcs11':
         return new Pkcs11Provider({ module: c.module, token: c.token, slot: c.slot, sessions: c.sessions, pin: () => readPin(c) });
     }

@@ -25,7 +25,7 @@ export function signDigest(spec: KeySpec, algorithm: SigningAlgorithm, pair: Pai
   return privateEncrypt({ key: pair.privateKey, padding: constants.RSA_NO_PADDING }, emsaPssEncode(data, hash, modulusBits(pair.publicKey)));
 }
 
-export function verifyDigest(spec: KeySpec, algorithm: SigningAlgorithm, pair: Pair, data: Buffer, signature: Buffer): boolean {
+export function verifyDigest(spec: KeySpec, algorithm: SigningAlgorithm, pair: Pick<Pair, 'publicKey'>, data: Buffer, signature: Buffer): boolean {
   if (algorithm === 'ED25519') return edVerify(null, data, pair.publicKey, signature);
   const { hash } = signingHash(algorithm)!;
   if (algorithm.startsWith('ECDSA_')) {

@@ -1,0 +1,146 @@
+// The `gcp` provider: Cloud KMS through @google-cloud/kms. A gateway key is one CryptoKey in the
+// connection's key ring (named after the gateway id) and its versions are the CryptoKey's versions.
+// Cloud KMS fixes a signing key's algorithm at creation, so signing keys are pinned (`per-key`).
+import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
+import { KmsError, type ErrorCode } from '../../src/errors.ts';
+import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
+import { LruCache } from '../../src/lru.ts';
+import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import { verifyDigest } from '../local/signing.ts';
+import { once, type GcpKmsPort } from './client.ts';
+import { gcpErrorCode } from './errors.ts';
+import { gcpSigningAlgorithms, gcpSpecs, gcpTemplate } from './specs.ts';
+
+/** Grammar: `gcp:projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`; a version adds `/cryptoKeyVersions/<n>`. */
+const refPattern = /^gcp:(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/keyRings\/[a-zA-Z0-9_-]{1,63}\/cryptoKeys\/[a-zA-Z0-9_-]{1,63})(?:\/cryptoKeyVersions\/(\d+))?$/;
+
+export interface GcpKeyRing { project: string; location: string; keyRing: string; protectionLevel: 'SOFTWARE' | 'HSM' }
+
+export class GcpKmsProvider implements KeyProvider, Signer, Macer {
+  readonly kind = 'gcp' as const;
+  readonly capabilities: Capabilities;
+  private readonly parent: string;
+  /** Public keys never change for a version: fetched once each. */
+  private readonly publicKeys = new LruCache<string, KeyObject>(10_000);
+
+  constructor(private readonly kms: GcpKmsPort, private readonly ring: GcpKeyRing, private readonly pollMs = 200) {
+    this.parent = `projects/${ring.project}/locations/${ring.location}/keyRings/${ring.keyRing}`;
+    this.capabilities = {
+      specs: gcpSpecs(ring.protectionLevel === 'HSM'),
+      usages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'MAC'],
+      signingAlgorithms: gcpSigningAlgorithms,
+      signing: 'per-key',
+      deletion: 'gateway',
+      rotation: 'versions',
+    };
+  }
+
+  async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
+    const { purpose, algorithm } = gcpTemplate(req.spec, req.usage, req.signingAlgorithm);
+    const [key] = await this.kms.createCryptoKey({
+      parent: this.parent,
+      cryptoKeyId: req.keyId,
+      skipInitialVersionCreation: true,
+      cryptoKey: { purpose, versionTemplate: { algorithm, protectionLevel: this.ring.protectionLevel }, labels: { 'kmsgw-key-id': req.keyId } },
+    }, once);
+    const ref = `gcp:${key.name!}`;
+    const { versionRef } = await this.createVersion({ ref, spec: req.spec, usage: req.usage, keyId: req.keyId, exportable: false });
+    // Cloud KMS material never leaves it (imported keys aside).
+    return { ref, versionRef, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
+  }
+
+  /** A new CryptoKeyVersion, once Cloud KMS has generated it (asymmetric keys take a moment: PENDING_GENERATION). */
+  async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
+    const [version] = await this.kms.createCryptoKeyVersion({ parent: parse(req.ref).key, cryptoKeyVersion: {} }, once);
+    let state = version.state;
+    while (state === 'PENDING_GENERATION') {
+      await new Promise((r) => setTimeout(r, this.pollMs));
+      state = (await this.kms.getCryptoKeyVersion({ name: version.name! }, once))[0].state;
+    }
+    if (state !== 'ENABLED') throw new KmsError('UNAVAILABLE', `Cloud KMS left the new version in state ${String(state)}`);
+    return { ref: req.ref, versionRef: `gcp:${version.name!}` };
+  }
+
+  // The gateway keeps the window; Cloud KMS adds its own destroy-scheduled duration after it.
+  async scheduleDeletion(): Promise<void> {}
+  async cancelDeletion(): Promise<void> {}
+
+  /** Schedules every version's destruction (Cloud KMS keeps CryptoKeys forever; versions are what is destroyed). */
+  async destroyKey(req: KeyVersions): Promise<void> {
+    for (const v of req.versionRefs) {
+      try {
+        await this.kms.destroyCryptoKeyVersion({ name: parse(v).version! }, once);
+      } catch (err) {
+        if (gcpErrorCode(err) !== 'FAILED_PRECONDITION') throw err; // already scheduled or destroyed
+      }
+    }
+  }
+
+  async encrypt(req: EncryptRequest): Promise<Uint8Array> {
+    const { version } = parse(req.versionRef);
+    if (specInfo[req.spec].family === 'rsa') {
+      // Cloud KMS has no encrypt for asymmetric keys: OAEP under the version's public key, here.
+      return publicEncrypt({ key: await this.publicKey(req.versionRef), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, req.plaintext);
+    }
+    const [out] = await this.kms.encrypt({ name: version!, plaintext: req.plaintext, additionalAuthenticatedData: req.aad }, once);
+    return bytes(out.ciphertext);
+  }
+
+  async decrypt(req: DecryptRequest): Promise<Uint8Array> {
+    const { key, version } = parse(req.versionRef);
+    if (specInfo[req.spec].family === 'rsa') {
+      return bytes((await this.kms.asymmetricDecrypt({ name: version!, ciphertext: req.ciphertext }, once))[0].plaintext);
+    }
+    return bytes((await this.kms.decrypt({ name: key, ciphertext: req.ciphertext, additionalAuthenticatedData: req.aad }, once))[0].plaintext);
+  }
+
+  async sign(req: SignRequest): Promise<Uint8Array> {
+    const input = req.algorithm === 'ED25519' ? { data: req.message } : { digest: { [signingHash(req.algorithm)!.hash]: req.digest } };
+    return bytes((await this.kms.asymmetricSign({ name: parse(req.versionRef).version!, ...input }, once))[0].signature);
+  }
+
+  /** Cloud KMS has no verify: signatures are checked here against the version's public key. */
+  async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
+    const publicKey = await this.publicKey(req.versionRef);
+    return verifyDigest(req.spec, req.algorithm as SigningAlgorithm, { publicKey }, Buffer.from((req.digest ?? req.message)!), Buffer.from(req.signature));
+  }
+
+  async getPublicKey(req: KeyVersionRef): Promise<Uint8Array> {
+    return (await this.publicKey(req.versionRef)).export({ type: 'spki', format: 'der' });
+  }
+
+  async mac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array }): Promise<Uint8Array> {
+    return bytes((await this.kms.macSign({ name: parse(req.versionRef).version!, data: req.message }, once))[0].mac);
+  }
+
+  async verifyMac(req: KeyVersionRef & { spec: KeySpec; message: Uint8Array; mac: Uint8Array }): Promise<boolean> {
+    return (await this.kms.macVerify({ name: parse(req.versionRef).version!, data: req.message, mac: req.mac }, once))[0].success === true;
+  }
+
+  errorCode(err: unknown): ErrorCode {
+    return err instanceof KmsError ? err.code : gcpErrorCode(err);
+  }
+
+  private async publicKey(versionRef: string): Promise<KeyObject> {
+    let key = this.publicKeys.get(versionRef);
+    if (!key) {
+      const [out] = await this.kms.getPublicKey({ name: parse(versionRef).version! }, once);
+      key = createPublicKey(out.pem!);
+      this.publicKeys.set(versionRef, key);
+    }
+    return key;
+  }
+}
+
+/** Cloud KMS bytes arrive as Uint8Array, or as base64 strings from some transports. */
+function bytes(value: Uint8Array | string | null | undefined): Uint8Array {
+  if (value === null || value === undefined || value.length === 0) throw new Error('Cloud KMS answered without a result');
+  return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+}
+
+function parse(ref: string): { key: string; version?: string } {
+  const m = refPattern.exec(ref);
+  if (!m) throw new KmsError('INVALID_ARGUMENT', `"${ref}" is not a Cloud KMS key reference (gcp:projects/…/cryptoKeys/<key>[/cryptoKeyVersions/<n>])`);
+  return { key: m[1]!, version: m[2] ? `${m[1]}/cryptoKeyVersions/${m[2]}` : undefined };
+}
+
