@@ -24,7 +24,7 @@ export function newLogger(level: string, destination?: pino.DestinationStream): 
  * they failed on (gaxios's `config.body`, Azure's `request`): a DEK being wrapped, say. pino's
  * default serializer would copy every property into the log.
  */
-export function serializeError(err: unknown, depth = 0): Record<string, unknown> {
+function serializeError(err: unknown, depth = 0): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: typeof err === 'string' ? err : typeof err };
   const code = (err as { code?: unknown }).code;
   return {

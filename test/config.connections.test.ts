@@ -44,3 +44,13 @@ describe('azure connections', () => {
     expect(load([{ name: 'kv', provider: 'azure', vaultUrl: 'http://my-vault.vault.azure.net' }])).toThrow(/connections\.0\.vaultUrl/);
   });
 });
+
+describe('gcp connections', () => {
+  it('project, location and key ring are enough; protection level defaults to SOFTWARE', () => {
+    expect(load([{ name: 'g', provider: 'gcp', project: 'my-project', location: 'europe-west1', keyRing: 'ring' }])().connections[0]).toMatchObject({ protectionLevel: 'SOFTWARE' });
+  });
+
+  it('a malformed project id is refused, naming the field', () => {
+    expect(load([{ name: 'g', provider: 'gcp', project: 'My Project', location: 'europe-west1', keyRing: 'ring' }])).toThrow(/connections\.0\.project: a GCP project id/);
+  });
+});

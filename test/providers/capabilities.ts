@@ -7,6 +7,8 @@ import type { MaterialStore } from '../../providers/local/index.ts';
 import type { KmsPort } from '../../providers/awskms/client.ts';
 import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
 import { AzureKeyVaultProvider } from '../../providers/azurekeyvault/index.ts';
+import { GcpKmsProvider } from '../../providers/gcpkms/index.ts';
+import type { GcpKmsPort } from '../../providers/gcpkms/client.ts';
 import type { KeyVaultPort } from '../../providers/azurekeyvault/client.ts';
 
 export function providerCapabilities(): Record<string, Capabilities> {
@@ -14,6 +16,8 @@ export function providerCapabilities(): Record<string, Capabilities> {
     local: new LocalProvider({} as RootKeyring, {} as MaterialStore).capabilities,
     aws: new AwsKmsProvider({} as KmsPort).capabilities,
     azure: new AzureKeyVaultProvider({} as KeyVaultPort, 'https://example.vault.azure.net').capabilities,
+    // At protection level HSM, which adds secp256k1.
+    gcp: new GcpKmsProvider({} as GcpKmsPort, { project: 'example', location: 'global', keyRing: 'r', protectionLevel: 'HSM' }).capabilities,
     // Constructing it opens nothing: the token is opened on first use.
     pkcs11: new Pkcs11Provider({ module: '/nonexistent', token: 'none', sessions: 1, pin: () => '' }).capabilities,
   };
