@@ -56,6 +56,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   };
   const connections = new Connections(config.connections.map((c) => new Connection(c.name, provider(c), {
     timeoutMs: c.timeoutMs,
+    generationTimeoutMs: c.generationTimeoutMs,
     resilience: { ratePerSecond: c.rateLimitPerSecond ?? defaultRatePerSecond[c.provider], ...(c.deadlineMs && { deadlineMs: c.deadlineMs }) },
   })), config.defaultConnection);
   const cache = new KeyCache(db.db);

@@ -4,34 +4,39 @@
 import { KmsError, isKmsError } from '../errors.ts';
 import { withDeadline } from './deadline.ts';
 import { Resilience, defaultResilience, type ResilienceOptions } from './resilience.ts';
+import type { KeyProvider } from '../../providers/provider.ts';
 
 /** Operations a repeat could do twice: retried only when the provider refused them outright. */
 const notIdempotent = new Set(['createKey', 'createVersion', 'scheduleDeletion', 'destroyKey']);
-import type { KeyProvider } from '../../providers/provider.ts';
+/** Operations that generate key material: an RSA-4096 pair takes seconds on an HSM or a busy host. */
+const generating = new Set(['createKey', 'createVersion']);
 
 export class Connection {
   private readonly resilience: Resilience;
   private readonly timeoutMs: number;
+  private readonly generationTimeoutMs: number;
 
   constructor(
     readonly name: string,
     readonly provider: KeyProvider,
-    options: { timeoutMs?: number; resilience?: Partial<ResilienceOptions> } = {},
+    options: { timeoutMs?: number; generationTimeoutMs?: number; resilience?: Partial<ResilienceOptions> } = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.generationTimeoutMs = options.generationTimeoutMs ?? 60_000;
     this.resilience = new Resilience(name, { ...defaultResilience, ...options.resilience });
   }
 
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
+    const timeoutMs = generating.has(op) ? Math.max(this.timeoutMs, this.generationTimeoutMs) : this.timeoutMs;
     const attempt = async (remainingMs: number) => {
       try {
-        const ms = Math.min(this.timeoutMs, remainingMs);
+        const ms = Math.min(timeoutMs, remainingMs);
         return await withDeadline(fn(this.provider), ms, `connection "${this.name}": ${op} did not answer within ${Math.round(ms)} ms`);
       } catch (err) {
         throw this.wrap(op, err);
       }
     };
-    return this.resilience.execute(attempt, !notIdempotent.has(op));
+    return this.resilience.execute(attempt, !notIdempotent.has(op), generating.has(op) ? timeoutMs : undefined);
   }
 
   private wrap(op: string, err: unknown): KmsError {

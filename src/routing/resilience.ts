@@ -64,13 +64,15 @@ export class Resilience {
    * Runs `attempt` under the policy, giving each try the time left of the call's deadline.
    * `idempotent` operations are retried on any transient error; the others (creating keys or
    * versions, scheduling deletion) only when throttled, since a timed-out create may have happened.
-   * A call answers within its deadline plus at most one back-off step.
+   * A call answers within its deadline (`atLeastMs` when that is longer: key generation) plus at
+   * most one back-off step.
    */
-  async execute<T>(attempt: (remainingMs: number) => Promise<T>, idempotent: boolean): Promise<T> {
-    const deadlineAt = performance.now() + this.deadlineMs;
+  async execute<T>(attempt: (remainingMs: number) => Promise<T>, idempotent: boolean, atLeastMs?: number): Promise<T> {
+    const deadlineMs = Math.max(this.deadlineMs, atLeastMs ?? 0);
+    const deadlineAt = performance.now() + deadlineMs;
     const run = () => {
       const remaining = deadlineAt - performance.now();
-      if (remaining <= 0) throw new OutOfTime('DEADLINE_EXCEEDED', `connection "${this.connection}" did not answer within ${this.deadlineMs} ms, retries included`);
+      if (remaining <= 0) throw new OutOfTime('DEADLINE_EXCEEDED', `connection "${this.connection}" did not answer within ${deadlineMs} ms, retries included`);
       return attempt(remaining);
     };
     if (this.limiter) await this.limiter.removeTokens(1);

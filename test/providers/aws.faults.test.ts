@@ -66,6 +66,19 @@ describe('wire format', () => {
   });
 });
 
+describe('deadlines', () => {
+  it('key generation gets its own, longer attempt timeout; other calls keep theirs', async () => {
+    reply.CreateKey = async () => { await delay(300); return ok({ KeyMetadata: { Arn: ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' } }); };
+    reply.Encrypt = async () => { await delay(300); return encryptOk({}); };
+    const c = new Connection('aws-test', new AwsKmsProvider(newKmsClient({ region: 'us-east-1', endpoint: ENDPOINT })), {
+      timeoutMs: 100, generationTimeoutMs: 2_000, resilience: { maxAttempts: 1, deadlineMs: 150 },
+    });
+    const created = await c.call('createKey', (p) => p.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId: 'key_01jd0000000000000000000000' }));
+    expect(created.ref).toBe(REF);
+    expect(await failure(encrypt(c))).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+});
+
 describe('retries', () => {
   it('throttling is retried with back-off until it passes', async () => {
     let n = 0;
