@@ -63,7 +63,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   await cache.start(db);
   const services: Services = {
     keys: new KeyService(db.db, connections, cache),
-    crypto: new CryptoService(connections, cache),
+    crypto: new CryptoService(connections, cache, logger),
     database: db,
     logger,
   };

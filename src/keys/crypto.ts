@@ -1,6 +1,7 @@
 // Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
 // here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
 import { createHash, createPublicKey } from 'node:crypto';
+import type { Logger } from 'pino';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
@@ -22,7 +23,7 @@ const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
 };
 
 export class CryptoService {
-  constructor(private readonly connections: Connections, private readonly cache: KeyCache) {}
+  constructor(private readonly connections: Connections, private readonly cache: KeyCache, private readonly logger?: Logger) {}
 
   async encrypt(ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
     const graph = this.allow(await this.cache.resolve(ref), op);
@@ -30,10 +31,15 @@ export class CryptoService {
     const dek = random(32);
     const { headerBytes, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
     const aad = wrapAad(headerBytes);
-    const wraps = await Promise.all(graph.bindings.map(async (b) => ({
-      bindingId: b.id,
-      wrapped: await this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext: dek, aad })),
-    })));
+    // Every binding wraps the DEK; while some are down, the envelope carries the wraps of the others.
+    const results = await Promise.allSettled(graph.bindings.map((b) =>
+      this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext: dek, aad }))));
+    const wraps = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ bindingId: graph.bindings[i]!.id, wrapped: r.value }] : []));
+    if (wraps.length === 0) throw (results[0] as PromiseRejectedResult).reason;
+    if (wraps.length < results.length) {
+      const missing = graph.bindings.filter((_, i) => results[i]!.status === 'rejected').map((b) => b.connection);
+      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing }, 'envelope made without the wraps of unavailable bindings');
+    }
     return { ciphertext: encodeEnvelope(headerBytes, wraps, body), keyId: key.id, version: key.currentVersion };
   }
 

@@ -21,6 +21,8 @@ export interface CreateKeyInput {
   deactivationDate?: Date;
   exportable?: boolean;
   connection?: string;
+  /** Connections that hold an independent replica key: every envelope is wrapped under each. */
+  replicas?: string[];
 }
 
 export interface UpdateKeyInput {

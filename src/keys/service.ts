@@ -9,8 +9,8 @@ import { insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, updateKeyGuarde
 import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
-import type { Connections } from '../routing/connection.ts';
-import type { Capabilities, KeyProvider } from '../../providers/provider.ts';
+import type { Connection, Connections } from '../routing/connection.ts';
+import type { Capabilities, CreatedKey, KeyProvider } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import type { Actor, CreateKeyInput, InTransaction, UpdateKeyInput } from './model.ts';
@@ -45,6 +45,7 @@ export class KeyService {
     needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
     needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
     const signingAlgorithm = pinnedAlgorithm(input, caps);
+    const replicas = this.replicaConnections(input, connection.name);
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias, 'aliases');
     const now = new Date();
@@ -55,9 +56,14 @@ export class KeyService {
     needs(!input.deactivationDate || !input.protectStopDate || input.deactivationDate >= input.protectStopDate, 'INVALID_ARGUMENT', 'deactivationDate must not come before protectStopDate', { field: 'deactivationDate' });
     const state: KeyState = input.activationDate && input.activationDate > now ? 'PRE_ACTIVE' : 'ACTIVE';
     const id = newId('key');
-    const created = await connection.call('createKey', (p) => p.createKey({ spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id, signingAlgorithm }));
-    const bindingId = newId('bnd');
+    const request = { spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id, signingAlgorithm };
+    const created = await connection.call('createKey', (p) => p.createKey(request));
+    const placed: { connection: Connection; created: CreatedKey; role: 'primary' | 'replica'; bindingId: string }[] = [{ connection, created, role: 'primary', bindingId: newId('bnd') }];
     try {
+      const made = await Promise.allSettled(replicas.map((r) => r.call('createKey', (p) => p.createKey({ ...request, exportable: false }))));
+      made.forEach((m, i) => { if (m.status === 'fulfilled') placed.push({ connection: replicas[i]!, created: m.value, role: 'replica', bindingId: newId('bnd') }); });
+      const failed = made.find((m) => m.status === 'rejected');
+      if (failed) throw failed.reason;
       await this.db.transaction(async (tx) => {
         await insertKey(tx, {
           id, spec: input.spec, usage: input.usage, signingAlgorithm: signingAlgorithm ?? null, state, origin: 'GATEWAY', currentVersion: 1,
@@ -69,19 +75,33 @@ export class KeyService {
           protectStopDate: input.protectStopDate ?? null,
           deactivationDate: input.deactivationDate ?? null,
         });
-        await insertBinding(tx, { id: bindingId, keyId: id, connection: connection.name, provider: connection.provider.kind, ref: created.ref, role: 'primary' });
-        await insertVersion(tx, id, 1, [{ bindingId, versionRef: created.versionRef }]);
+        for (const b of placed) await insertBinding(tx, { id: b.bindingId, keyId: id, connection: b.connection.name, provider: b.connection.provider.kind, ref: b.created.ref, role: b.role });
+        await insertVersion(tx, id, 1, placed.map((b) => ({ bindingId: b.bindingId, versionRef: b.created.versionRef })));
         await insertAliases(tx, id, aliases);
-        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name } });
+        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.name) } });
         await inTransaction?.(tx, id);
       });
     } catch (err) {
-      // The transaction lost: the provider key it was for must not linger unreferenced.
-      await connection.call('destroyKey', (p) => p.destroyKey({ ref: created.ref, versionRefs: [created.versionRef] })).catch(() => {});
+      // The key was not recorded: the provider keys made for it must not linger unreferenced.
+      await Promise.all(placed.map((b) => b.connection.call('destroyKey', (p) => p.destroyKey({ ref: b.created.ref, versionRefs: [b.created.versionRef] })).catch(() => {})));
       if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', 'an alias of the request is already taken', { field: 'aliases', cause: err });
       throw err;
     }
     return this.get(id);
+  }
+
+  /** The replica connections of a new key: distinct, not the primary's, able to hold the key. */
+  private replicaConnections(input: CreateKeyInput, primary: string): Connection[] {
+    const names = input.replicas ?? [];
+    if (names.length === 0) return [];
+    needs(input.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT', `replicas are independent keys that protect envelopes: ${input.usage} keys would need the same material in each, which needs import (not yet)`, { field: 'replicas' });
+    needs(new Set(names).size === names.length && !names.includes(primary), 'INVALID_ARGUMENT', 'replicas must be distinct connections other than the primary\'s', { field: 'replicas' });
+    return names.map((name) => {
+      const c = this.connections.get(name);
+      needs(c.provider.capabilities.specs.includes(input.spec) && c.provider.capabilities.usages.includes(input.usage), 'INVALID_ARGUMENT',
+        `connection "${name}" (${c.provider.kind}) cannot hold a ${input.spec} ${input.usage} key`, { field: 'replicas' });
+      return c;
+    });
   }
 
   async get(ref: string): Promise<KeyGraph> {

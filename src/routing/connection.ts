@@ -42,10 +42,23 @@ export class Connection {
   private wrap(op: string, err: unknown): KmsError {
     const options = { provider: this.provider.kind, op, cause: err };
     if (isKmsError(err)) return err.provider ? err : new KmsError(err.code, err.message, { ...options, field: err.field, status: err.status });
-    const code = this.provider.errorCode(err);
+    const mapped = this.provider.errorCode(err);
+    const code = mapped === 'UNKNOWN' && unreachable(err) ? 'UNAVAILABLE' : mapped;
     // Provider messages may quote request data; the wire gets the code and the place, the log gets the cause.
     return new KmsError(code === 'UNKNOWN' ? 'INTERNAL' : code, `connection "${this.name}": ${op} failed (${code.toLowerCase()})`, options);
   }
+}
+
+/** Socket-level failures, the same whatever the SDK: the provider could not be reached at all. */
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function unreachable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (networkCodes.has(e.code as string)) return true;
+    // fetch-based clients: undici's "fetch failed", a mocked network error's "Network error".
+    if (e instanceof TypeError && /^(fetch failed|network error)$/i.test(String(e.message))) return true;
+  }
+  return false;
 }
 
 export class Connections {

@@ -18,6 +18,7 @@ const Body = z.object({
   deactivationDate: z.string().datetime({ offset: true }).optional(),
   exportable: z.boolean().optional(),
   connection: z.string().optional(),
+  replicas: z.array(z.string()).max(8).optional().openapi({ description: 'ENCRYPT_DECRYPT keys: connections that each hold an independent replica key; every envelope carries the data key wrapped under the primary and each replica, so any one of them decrypts it' }),
 }).strict().openapi('CreateKey');
 
 const route = createRoute({

@@ -1,0 +1,89 @@
+// Replicas and failover: a key whose primary lives in AWS KMS (the msw wire fixture) with an
+// independent replica key on the local keystore. Every envelope carries the DEK wrapped under
+// both, so when AWS goes away decrypt continues on the replica and encrypt keeps working.
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsKmsFixture } from './fixtures/aws-kms.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+
+const endpoint = 'https://kms.eu-west-1.amazonaws.com';
+const server = setupServer(awsKmsFixture(endpoint, 'eu-west-1').handler);
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+const outage = () => server.use(http.post(`${endpoint}/`, () => HttpResponse.error()));
+
+let gw: TestGateway;
+beforeAll(async () => {
+  server.listen({ onUnhandledRequest: 'error' });
+  gw = await startGateway({ config: { connections: [
+    { name: 'local', provider: 'local' },
+    { name: 'aws', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
+    { name: 'local-b', provider: 'local' },
+    // Its own circuit breaker: the failover test leaves the first one open for a while, as it should.
+    { name: 'aws-solo', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
+  ] } });
+});
+afterAll(async () => { await gw?.close(); server.close(); });
+
+const create = async (body: Record<string, unknown>) => gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', ...body });
+
+describe('replicas', () => {
+  it('a key made with a replica has a primary and a replica binding, and rotation versions both', async () => {
+    const k = (await create({ connection: 'aws', replicas: ['local'] })).body;
+    expect(k.bindings.map((b: { connection: string; role: string }) => `${b.role}:${b.connection}`)).toEqual(['primary:aws', 'replica:local']);
+    await gw.call('POST', `/v1/keys/${k.id}/rotate`);
+    const versions = (await gw.call('GET', `/v1/keys/${k.id}/versions`)).body;
+    expect(JSON.stringify(versions)).toContain('"version":2');
+  });
+
+  it('replicas are refused for signing keys, for the primary\'s own connection, twice, or for an unknown connection', async () => {
+    expect((await gw.call('POST', '/v1/keys', { spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'aws', replicas: ['local'] })).body).toMatchObject({ status: 400, field: 'replicas' });
+    expect((await create({ connection: 'aws', replicas: ['aws'] })).body).toMatchObject({ status: 400, field: 'replicas' });
+    expect((await create({ connection: 'aws', replicas: ['local', 'local'] })).body).toMatchObject({ status: 400, field: 'replicas' });
+    expect((await create({ connection: 'aws', replicas: ['nowhere'] })).status).toBe(400);
+  });
+
+  it('a replica that cannot be made leaves no key and no provider key behind', async () => {
+    const before = (await gw.call('GET', '/v1/keys?limit=100')).body.keys.length;
+    server.use(http.post(`${endpoint}/`, () => HttpResponse.json({ __type: 'AccessDeniedException', message: 'denied' }, { status: 400, headers: { 'content-type': 'application/x-amz-json-1.1' } })));
+    const res = await create({ connection: 'local', replicas: ['local-b', 'aws'] });
+    server.resetHandlers();
+    expect(res.status).toBe(403);
+    expect((await gw.call('GET', '/v1/keys?limit=100')).body.keys.length).toBe(before);
+  });
+});
+
+describe('failover', () => {
+  it('with AWS gone, 200 envelopes made before all decrypt on the replica, and encrypt keeps working', async () => {
+    const k = (await create({ connection: 'aws', replicas: ['local'] })).body;
+    const envelopes = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64(`message ${i}`) })).body.ciphertext as string));
+    outage();
+    try {
+      const failures: string[] = [];
+      for (const [i, ciphertext] of envelopes.entries()) {
+        const res = await gw.call('POST', '/v1/decrypt', { ciphertext });
+        if (res.status !== 200 || res.body.plaintext !== b64(`message ${i}`)) failures.push(`${i}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      expect(failures).toEqual([]);
+      const during = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('during the outage') });
+      expect(during.status, JSON.stringify(during.body)).toBe(200);
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during.body.ciphertext })).body.plaintext).toBe(b64('during the outage'));
+    } finally {
+      server.resetHandlers();
+    }
+  });
+
+  it('a key without replicas fails with 503 while its only provider is gone', async () => {
+    const k = (await create({ connection: 'aws-solo' })).body;
+    const ciphertext = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x') })).body.ciphertext;
+    outage();
+    try {
+      const res = await gw.call('POST', '/v1/decrypt', { ciphertext });
+      expect(res.status, JSON.stringify(res.body)).toBe(503);
+      expect(res.body.detail).toMatch(/connection "aws-solo"/);
+    } finally {
+      server.resetHandlers();
+    }
+  });
+});
