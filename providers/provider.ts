@@ -64,6 +64,8 @@ export interface KeyProvider {
   decrypt(req: DecryptRequest): Promise<Uint8Array>;
   /** Maps a raw error this adapter threw onto the taxonomy; UNKNOWN when the table has no row. */
   errorCode(err: unknown): ErrorCode;
+  /** Seconds the backend asked to wait before a retry (Retry-After), when its error says. */
+  retryAfter?(err: unknown): number | undefined;
   close?(): Promise<void>;
 }
 

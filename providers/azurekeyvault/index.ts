@@ -106,6 +106,13 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer {
     return err instanceof KmsError ? err.code : azureErrorCode(err);
   }
 
+  /** Key Vault paces throttled callers with Retry-After (seconds) on 429s. */
+  retryAfter(err: unknown): number | undefined {
+    const value = (err as { response?: { headers?: { get?(name: string): string | undefined } } })?.response?.headers?.get?.('retry-after');
+    const seconds = value === undefined ? NaN : Number(value);
+    return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+  }
+
   private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, keyId: string): Promise<string> {
     const k = azureKey[spec]!;
     const keyOps = usage === 'SIGN_VERIFY' ? ['sign', 'verify'] : ['wrapKey', 'unwrapKey'];

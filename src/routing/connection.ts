@@ -40,7 +40,7 @@ export class Connection {
   }
 
   private wrap(op: string, err: unknown): KmsError {
-    const options = { provider: this.provider.kind, op, cause: err };
+    const options = { provider: this.provider.kind, op, cause: err, retryAfter: this.provider.retryAfter?.(err) };
     if (isKmsError(err)) return err.provider ? err : new KmsError(err.code, err.message, { ...options, field: err.field, status: err.status });
     const mapped = this.provider.errorCode(err);
     const code = mapped === 'UNKNOWN' && unreachable(err) ? 'UNAVAILABLE' : mapped;

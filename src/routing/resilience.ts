@@ -3,7 +3,8 @@
 // circuit breaker per connection, and a client-side rate limit below the provider's quota.
 // cockatiel does the retry and the breaker; limiter's token bucket does the rate.
 import {
-  BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap, type IPolicy,
+  BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap,
+  type IBackoff, type IBackoffFactory, type IPolicy, type IRetryBackoffContext,
 } from 'cockatiel';
 import { RateLimiter } from 'limiter';
 import { KmsError, type ErrorCode } from '../errors.ts';
@@ -37,6 +38,26 @@ const codeOf = (err: Error): ErrorCode | undefined => (err instanceof KmsError &
 /** The call's budget is spent: never retried, never counted against the provider. */
 class OutOfTime extends KmsError {}
 
+type RetryContext = IRetryBackoffContext<unknown>;
+
+/**
+ * Waits as long as the provider asked (Retry-After on a 429 or 503, capped at the longest back-off)
+ * when it did, and by jittered exponential back-off otherwise.
+ */
+class ProviderPacedBackoff implements IBackoffFactory<RetryContext> {
+  constructor(private readonly fallback: IBackoffFactory<RetryContext>, private readonly maxMs: number) {}
+
+  next(context: RetryContext): IBackoff<RetryContext> {
+    const fallback = this.fallback.next(context);
+    const err = 'error' in context.result ? context.result.error : undefined;
+    const asked = err instanceof KmsError ? err.retryAfter : undefined;
+    return {
+      duration: asked === undefined ? fallback.duration : Math.min(asked * 1000, this.maxMs),
+      next: (c: RetryContext) => new ProviderPacedBackoff(fallback, this.maxMs).next(c),
+    };
+  }
+}
+
 export class Resilience {
   private readonly retrying: IPolicy;
   private readonly once: IPolicy;
@@ -52,7 +73,7 @@ export class Resilience {
     });
     const retryWhen = (codes: ReadonlySet<ErrorCode>) => retry(handleWhen((e) => codes.has(codeOf(e)!)), {
       maxAttempts: options.maxAttempts - 1,
-      backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }),
+      backoff: new ProviderPacedBackoff(new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }), options.backoffMaxMs),
     });
     this.retrying = wrap(retryWhen(retryable), breaker);
     // Throttling is always safe to retry: the provider refused before doing anything.

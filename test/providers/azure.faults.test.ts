@@ -66,6 +66,22 @@ describe('faults', () => {
     expect(throttled).toBe(3);
   });
 
+  it('a 429 with Retry-After is retried after the time Key Vault asked for, and the last one\'s Retry-After reaches the caller', async () => {
+    const k = await rsaKey(connection());
+    const paced = new Connection('azure-paced', new AzureKeyVaultProvider(newKeyVaultClient({ vaultUrl: VAULT }), VAULT), {
+      timeoutMs: 2_000, resilience: { maxAttempts: 2, backoffInitialMs: 1, backoffMaxMs: 5_000, deadlineMs: 10_000 },
+    });
+    const at: number[] = [];
+    server.use(http.post(`${VAULT}/keys/:name/:version/wrapkey`, () => {
+      at.push(performance.now());
+      return HttpResponse.json({ error: { code: 'Throttled', message: 'Rate limit exceeded' } }, { status: 429, headers: { 'retry-after': '1' } });
+    }));
+    const err = await failure(wrap(paced, k));
+    expect(err).toMatchObject({ code: 'RESOURCE_EXHAUSTED', retryAfter: 1 });
+    expect(at).toHaveLength(2);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(950);
+  });
+
   it('a 503 on an operation safe to repeat is retried; a 403 is PERMISSION_DENIED at once', async () => {
     const c = connection();
     const k = await rsaKey(c);
