@@ -6,6 +6,7 @@
 #   deploy/postgres.sh env     the same, then print `export DATABASE_URL=…` for eval
 #   deploy/postgres.sh stop
 set -euo pipefail
+. "$(dirname "$0")/debian.sh"
 
 PORT=${KMSGW_PG_PORT:-55432}
 PGDATA=${KMSGW_PG_DATA:-/tmp/kmsgw-postgres-$PORT}
@@ -18,13 +19,7 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 install() {
   [ -n "$(pg_bin)" ] && return
-  if [ "$(id -u)" -ne 0 ]; then
-    log "PostgreSQL is not installed; run as root or install Debian's 'postgresql' package"; exit 1
-  fi
-  log "installing PostgreSQL from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
+  debian_install postgresql PostgreSQL
 }
 
 # PostgreSQL refuses to run as root: as root, run its tools as the 'postgres' user.

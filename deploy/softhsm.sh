@@ -6,6 +6,7 @@
 #   deploy/softhsm.sh env     the same, then print the exports for eval
 #   deploy/softhsm.sh reset   delete the token and its keys
 set -euo pipefail
+. "$(dirname "$0")/debian.sh"
 cd "$(dirname "$0")/.."
 
 DIR=${KMSGW_SOFTHSM_DIR:-$PWD/.run/softhsm}
@@ -24,13 +25,7 @@ module() {
 
 install() {
   [ -n "$(module)" ] && command -v softhsm2-util >/dev/null && return
-  if [ "$(id -u)" -ne 0 ]; then
-    log "SoftHSM2 is not installed; run as root or install Debian's 'softhsm2' package"; exit 1
-  fi
-  log "installing SoftHSM2 from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq softhsm2 >&2
+  debian_install softhsm2 SoftHSM2
 }
 
 start() {
