@@ -64,6 +64,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   const services: Services = {
     keys: new KeyService(db.db, connections, cache),
     crypto: new CryptoService(connections, cache, logger),
+    connections,
     database: db,
     logger,
   };

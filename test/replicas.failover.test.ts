@@ -66,6 +66,8 @@ describe('failover', () => {
         if (res.status !== 200 || res.body.plaintext !== b64(`message ${i}`)) failures.push(`${i}: ${res.status} ${JSON.stringify(res.body)}`);
       }
       expect(failures).toEqual([]);
+      const circuits = (await gw.call('GET', '/v1/connections')).body.connections.map((c: { name: string; circuit: string }) => `${c.name}:${c.circuit}`);
+      expect(circuits).toEqual(['local:closed', 'aws:open', 'local-b:closed', 'aws-solo:closed']);
       const during = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('during the outage') });
       expect(during.status, JSON.stringify(during.body)).toBe(200);
       expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during.body.ciphertext })).body.plaintext).toBe(b64('during the outage'));

@@ -8,6 +8,7 @@ import type { CryptoService } from '../keys/crypto.ts';
 import type { Actor } from '../keys/model.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Database } from '../db/client.ts';
+import type { Connections } from '../routing/connection.ts';
 import { problemResponse, toKmsError } from './problem.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { bodyGuard } from './middleware/body-guard.ts';
@@ -17,6 +18,7 @@ import { registerRoutes } from './routes/index.ts';
 export interface Services {
   keys: KeyService;
   crypto: CryptoService;
+  connections: Connections;
   database: Database;
   logger: Logger;
 }

@@ -26,6 +26,11 @@ export class Connection {
     this.resilience = new Resilience(name, { ...defaultResilience, ...options.resilience });
   }
 
+  /** How the connection has fared on live traffic: its circuit breaker's state. */
+  get circuit(): 'closed' | 'open' | 'half-open' {
+    return this.resilience.circuit;
+  }
+
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
     const timeoutMs = generating.has(op) ? Math.max(this.timeoutMs, this.generationTimeoutMs) : this.timeoutMs;
     const attempt = async (remainingMs: number) => {

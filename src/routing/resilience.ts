@@ -3,7 +3,7 @@
 // circuit breaker per connection, and a client-side rate limit below the provider's quota.
 // cockatiel does the retry and the breaker; limiter's token bucket does the rate.
 import {
-  BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap,
+  BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap, type CircuitBreakerPolicy,
   type IBackoff, type IBackoffFactory, type IPolicy, type IRetryBackoffContext,
 } from 'cockatiel';
 import { RateLimiter } from 'limiter';
@@ -62,12 +62,13 @@ export class Resilience {
   private readonly retrying: IPolicy;
   private readonly once: IPolicy;
   private readonly limiter?: RateLimiter;
+  private readonly breaker: CircuitBreakerPolicy;
 
   private readonly deadlineMs: number;
 
   constructor(private readonly connection: string, options: ResilienceOptions) {
     this.deadlineMs = options.deadlineMs;
-    const breaker = circuitBreaker(handleWhen((e) => unhealthy.has(codeOf(e)!)), {
+    const breaker = this.breaker = circuitBreaker(handleWhen((e) => unhealthy.has(codeOf(e)!)), {
       halfOpenAfter: options.breakerHalfOpenMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold),
     });
@@ -79,6 +80,12 @@ export class Resilience {
     // Throttling is always safe to retry: the provider refused before doing anything.
     this.once = wrap(retryWhen(new Set(['RESOURCE_EXHAUSTED'])), breaker);
     if (options.ratePerSecond > 0) this.limiter = new RateLimiter({ tokensPerInterval: options.ratePerSecond, interval: 'second' });
+  }
+
+  /** The circuit: `open` while calls are refused at once after repeated failures, `half-open` while one tests the provider. */
+  get circuit(): 'closed' | 'open' | 'half-open' {
+    return this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated ? 'open'
+      : this.breaker.state === CircuitState.HalfOpen ? 'half-open' : 'closed';
   }
 
   /**

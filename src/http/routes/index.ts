@@ -24,6 +24,7 @@ import { registerPublicKey } from './crypto/public-key.ts';
 import { registerWrapKey } from './crypto/wrap-key.ts';
 import { registerUnwrapKey } from './crypto/unwrap-key.ts';
 import { registerExportKey } from './keys/export.ts';
+import { registerListConnections } from './connections/list.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 
@@ -32,6 +33,6 @@ export function registerRoutes(app: App): void {
     registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
     registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
     registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
-    registerHealth, registerDocs,
+    registerListConnections, registerHealth, registerDocs,
   ]) register(app);
 }
