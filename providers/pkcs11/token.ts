@@ -64,6 +64,7 @@ export class Token {
   private opened = 0;
   private waiters: { resolve: (s: Handle) => void; reject: (err: unknown) => void }[] = [];
   private connecting?: Promise<void>;
+  private closed = false;
   /** Bumped whenever the token is re-opened: sessions and object handles of an older one are void. */
   generation = 0;
   /** The token's label, known once connected. */
@@ -89,6 +90,8 @@ export class Token {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new KmsError('UNAVAILABLE', 'the PKCS#11 connection is closing'));
     this.reset();
     const entry = modules.get(this.options.module);
     if (entry && this.lib && --entry.users === 0) {
@@ -110,6 +113,7 @@ export class Token {
   }
 
   private async acquire(): Promise<Handle> {
+    if (this.closed) throw new KmsError('UNAVAILABLE', 'the PKCS#11 connection is closed');
     if (this.slotId === undefined) await (this.connecting ??= this.connect().finally(() => { this.connecting = undefined; }));
     const s = this.free.pop();
     if (s) return s;
