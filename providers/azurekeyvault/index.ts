@@ -2,9 +2,8 @@
 // vault key (named after the gateway id) and its versions are the key's versions, so rotation is
 // native. Envelope DEKs are wrapped with RSA-OAEP-256 under RSA keys; EC keys sign.
 import { createPublicKey } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { CryptographyClient } from '@azure/keyvault-keys';
+import { compactFromDer, derFromCompact, isEcSpec } from '../../src/crypto/ecdsa.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
@@ -16,7 +15,6 @@ import { azureKey, azureSignature, signatureName } from './specs.ts';
 /** Grammar: `azure:<key URL>`, `https://<vault>/keys/<name>`; a version adds `/<version>`. */
 const refPattern = /^azure:(https:\/\/[a-z0-9.-]+(?::\d+)?)\/keys\/([0-9a-zA-Z-]{1,127})(?:\/([0-9a-f]{32}))?$/;
 
-const ecdsa = { EC_P256: p256, EC_P384: p384, EC_SECP256K1: secp256k1 } as const;
 /** Key Vault's RSA wrap that binds no context: the envelope's key commitment rejects a DEK moved between envelopes. */
 const WRAP = 'RSA-OAEP-256';
 
@@ -75,18 +73,12 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer {
   async sign(req: SignRequest): Promise<Uint8Array> {
     const result = resultOf(await this.crypto(req.versionRef).sign(signatureName(req.spec, req.algorithm), req.digest!));
     // Key Vault answers ECDSA as r‖s (JWS); the gateway, like AWS and GCP, answers DER.
-    return req.spec in ecdsa ? ecdsa[req.spec as keyof typeof ecdsa].Signature.fromBytes(result, 'compact').toBytes('der') : result;
+    return isEcSpec(req.spec) ? derFromCompact(req.spec, result) : result;
   }
 
   async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
-    let signature = req.signature;
-    if (req.spec in ecdsa) {
-      try {
-        signature = ecdsa[req.spec as keyof typeof ecdsa].Signature.fromBytes(signature, 'der').toBytes('compact');
-      } catch {
-        return false; // malformed DER is an invalid signature, not an error
-      }
-    }
+    const signature = isEcSpec(req.spec) ? compactFromDer(req.spec, req.signature) : req.signature;
+    if (!signature) return false;
     const { result } = await this.crypto(req.versionRef).verify(signatureName(req.spec, req.algorithm), req.digest!, signature);
     if (typeof result !== 'boolean') throw new MalformedReply();
     return result;

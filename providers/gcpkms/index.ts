@@ -3,7 +3,7 @@
 // Cloud KMS fixes a signing key's algorithm at creation, so signing keys are pinned (`per-key`).
 import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
+import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
@@ -102,7 +102,7 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer {
   /** Cloud KMS has no verify: signatures are checked here against the version's public key. */
   async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
     const publicKey = await this.publicKey(req.versionRef);
-    return verifyDigest(req.spec, req.algorithm as SigningAlgorithm, { publicKey }, Buffer.from((req.digest ?? req.message)!), Buffer.from(req.signature));
+    return verifyDigest(req.spec, req.algorithm, { publicKey }, Buffer.from((req.digest ?? req.message)!), Buffer.from(req.signature));
   }
 
   async getPublicKey(req: KeyVersionRef): Promise<Uint8Array> {

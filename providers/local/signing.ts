@@ -2,13 +2,10 @@
 // and RSASSA-PSS (RFC 8017 §8-9, salt length = hash length) through the raw RSA primitive, ECDSA
 // through @noble/curves with prehash off. ECDSA signatures are DER, as AWS KMS and GCP KMS return them.
 import { constants, createHash, privateEncrypt, publicDecrypt, randomBytes, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { digestInfo } from '../../src/crypto/digest-info.ts';
+import { ecdsaCurves as curves, type EcSpec } from '../../src/crypto/ecdsa.ts';
 import { signingHash, type KeySpec, type SigningAlgorithm, type HashName } from '../../src/keys/specs.ts';
 
-const curves = { EC_P256: p256, EC_P384: p384, EC_SECP256K1: secp256k1 } as const;
-type EcSpec = keyof typeof curves;
 
 export interface Pair { privateKey: KeyObject; publicKey: KeyObject }
 

@@ -4,9 +4,8 @@
 // destroys the objects when it ends. Bulk data never goes to the token: it wraps envelope DEKs.
 import { randomBytes } from 'node:crypto';
 import type { Handle, PKCS11 } from 'pkcs11js';
-import { p256, p384 } from '@noble/curves/nist.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { digestInfo } from '../../src/crypto/digest-info.ts';
+import { compactFromDer, derFromCompact, type EcSpec } from '../../src/crypto/ecdsa.ts';
 import { schemeParts } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
@@ -23,7 +22,6 @@ import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
 import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
 
-const ecdsa = { EC_P256: p256, EC_P384: p384, EC_SECP256K1: secp256k1 } as const;
 /** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
 const oaepTag = { sha1: 1, sha256: 2 } as const;
 
@@ -114,22 +112,16 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
       return lib.C_SignAsync(s, data, Buffer.alloc(512));
     });
     // Tokens return ECDSA signatures as r‖s; the gateway, like the clouds, answers DER.
-    return req.algorithm.startsWith('ECDSA_') ? ecdsa[req.spec as keyof typeof ecdsa].Signature.fromBytes(sig, 'compact').toBytes('der') : sig;
+    return req.algorithm.startsWith('ECDSA_') ? derFromCompact(req.spec as EcSpec, sig) : sig;
   }
 
   async verify(req: SignRequest & { signature: Uint8Array }): Promise<boolean> {
-    let signature = Buffer.from(req.signature);
-    if (req.algorithm.startsWith('ECDSA_')) {
-      try {
-        signature = Buffer.from(ecdsa[req.spec as keyof typeof ecdsa].Signature.fromBytes(signature, 'der').toBytes('compact'));
-      } catch {
-        return false; // malformed DER is an invalid signature, not an error
-      }
-    }
+    const signature = req.algorithm.startsWith('ECDSA_') ? compactFromDer(req.spec as EcSpec, req.signature) : req.signature;
+    if (!signature) return false;
     const data = toSign(req);
     return this.use(req, 'public', async (lib, s, key) => {
       lib.C_VerifyInit(s, signing(this.token.p, req.algorithm), key);
-      return verified(lib.C_VerifyAsync(s, data, signature));
+      return verified(lib.C_VerifyAsync(s, data, Buffer.from(signature)));
     });
   }
 
