@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
+import type { OidcConfig } from './auth/oidc.ts';
 import { z } from 'zod';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, starting with a letter or digit');
@@ -68,6 +69,16 @@ const fileSchema = z.object({
   connections: z.array(connectionSchema).min(1).default([{ name: 'local', provider: 'local' }]),
   defaultConnection: z.string().optional(),
   lifecycle: z.object({ sweepIntervalSeconds: z.number().int().min(1).max(86_400).default(60) }).strict().default({ sweepIntervalSeconds: 60 }),
+  auth: z.object({
+    oidc: z.object({
+      issuer: z.string().url(),
+      audience: z.string().min(1),
+      jwksUrl: z.string().url().optional(),
+      rolesClaim: z.string().min(1).default('roles'),
+      groupsClaim: z.string().min(1).default('groups'),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    }).strict().optional(),
+  }).strict().default({}),
 }).strict();
 
 const envSchema = z.object({
@@ -78,6 +89,7 @@ const envSchema = z.object({
   KMSGW_CONFIG: z.string().optional(),
   KMSGW_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KMSGW_BOOTSTRAP_ADMIN_KEY: z.string().regex(/^kmsgw_[A-Za-z0-9_-]{43}$/, '"kmsgw_" and 43 base64url characters (256 bits)').optional(),
 });
 
 export interface Config {
@@ -90,6 +102,9 @@ export interface Config {
   connections: ConnectionConfig[];
   defaultConnection: string;
   sweepIntervalSeconds: number;
+  oidc?: OidcConfig;
+  /** The first administrator key, for automated set-ups; used only on a database without keys. */
+  bootstrapAdminKey?: string;
 }
 
 export class ConfigError extends Error {}
@@ -125,5 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connections: file.connections,
     defaultConnection,
     sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
+    oidc: file.auth.oidc,
+    bootstrapAdminKey: e.KMSGW_BOOTSTRAP_ADMIN_KEY,
   };
 }

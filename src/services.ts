@@ -10,6 +10,13 @@ import type { Services } from './http/app.ts';
 import { KeyCache } from './keys/cache.ts';
 import { CryptoService } from './keys/crypto.ts';
 import { KeyService } from './keys/service.ts';
+import { Access } from './policy/access.ts';
+import { PolicyEngine } from './policy/engine.ts';
+import { PolicyStore } from './policy/store.ts';
+import { ApiKeyAuthenticator } from './auth/api-keys.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { OidcAuthenticator } from './auth/oidc.ts';
+import { AuditLog } from './audit/log.ts';
 import { Connection, Connections } from './routing/connection.ts';
 import { LocalProvider } from '../providers/local/index.ts';
 import { AwsKmsProvider } from '../providers/awskms/index.ts';
@@ -61,10 +68,18 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   })), config.defaultConnection);
   const cache = new KeyCache(db.db);
   await cache.start(db);
+  const access = new Access(new PolicyEngine(), db.db);
+  await access.start(db);
+  const apiKeys = new ApiKeyAuthenticator(db.db, logger);
+  await apiKeys.start(db);
   const services: Services = {
-    keys: new KeyService(db.db, connections, cache),
-    crypto: new CryptoService(connections, cache, logger),
+    keys: new KeyService(db.db, connections, cache, access),
+    crypto: new CryptoService(connections, cache, access, logger),
     connections,
+    auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger)),
+    access,
+    policies: new PolicyStore(db.db, access),
+    audit: new AuditLog(db.db),
     database: db,
     logger,
   };
@@ -72,6 +87,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     services, connections, cache,
     async close() {
       await cache.stop();
+      await access.stop();
+      await apiKeys.stop();
       await connections.close();
       await db.close();
     },

@@ -68,7 +68,7 @@ describe('Idempotency-Key claims', () => {
   const claim = async (key: string, purpose: string, age: string) => {
     const { createHash } = await import('node:crypto');
     const hash = createHash('sha256').update(JSON.stringify({ ...body, tags: { purpose } })).digest('base64');
-    await gw.database.db.execute(`insert into idempotency_keys (key, request_hash, created_at) values ('anonymous\ncreateKey\n${key}', '${hash}', now() - interval '${age}')` as never);
+    await gw.database.db.execute(`insert into idempotency_keys (key, request_hash, created_at) values ('${gw.principal}\ncreateKey\n${key}', '${hash}', now() - interval '${age}')` as never);
   };
 
   it('a claim still in progress answers 409 with Retry-After and creates nothing', async () => {

@@ -124,7 +124,7 @@ describe('body limits over a real socket', () => {
     // A POST with no body at all (curl -X POST): neither Content-Length nor Transfer-Encoding.
     const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
     const bodiless = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write(`POST /v1/keys/${key}/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+      const socket = connect(port, '127.0.0.1', () => socket.write(`POST /v1/keys/${key}/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${gw.secret}\r\nConnection: close\r\n\r\n`));
       let reply = '';
       socket.on('data', (d) => { reply += d; }).on('end', () => resolve(reply)).on('error', reject);
     });

@@ -1,7 +1,7 @@
 // The contract every route keeps, checked for each operation in the OpenAPI document (so a new
 // route is covered the day it is added): a bad body is 400 problem+json and changes nothing; a
-// malformed key reference is 400 and an unknown key 404; a wrong method is 405 with Allow.
-// Authentication (401) and authorization (403) join this contract when they land.
+// malformed key reference is 400 and an unknown key 404; a wrong method is 405 with Allow; no
+// credentials is 401 and credentials that no policy permits are 403, each changing nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 
@@ -19,11 +19,16 @@ afterAll(async () => { await gw.close(); });
 
 /** A snapshot of everything a request could change. */
 async function state() {
-  const rows = await gw.database.db.execute('select (select count(*) from keys) as k, (select count(*) from key_events) as e, (select count(*) from key_versions) as v, (select count(*) from key_aliases) as a, (select max(updated_at) from keys) as u' as never);
+  const rows = await gw.database.db.execute(`select (select count(*) from keys) as k, (select count(*) from key_events) as e, (select count(*) from key_versions) as v,
+    (select count(*) from key_aliases) as a, (select max(updated_at) from keys) as u, (select count(*) from api_keys where revoked_at is null) as ak, (select count(*) from policies) as p` as never);
   return JSON.stringify(rows);
 }
 
-const withKey = (path: string, key: string) => path.replace('{key}', key).replace('{name}', 'some-alias');
+const withKey = (path: string, key: string) => path.replace('{key}', key).replace('{name}', 'some-alias')
+  .replace('/v1/policies/{id}', '/v1/policies/some-policy').replace('/v1/api-keys/{id}', `/v1/api-keys/${bystander}`);
+/** Public operations: no credentials needed. */
+const isPublic = (path: string) => ['/healthz', '/readyz'].includes(path);
+let bystander: string;
 
 describe('route contract', () => {
   it('the document lists the operations', () => {
@@ -68,6 +73,36 @@ describe('route contract', () => {
     expect(await state()).toBe(before);
   });
 
+  it('every operation but health answers a request without credentials with 401 and WWW-Authenticate, changing nothing', async () => {
+    const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
+    bystander = (await gw.apiKey(['read-only'])).principal;
+    const before = await state();
+    const failures: string[] = [];
+    for (const op of operations.filter((o) => !isPublic(o.path))) {
+      for (const authorization of ['', 'Bearer kmsgw_not-a-key']) {
+        const res = await gw.call(op.method, withKey(op.path, key), op.hasBody ? validBodyFor(op.path) : undefined, { authorization });
+        if (res.status !== 401 || !res.headers.get('www-authenticate')?.startsWith('Bearer realm=')) failures.push(`${op.method} ${op.path} (${authorization || 'none'}): ${res.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await state()).toBe(before);
+  });
+
+  it('every operation answers valid credentials that no policy permits with 403, changing nothing', async () => {
+    const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
+    envelope = (await gw.call('POST', `/v1/keys/${key}/encrypt`, { plaintext: 'bWVzc2FnZQ==' })).body.ciphertext;
+    bystander = (await gw.apiKey(['read-only'])).principal;
+    const nobody = await gw.apiKey([]);
+    const before = await state();
+    const failures: string[] = [];
+    for (const op of operations.filter((o) => !isPublic(o.path))) {
+      const res = await gw.call(op.method, withKey(op.path, key), op.hasBody ? validBodyFor(op.path) : undefined, { authorization: `Bearer ${nobody.secret}` });
+      if (res.status !== 403 || res.body.code !== 'PERMISSION_DENIED') failures.push(`${op.method} ${op.path}: ${res.status} ${res.body?.detail}`);
+    }
+    expect(failures).toEqual([]);
+    expect(await state()).toBe(before);
+  });
+
   it('every path answers a method it does not have with 405 and Allow', async () => {
     const paths = [...new Set(operations.map((o) => o.path))];
     const failures: string[] = [];
@@ -82,7 +117,9 @@ describe('route contract', () => {
   });
 });
 
-/** A body that passes validation, so that the key reference is what the route judges. */
+let envelope: string | undefined;
+
+/** A body that passes validation, so that the key reference (or the access decision) is what the route judges. */
 function validBodyFor(path: string): unknown {
   const m = 'bWVzc2FnZQ==';
   if (path.endsWith('/encrypt')) return { plaintext: m };
@@ -95,5 +132,10 @@ function validBodyFor(path: string): unknown {
   if (path.endsWith('/verify-mac')) return { message: m, mac: m };
   if (path.endsWith('/aliases')) return { name: 'an-alias' };
   if (path === '/v1/keys/{key}') return { description: 'x' };
+  if (path === '/v1/keys') return { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' };
+  if (path === '/v1/decrypt' || path === '/v1/reencrypt') return { ciphertext: envelope ?? m };
+  if (path === '/v1/api-keys') return { name: 'x', roles: ['administrator'] };
+  if (path === '/v1/policies/{id}') return { text: '@id("some-policy")\npermit (principal, action == KmsGw::Action::"getKey", resource);' };
+  if (path === '/v1/grants') return { principal: 'ak_01jd0000000000000000000000', key: 'key_01jd0000000000000000000000', actions: ['decrypt'], expiresAt: new Date(Date.now() + 60_000).toISOString(), reason: 'x' };
   return {};
 }

@@ -17,7 +17,7 @@ beforeAll(async () => {
   b = await openRuntime(loadConfig({ KMSGW_DATA_DIR: a.dataDir, LOG_LEVEL: 'silent' }), newLogger('silent'), a.database);
   const app = newApp(b.services);
   callB = async (method, path, body) => {
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await app.request(path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${a.secret}` }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, body: await res.json() };
   };
 });

@@ -34,7 +34,7 @@ describe.each(Object.keys(table))('transition %s', (action) => {
     if (from.includes(state)) {
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.state).toBe(to);
-      expect(events.at(-1)).toMatchObject({ type: 'TRANSITION', fromState: state, toState: to, reason, actor: 'anonymous' });
+      expect(events.at(-1)).toMatchObject({ type: 'TRANSITION', fromState: state, toState: to, reason, actor: gw.principal });
     } else {
       expect(res.status).toBe(409);
       expect(res.body.code).toBe('FAILED_PRECONDITION');

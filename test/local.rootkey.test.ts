@@ -1,5 +1,6 @@
 // The local keystore's root keyring: created 0600, refused when readable by others, and rotatable
 // without losing access to material sealed under earlier versions.
+import { systemActor } from '../src/keys/model.ts';
 import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ describe('root keyring', () => {
     // A second gateway on the same database and data directory has nothing cached: it must unseal under version 2.
     const second = await openRuntime(loadConfig({ KMSGW_DATA_DIR: gw.dataDir, LOG_LEVEL: 'silent' }), newLogger('silent'), gw.database);
     try {
-      expect((await second.services.crypto.decrypt(Buffer.from(ct, 'base64'))).plaintext.toString()).toBe('old');
+      expect((await second.services.crypto.decrypt(systemActor('test'), Buffer.from(ct, 'base64'))).plaintext.toString()).toBe('old');
     } finally {
       await second.cache.stop();
     }

@@ -5,6 +5,7 @@ import { newApp } from '../http/app.ts';
 import { startLifecycleSweep } from '../jobs/lifecycle-sweep.ts';
 import { newLogger } from '../log.ts';
 import { openRuntime } from '../services.ts';
+import { bootstrapAdminKey } from '../auth/api-keys.ts';
 
 export async function serve(): Promise<void> {
   let config;
@@ -19,6 +20,11 @@ export async function serve(): Promise<void> {
   }
   const logger = newLogger(config.logLevel);
   const runtime = await openRuntime(config, logger);
+  const adminKey = await bootstrapAdminKey(runtime.services.database.db, config.bootstrapAdminKey);
+  if (adminKey) {
+    // Straight to the terminal, not the log: the secret is shown this once and kept nowhere.
+    process.stderr.write(`\nFirst start: an administrator API key was made. It is shown only now; keep it safe:\n\n  ${adminKey}\n\n`);
+  }
   const stopSweep = startLifecycleSweep(runtime.services.database.db, runtime.services.keys, logger, config.sweepIntervalSeconds * 1000);
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
   const server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {

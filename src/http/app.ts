@@ -11,6 +11,11 @@ import type { Database } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
 import { problemResponse, toKmsError } from './problem.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { audit } from './middleware/audit.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Access } from '../policy/access.ts';
+import type { PolicyStore } from '../policy/store.ts';
+import type { AuditLog } from '../audit/log.ts';
 import { bodyGuard } from './middleware/body-guard.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -19,6 +24,10 @@ export interface Services {
   keys: KeyService;
   crypto: CryptoService;
   connections: Connections;
+  auth: Authenticator;
+  access: Access;
+  policies: PolicyStore;
+  audit: AuditLog;
   database: Database;
   logger: Logger;
 }
@@ -41,8 +50,10 @@ export function newApp(services: Services, options: AppOptions = { maxBodyBytes:
   });
 
   app.use(requestContext({ services }));
+  app.use(audit({ log: services.audit }));
   app.use(bodyGuard({ maxBytes: options.maxBodyBytes }));
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'An API key (kmsgw_…) or an OIDC access token' });
   registerRoutes(app);
 
   app.notFound(methodNotAllowed({ routes: () => app.routes }));

@@ -29,7 +29,7 @@ export async function idempotent<T>(c: Context<AppEnv>, op: Idempotent<T>): Prom
   if (header === undefined) return c.json(await op.run(), op.status);
   needs(/^[\x21-\x7e]{1,255}$/.test(header), 'INVALID_ARGUMENT', 'Idempotency-Key must be 1-255 visible ASCII characters', { field: 'Idempotency-Key' });
   const { database } = c.get('services');
-  const key = `${c.get('actor').principal}\n${op.scope}\n${header}`;
+  const key = `${c.get('actor').identity.principal}\n${op.scope}\n${header}`;
   const hash = createHash('sha256').update(JSON.stringify(op.request)).digest('base64');
   const existing = await claimIdempotencyKey(database.db, key, hash, new Date(Date.now() - ABANDONED_AFTER_MS));
   if (existing) {

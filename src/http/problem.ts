@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { KmsError, isKmsError, type ErrorCode } from '../errors.ts';
+import type { Actor } from '../keys/model.ts';
 
 export interface Problem {
   type: string;
@@ -40,6 +41,8 @@ export function problemResponse(c: Context, err: KmsError, headers: Record<strin
     requestId: c.get('requestId') ?? '',
     ...(err.field && { field: err.field }),
   };
+  const actor = c.get('actor') as Actor | undefined;
+  if (actor) actor.record.outcome = err.code;
   if (err.retryAfter !== undefined) headers['Retry-After'] = String(err.retryAfter);
   // Through the context, so headers prepared earlier in the request (X-Request-Id) are kept.
   return c.body(JSON.stringify(body), err.status as ContentfulStatusCode, { 'Content-Type': 'application/problem+json', ...headers });

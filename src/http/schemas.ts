@@ -56,12 +56,14 @@ const problem = (description: string) => ({ description, content: { 'application
 /** Spread into every route's responses (Unkey's pattern): the errors any route may answer. */
 export const errorResponses = {
   400: problem('Invalid request'),
+  401: problem('No credentials, or credentials not valid'),
+  403: problem('Denied by access policy'),
   404: problem('Not found'),
   409: problem('Conflict with the key\'s state'),
   413: problem('Body too large'),
   415: problem('Body is not application/json'),
   500: problem('Internal error'),
-  503: problem('Provider unavailable'),
+  503: problem('Provider or audit trail unavailable'),
 } as const;
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });

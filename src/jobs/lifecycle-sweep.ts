@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { claimRotation, keysDueForSweep } from '../db/queries/keys.ts';
 import { pruneIdempotencyKeys } from '../db/queries/idempotency.ts';
-import { newId } from '../ids.ts';
+import { systemActor } from '../keys/model.ts';
 import { effectiveState } from '../keys/lifecycle.ts';
 import type { KeyService } from '../keys/service.ts';
 
@@ -21,7 +21,7 @@ export async function sweepOnce(db: Db, keys: KeyService, logger: Logger, now = 
       if (effectiveState(key, now) !== key.state) {
         await keys.settle(key.id, now);
       } else if (key.nextRotationAt && key.nextRotationAt <= now && await claimRotation(db, key.id, key.nextRotationAt, new Date(now.getTime() + RETRY_MS))) {
-        await keys.rotate({ principal: 'system:rotation', requestId: newId('req') }, key.id, { reason: 'SCHEDULED_ROTATION' });
+        await keys.rotate(systemActor('rotation'), key.id, { reason: 'SCHEDULED_ROTATION' });
       }
     } catch (err) {
       logger.warn({ err, keyId: key.id }, 'lifecycle sweep could not move key on; will retry');

@@ -12,6 +12,8 @@ import {
 } from '../../providers/provider.ts';
 import type { Connections } from '../routing/connection.ts';
 import type { KeyCache } from './cache.ts';
+import type { Access } from '../policy/access.ts';
+import type { Actor } from './model.ts';
 import { lifecycleRefusal, type KeyOperation } from './lifecycle.ts';
 import { signingHash, specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from './specs.ts';
 
@@ -23,10 +25,10 @@ const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
 };
 
 export class CryptoService {
-  constructor(private readonly connections: Connections, private readonly cache: KeyCache, private readonly logger?: Logger) {}
+  constructor(private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access, private readonly logger?: Logger) {}
 
-  async encrypt(ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
-    const graph = this.allow(await this.cache.resolve(ref), op);
+  async encrypt(actor: Actor, ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), op);
     const { key } = graph;
     const dek = random(32);
     const { headerBytes, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
@@ -43,13 +45,13 @@ export class CryptoService {
     return { ciphertext: encodeEnvelope(headerBytes, wraps, body), keyId: key.id, version: key.currentVersion };
   }
 
-  async decrypt(ciphertext: Buffer, context?: EncryptionContext): Promise<{ plaintext: Buffer; keyId: string; version: number }> {
+  async decrypt(actor: Actor, ciphertext: Buffer, context?: EncryptionContext): Promise<{ plaintext: Buffer; keyId: string; version: number }> {
     const env = decodeEnvelope(ciphertext);
     const { keyId, keyVersion } = env.header;
     const graph = await this.cache.resolve(keyId).catch((e) => {
       throw e instanceof KmsError && e.code !== 'NOT_FOUND' ? e : new KmsError('INVALID_ARGUMENT', 'ciphertext names a key that does not exist', { field: 'ciphertext' });
     });
-    this.allow(graph, 'DECRYPT');
+    this.allow(actor, graph, 'DECRYPT', keyVersion);
     const candidates = env.wraps.flatMap((w) => {
       const b = graph.bindings.find((x) => x.id === w.bindingId);
       const versionRef = b?.versions.get(keyVersion);
@@ -73,35 +75,35 @@ export class CryptoService {
     throw last;
   }
 
-  async generateDataKey(ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {
+  async generateDataKey(actor: Actor, ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {
     needs(Number.isInteger(bytes) && bytes >= 16 && bytes <= 1024, 'INVALID_ARGUMENT', 'bytes must be a whole number from 16 to 1024', { field: 'bytes' });
     const plaintext = random(bytes);
-    return { plaintext, ...(await this.encrypt(ref, plaintext, context, 'GENERATE_DATA_KEY')) };
+    return { plaintext, ...(await this.encrypt(actor, ref, plaintext, context, 'GENERATE_DATA_KEY')) };
   }
 
-  async reencrypt(ciphertext: Buffer, context?: EncryptionContext, destination?: string, destinationContext?: EncryptionContext): Promise<Ciphertext & { sourceVersion: number }> {
-    const opened = await this.decrypt(ciphertext, context);
-    const out = await this.encrypt(destination ?? opened.keyId, opened.plaintext, destinationContext ?? context);
+  async reencrypt(actor: Actor, ciphertext: Buffer, context?: EncryptionContext, destination?: string, destinationContext?: EncryptionContext): Promise<Ciphertext & { sourceVersion: number }> {
+    const opened = await this.decrypt(actor, ciphertext, context);
+    const out = await this.encrypt(actor, destination ?? opened.keyId, opened.plaintext, destinationContext ?? context);
     opened.plaintext.fill(0);
     return { ...out, sourceVersion: opened.version };
   }
 
-  async sign(ref: string, algorithm: SigningAlgorithm, input: SignInput): Promise<{ signature: Uint8Array; keyId: string; version: number }> {
-    const graph = this.allow(await this.cache.resolve(ref), 'SIGN');
+  async sign(actor: Actor, ref: string, algorithm: SigningAlgorithm, input: SignInput): Promise<{ signature: Uint8Array; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'SIGN');
     const version = graph.key.currentVersion;
     const signature = await this.onPrimary<Signer, Uint8Array>(graph, version, 'sign', isSigner, (p, r) => p.sign({ ...r, algorithm, ...signingData(graph, algorithm, input) }));
     return { signature, keyId: graph.key.id, version };
   }
 
-  async verify(ref: string, algorithm: SigningAlgorithm, input: SignInput, signature: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
-    const graph = this.allow(await this.cache.resolve(ref), 'VERIFY');
+  async verify(actor: Actor, ref: string, algorithm: SigningAlgorithm, input: SignInput, signature: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'VERIFY');
     const v = version ?? graph.key.currentVersion;
     const valid = await this.onPrimary<Signer, boolean>(graph, v, 'verify', isSigner, (p, r) => p.verify({ ...r, algorithm, ...signingData(graph, algorithm, input), signature }));
     return { valid, keyId: graph.key.id, version: v };
   }
 
-  async publicKey(ref: string, format: 'pem' | 'jwk', version?: number) {
-    const graph = this.allow(await this.cache.resolve(ref), 'GET_PUBLIC_KEY');
+  async publicKey(actor: Actor, ref: string, format: 'pem' | 'jwk', version?: number) {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'GET_PUBLIC_KEY');
     needs(['rsa', 'ec', 'ed25519'].includes(specInfo[graph.key.spec].family), 'INVALID_ARGUMENT', `key of spec ${graph.key.spec} has no public key`, { field: 'key' });
     const v = version ?? graph.key.currentVersion;
     const der = await this.onPrimary<Signer, Uint8Array>(graph, v, 'getPublicKey', isSigner, (p, r) => p.getPublicKey(r));
@@ -109,22 +111,22 @@ export class CryptoService {
     return { keyId: graph.key.id, version: v, publicKey: format === 'pem' ? key.export({ type: 'spki', format: 'pem' }).toString() : key.export({ format: 'jwk' }) };
   }
 
-  async mac(ref: string, message: Uint8Array): Promise<{ mac: Uint8Array; keyId: string; version: number }> {
-    const graph = this.allow(await this.cache.resolve(ref), 'MAC');
+  async mac(actor: Actor, ref: string, message: Uint8Array): Promise<{ mac: Uint8Array; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'MAC');
     const version = graph.key.currentVersion;
     const mac = await this.onPrimary<Macer, Uint8Array>(graph, version, 'mac', isMacer, (p, r) => p.mac({ ...r, message }));
     return { mac, keyId: graph.key.id, version };
   }
 
-  async verifyMac(ref: string, message: Uint8Array, mac: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
-    const graph = this.allow(await this.cache.resolve(ref), 'VERIFY_MAC');
+  async verifyMac(actor: Actor, ref: string, message: Uint8Array, mac: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'VERIFY_MAC');
     const v = version ?? graph.key.currentVersion;
     return { valid: await this.onPrimary<Macer, boolean>(graph, v, 'verifyMac', isMacer, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
   }
 
   /** Wraps key material the caller brings; the algorithm follows the key (RFC 5649 under AES, OAEP under RSA). */
-  async wrapKey(ref: string, material: Uint8Array, algorithm?: WrapAlgorithm): Promise<{ wrappedKey: Uint8Array; algorithm: WrapAlgorithm; keyId: string; version: number }> {
-    const graph = this.allow(await this.cache.resolve(ref), 'WRAP');
+  async wrapKey(actor: Actor, ref: string, material: Uint8Array, algorithm?: WrapAlgorithm): Promise<{ wrappedKey: Uint8Array; algorithm: WrapAlgorithm; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'WRAP');
     const alg = wrapAlgorithmFor(graph.key.spec, algorithm);
     const max = alg === 'AES_KEY_WRAP_PAD' ? 4096 : oaepCapacity(graph.key.spec, alg);
     needs(material.length >= 1 && material.length <= max, 'INVALID_ARGUMENT', `key must be 1 to ${max} bytes for ${alg}`, { field: 'key' });
@@ -133,8 +135,8 @@ export class CryptoService {
     return { wrappedKey, algorithm: alg, keyId: graph.key.id, version };
   }
 
-  async unwrapKey(ref: string, wrappedKey: Uint8Array, algorithm?: WrapAlgorithm, version?: number): Promise<{ key: Uint8Array; keyId: string; version: number }> {
-    const graph = this.allow(await this.cache.resolve(ref), 'UNWRAP');
+  async unwrapKey(actor: Actor, ref: string, wrappedKey: Uint8Array, algorithm?: WrapAlgorithm, version?: number): Promise<{ key: Uint8Array; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'UNWRAP');
     const alg = wrapAlgorithmFor(graph.key.spec, algorithm);
     const v = version ?? graph.key.currentVersion;
     const key = await this.onPrimary<KeyWrapper, Uint8Array>(graph, v, 'unwrapKey', isKeyWrapper, (p, r) => p.unwrapKey({ ...r, algorithm: alg, wrappedKey }));
@@ -145,8 +147,8 @@ export class CryptoService {
    * The key's material wrapped for an importer's RSA public key (cloud import, key origination).
    * Only keys created exportable; a never-extractable key is refused here, and again by its backend.
    */
-  async exportKey(ref: string, scheme: ExportScheme, wrappingKeyText: string, version?: number) {
-    const graph = this.allow(await this.cache.resolve(ref), 'EXPORT');
+  async exportKey(actor: Actor, ref: string, scheme: ExportScheme, wrappingKeyText: string, version?: number) {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'EXPORT');
     const { key } = graph;
     needs(key.extractable, 'FAILED_PRECONDITION', `key "${key.id}" is not exportable: it was not created exportable, and its material never leaves its backend`);
     const family = specInfo[key.spec].family;
@@ -158,8 +160,14 @@ export class CryptoService {
     return { wrappedKey, scheme, format: family === 'aes' || family === 'hmac' ? 'RAW' as const : 'PKCS8' as const, keyId: key.id, version: v };
   }
 
-  private allow(graph: KeyGraph, op: KeyOperation): KeyGraph {
+  /**
+   * The decide step of every operation: access first (a refused caller learns nothing of the key's
+   * usage or state), then usage, then the lifecycle table.
+   */
+  private allow(actor: Actor, graph: KeyGraph, op: KeyOperation, version?: number): KeyGraph {
+    this.access.checkKey(actor, graph);
     const { key } = graph;
+    Object.assign(actor.record, { keyVersion: version ?? key.currentVersion, connection: graph.bindings.find((b) => b.role === 'primary')?.connection });
     const usage = usageOf[op];
     needs(!usage || key.usage === usage, 'INVALID_ARGUMENT', `key "${key.id}" has usage ${key.usage}; ${op} needs ${usage}`, { field: 'key' });
     const refusal = lifecycleRefusal(key, op, new Date());

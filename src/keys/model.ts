@@ -1,12 +1,39 @@
 // Inputs and context of the key services, independent of HTTP.
 import type { Db } from '../db/client.ts';
+import { newId } from '../ids.ts';
+import { systemIdentity, type Identity } from '../auth/identity.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from './specs.ts';
 
 /** Work a caller adds to the transaction that makes a change (recording an idempotency key, say). */
 export type InTransaction = (tx: Db, keyId: string) => Promise<void>;
 
-/** Who asks and under which request id; recorded with every change. */
-export interface Actor { principal: string; requestId: string }
+/**
+ * Who asks, for which API operation (the Cedar action) and under which request id. `record`
+ * collects, as the request goes, what its audit event will say: the key and version it touched, the
+ * connection, and the access decision with its reasons.
+ */
+export interface Actor {
+  identity: Identity;
+  requestId: string;
+  operation?: string;
+  ip?: string;
+  record: AuditRecord;
+}
+
+export interface AuditRecord {
+  keyId?: string;
+  keyVersion?: number;
+  connection?: string;
+  decision?: 'allow' | 'deny';
+  reasons?: string[];
+  /** The error code the request ended with; none when it succeeded. */
+  outcome?: string;
+  /** What else an auditor needs to know (the API key or policy changed, say); never secrets. */
+  detail?: Record<string, string>;
+}
+
+/** The gateway's own work, outside any request: not subject to access policy. */
+export const systemActor = (name: string): Actor => ({ identity: systemIdentity(name), requestId: newId('req'), record: {} });
 
 export interface CreateKeyInput {
   spec: KeySpec;

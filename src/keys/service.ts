@@ -13,7 +13,8 @@ import type { Connection, Connections } from '../routing/connection.ts';
 import type { Capabilities, CreatedKey, KeyProvider } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
-import type { Actor, CreateKeyInput, InTransaction, UpdateKeyInput } from './model.ts';
+import { systemActor, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
+import type { Access } from '../policy/access.ts';
 import { specInfo, type SigningAlgorithm } from './specs.ts';
 
 const DAY = 86_400_000;
@@ -36,7 +37,7 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
 
 export class KeyService {
-  constructor(private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache) {}
+  constructor(private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access) {}
 
   async create(actor: Actor, input: CreateKeyInput, inTransaction?: InTransaction): Promise<KeyGraph> {
     needs(specInfo[input.spec].usages.includes(input.usage), 'INVALID_ARGUMENT', `spec ${input.spec} cannot be used for ${input.usage}`, { field: 'usage' });
@@ -44,6 +45,10 @@ export class KeyService {
     const caps = connection.provider.capabilities;
     needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
     needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
+    this.access.checkNewKey(actor, {
+      type: 'Key', id: 'new', tags: input.tags ?? {},
+      attrs: { spec: input.spec, usage: input.usage, state: 'PRE_ACTIVE', origin: 'GATEWAY', connection: connection.name, provider: connection.provider.kind, exportable: input.exportable ?? false },
+    });
     const signingAlgorithm = pinnedAlgorithm(input, caps);
     const replicas = this.replicaConnections(input, connection.name);
     const aliases = [...new Set(input.aliases ?? [])];
@@ -78,7 +83,7 @@ export class KeyService {
         for (const b of placed) await insertBinding(tx, { id: b.bindingId, keyId: id, connection: b.connection.name, provider: b.connection.provider.kind, ref: b.created.ref, role: b.role });
         await insertVersion(tx, id, 1, placed.map((b) => ({ bindingId: b.bindingId, versionRef: b.created.versionRef })));
         await insertAliases(tx, id, aliases);
-        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.name) } });
+        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.name) } });
         await inTransaction?.(tx, id);
       });
     } catch (err) {
@@ -87,7 +92,8 @@ export class KeyService {
       if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', 'an alias of the request is already taken', { field: 'aliases', cause: err });
       throw err;
     }
-    return this.get(id);
+    Object.assign(actor.record, { keyId: id, keyVersion: 1, connection: connection.name });
+    return this.cache.fresh(id);
   }
 
   /** The replica connections of a new key: distinct, not the primary's, able to hold the key. */
@@ -104,8 +110,16 @@ export class KeyService {
     });
   }
 
-  async get(ref: string): Promise<KeyGraph> {
+  /** The key a reference names, for operations decided on the gateway rather than on the key (grants). */
+  async find(ref: string): Promise<KeyGraph> {
     return this.cache.fresh(ref);
+  }
+
+  /** The key, as the database has it now, when the actor may see it. */
+  async get(actor: Actor, ref: string): Promise<KeyGraph> {
+    const graph = await this.cache.fresh(ref);
+    this.access.checkKey(actor, graph);
+    return graph;
   }
 
   async list(filter: KeyFilter, limit: number): Promise<{ keys: KeyGraph[]; next?: string }> {
@@ -115,7 +129,7 @@ export class KeyService {
   }
 
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyGraph> {
-    const { key } = await this.current(ref, 'UPDATE');
+    const { key } = await this.current(actor, ref, 'UPDATE');
     const tags = { ...key.tags };
     for (const [k, v] of Object.entries(input.tags ?? {})) {
       if (v === null) delete tags[k];
@@ -123,30 +137,30 @@ export class KeyService {
     }
     const set = { ...(input.description !== undefined && { description: input.description }), ...(input.tags && { tags }) };
     await this.write(actor, key.id, [key.state], set, { type: 'UPDATED', detail: { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } } });
-    return this.get(key.id);
+    return this.cache.fresh(key.id);
   }
 
   async addAlias(actor: Actor, ref: string, alias: string): Promise<KeyGraph> {
+    const { key } = await this.current(actor, ref, 'UPDATE');
     await this.assertAliasFree(alias, 'name');
-    const { key } = await this.current(ref, 'UPDATE');
     try {
       await this.change(actor, key.id, { type: 'ALIAS_ADDED', detail: { alias } }, (tx) => insertAliases(tx, key.id, [alias]));
     } catch (err) {
       if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', `alias "${alias}" is already taken`, { field: 'name', cause: err });
       throw err;
     }
-    return this.get(key.id);
+    return this.cache.fresh(key.id);
   }
 
   async removeAlias(actor: Actor, ref: string, alias: string): Promise<void> {
-    const { key } = await this.get(ref);
+    const { key } = await this.get(actor, ref);
     await this.change(actor, key.id, { type: 'ALIAS_REMOVED', detail: { alias } }, async (tx) => {
       needs(await deleteAlias(tx, key.id, alias), 'NOT_FOUND', `key "${ref}" has no alias "${alias}"`);
     });
   }
 
   async rotate(actor: Actor, ref: string, options: { reason?: string; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
-    const graph = await this.current(ref, 'ROTATE');
+    const graph = await this.current(actor, ref, 'ROTATE');
     const { key } = graph;
     const next = key.currentVersion + 1;
     const refs = await Promise.all(graph.bindings.map(async (b) => {
@@ -168,34 +182,35 @@ export class KeyService {
       if (isUniqueViolation(err)) throw new KmsError('FAILED_PRECONDITION', `key "${ref}" was rotated concurrently; retry`, { cause: err });
       throw err;
     }
-    return this.get(key.id);
+    actor.record.keyVersion = next;
+    return this.cache.fresh(key.id);
   }
 
-  async versions(ref: string) {
-    const { key } = await this.get(ref);
+  async versions(actor: Actor, ref: string) {
+    const { key } = await this.get(actor, ref);
     return { key, versions: await listVersions(this.db, key.id) };
   }
 
-  async history(ref: string, after: string | undefined, limit: number) {
-    const { key } = await this.get(ref);
+  async history(actor: Actor, ref: string, after: string | undefined, limit: number) {
+    const { key } = await this.get(actor, ref);
     return listEvents(this.db, key.id, after, limit);
   }
 
   /** Applies a named lifecycle transition that needs no provider call. */
   async transition(actor: Actor, ref: string, name: Exclude<TransitionName, 'scheduleDeletion' | 'cancelDeletion' | 'destroy'>, comment?: string): Promise<KeyGraph> {
-    const { key } = await this.settle(ref);
+    const { key } = await this.settled(actor, ref);
     const t = transitions[name];
     const from = t.from as readonly KeyState[];
     needs(from.includes(key.state), 'FAILED_PRECONDITION', `cannot ${name} a key in state ${key.state}`);
     await this.write(actor, key.id, from, { state: t.to, ...(name === 'compromise' && { compromiseDate: new Date() }) },
       { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: comment ? { comment } : {} });
-    return this.get(key.id);
+    return this.cache.fresh(key.id);
   }
 
   async scheduleDeletion(actor: Actor, ref: string, pendingDays: number = deletionWindow.defaultDays): Promise<KeyGraph> {
     needs(Number.isInteger(pendingDays) && pendingDays >= deletionWindow.minDays && pendingDays <= deletionWindow.maxDays, 'INVALID_ARGUMENT',
       `pendingDays must be a whole number from ${deletionWindow.minDays} to ${deletionWindow.maxDays}`, { field: 'pendingDays' });
-    const graph = await this.settle(ref);
+    const graph = await this.settled(actor, ref);
     const { key } = graph;
     const t = transitions.scheduleDeletion;
     needs((t.from as readonly KeyState[]).includes(key.state), 'FAILED_PRECONDITION', `cannot schedule deletion of a key in state ${key.state}`);
@@ -203,18 +218,18 @@ export class KeyService {
     const deletionDate = new Date(Date.now() + pendingDays * DAY);
     await this.write(actor, key.id, t.from, { state: t.to, stateBeforeDeletion: key.state, deletionDate },
       { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: { pendingDays, deletionDate: deletionDate.toISOString() } });
-    return this.get(key.id);
+    return this.cache.fresh(key.id);
   }
 
   async cancelDeletion(actor: Actor, ref: string): Promise<KeyGraph> {
-    const graph = await this.settle(ref);
+    const graph = await this.settled(actor, ref);
     const { key } = graph;
     needs(key.state === 'PENDING_DELETION', 'FAILED_PRECONDITION', `key "${ref}" is not pending deletion (state ${key.state})`);
     await this.eachBinding(graph, 'cancelDeletion', (p, b) => p.cancelDeletion(versionsOf(b)));
     const to = stateAfterCancel(key.stateBeforeDeletion);
     await this.write(actor, key.id, ['PENDING_DELETION'], { state: to, stateBeforeDeletion: null, deletionDate: null },
       { type: 'TRANSITION', fromState: key.state, toState: to, reason: transitions.cancelDeletion.reason, detail: {} });
-    return this.get(key.id);
+    return this.cache.fresh(key.id);
   }
 
   /**
@@ -231,13 +246,19 @@ export class KeyService {
       await this.eachBinding(graph, 'destroyKey', (p, b) => (p.capabilities.deletion === 'gateway' ? p.destroyKey(versionsOf(b)) : Promise.resolve()));
     }
     const reason = due === 'ACTIVE' ? transitions.activate.reason : due === 'DEACTIVATED' ? transitions.expire.reason : transitions.destroy.reason;
-    await this.write({ principal: 'system:lifecycle', requestId: newId('req') }, key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },
+    await this.write(systemActor('lifecycle'), key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },
       { type: 'TRANSITION', fromState: key.state, toState: due, reason, detail: { by: 'date' } }, true);
     return this.cache.fresh(key.id);
   }
 
-  private async current(ref: string, op: KeyOperation): Promise<KeyGraph> {
-    const graph = await this.settle(ref);
+  /** The key moved on by its dates, once the actor's access to it is decided. */
+  private async settled(actor: Actor, ref: string): Promise<KeyGraph> {
+    const { key } = await this.get(actor, ref);
+    return this.settle(key.id);
+  }
+
+  private async current(actor: Actor, ref: string, op: KeyOperation): Promise<KeyGraph> {
+    const graph = await this.settled(actor, ref);
     const refusal = lifecycleRefusal(graph.key, op, new Date());
     needs(!refusal, 'FAILED_PRECONDITION', refusal!);
     return graph;
@@ -269,7 +290,7 @@ export class KeyService {
   private async change(actor: Actor, id: string, event: ChangeEvent, mutate: (tx: Db) => Promise<unknown>): Promise<void> {
     await this.db.transaction(async (tx) => {
       if ((await mutate(tx)) === false) return;
-      await insertEvent(tx, { keyId: id, actor: actor.principal, requestId: actor.requestId, ...event });
+      await insertEvent(tx, { keyId: id, actor: actor.identity.principal, requestId: actor.requestId, ...event });
       await notifyKeyChanged(tx, id);
     });
     this.cache.invalidate(id);

@@ -11,9 +11,19 @@ import { openDatabase, type Database } from '../../src/db/client.ts';
 import { newApp, type App } from '../../src/http/app.ts';
 import { newLogger } from '../../src/log.ts';
 import { openRuntime, type Runtime } from '../../src/services.ts';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { insertPolicyVersion } from '../../src/db/queries/policies.ts';
+import { POLICY_CHANNEL } from '../../src/policy/access.ts';
 
 export interface TestGateway {
   app: App;
+  /** The secret of the key every call uses unless it passes its own Authorization header ('' for none). */
+  secret: string;
+  principal: string;
+  /** A new API key with these roles and groups; returns its principal id and secret. */
+  apiKey(roles: string[], groups?: string[], expiresAt?: Date): Promise<{ principal: string; secret: string }>;
+  /** Puts an access policy in force, as the policy API would. */
+  policy(id: string, text: string): Promise<void>;
   runtime: Runtime;
   database: Database;
   dataDir: string;
@@ -55,10 +65,22 @@ export async function startGateway(options: { maxBodyBytes?: number; config?: Re
   const config = loadConfig({ KMSGW_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(configFile && { KMSGW_CONFIG: configFile }) });
   const runtime = await openRuntime(config, newLogger('silent'), database);
   const app = newApp(runtime.services, { maxBodyBytes: options.maxBodyBytes ?? config.maxBodyBytes });
+  const apiKey = async (roles: string[], groups: string[] = [], expiresAt?: Date) => {
+    const { row, secret } = await createApiKey(database.db, { name: `test ${roles.join('+')}`, roles, groups, expiresAt, createdBy: 'test' });
+    return { principal: row.id, secret };
+  };
+  const policy = async (id: string, text: string) => {
+    await insertPolicyVersion(database.db, { id, kind: 'policy', description: 'test', text, createdBy: 'test' }, POLICY_CHANNEL);
+    await runtime.services.access.reload();
+  };
+  // The suite's own principal: an administrator that a test policy also lets use every key, so
+  // that tests of other things need not set up grants. Policy tests make their own principals.
+  const tester = await apiKey(['administrator']);
+  await policy('test-uses-every-key', `@id("test-uses-every-key")\npermit (principal == KmsGw::Principal::"${tester.principal}", action, resource);`);
   return {
-    app, runtime, database, dataDir,
+    app, runtime, database, dataDir, secret: tester.secret, principal: tester.principal, apiKey, policy,
     async call(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers } };
+      const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), authorization: `Bearer ${tester.secret}`, ...headers } };
       if (body !== undefined) {
         init.body = typeof body === 'string' ? body : JSON.stringify(body);
         // As a real client does: the gateway judges bodies by their declared length (RFC 9112 §6.3).

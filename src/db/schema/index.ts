@@ -7,3 +7,6 @@ export * from './binding_versions.ts';
 export * from './key_events.ts';
 export * from './idempotency_keys.ts';
 export * from './local_key_material.ts';
+export * from './audit_events.ts';
+export * from './api_keys.ts';
+export * from './policies.ts';

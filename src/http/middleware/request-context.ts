@@ -1,9 +1,11 @@
 // Per-request context in one middleware: a request id (echoed as X-Request-Id), the services and
 // the actor for handlers, and one access-log line at the end — method, route pattern (never the
 // raw path, which may carry aliases), status, duration. Bodies are never logged.
-import type { MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { newId } from '../../ids.ts';
+import { anonymous } from '../../auth/identity.ts';
 import type { AppEnv, Services } from '../app.ts';
 
 export function requestContext(options: { services: Services }): MiddlewareHandler<AppEnv> {
@@ -14,8 +16,8 @@ export function requestContext(options: { services: Services }): MiddlewareHandl
     const requestId = newId('req');
     c.set('requestId', requestId);
     c.set('services', services);
-    // Authentication replaces this principal once it lands; until then every caller is anonymous.
-    c.set('actor', { principal: 'anonymous', requestId });
+    // Anonymous until an operation's middleware authenticates the caller.
+    c.set('actor', { identity: anonymous, requestId, ip: clientAddress(c), record: {} });
     // Before next(): a header set on a finished response makes hono rebuild it, off node-server's fast path.
     c.header('X-Request-Id', requestId);
     await next();
@@ -23,4 +25,10 @@ export function requestContext(options: { services: Services }): MiddlewareHandl
       logger.info({ requestId, method: c.req.method, route: routePath(c), status: c.res.status, ms: Math.round((performance.now() - start) * 100) / 100 }, 'request');
     }
   };
+}
+
+/** The peer's address when served by node-server; in-process requests (tests) have none. */
+function clientAddress(c: Context<AppEnv>): string | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming?.socket.remoteAddress?.replace(/^::ffff:/, '');
 }

@@ -25,6 +25,16 @@ import { registerWrapKey } from './crypto/wrap-key.ts';
 import { registerUnwrapKey } from './crypto/unwrap-key.ts';
 import { registerExportKey } from './keys/export.ts';
 import { registerListConnections } from './connections/list.ts';
+import { registerCreateApiKey } from './api-keys/create.ts';
+import { registerListApiKeys } from './api-keys/list.ts';
+import { registerRevokeApiKey } from './api-keys/revoke.ts';
+import { registerListPolicies } from './policies/list.ts';
+import { registerPutPolicy } from './policies/put.ts';
+import { registerDeletePolicy } from './policies/delete.ts';
+import { registerCreateGrant } from './policies/grant.ts';
+import { registerListAuditEvents } from './audit/list.ts';
+import { registerVerifyAudit } from './audit/verify.ts';
+import { registerExportAudit } from './audit/export.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 
@@ -33,6 +43,10 @@ export function registerRoutes(app: App): void {
     registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
     registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
     registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
-    registerListConnections, registerHealth, registerDocs,
+    registerListConnections,
+    registerCreateApiKey, registerListApiKeys, registerRevokeApiKey,
+    registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
+    registerListAuditEvents, registerVerifyAudit, registerExportAudit,
+    registerHealth, registerDocs,
   ]) register(app);
 }

@@ -1,6 +1,7 @@
 // GET /v1/connections — the configured connections: provider, what it can do, and its health on
 // live traffic (the circuit breaker), so operators see an outage and its failover as it happens.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { Algorithm, errorResponses, json, Spec, Usage } from '../../schemas.ts';
 
@@ -15,10 +16,10 @@ const ConnectionView = z.object({
   }),
 }).openapi('Connection');
 
-const route = createRoute({
+const route = defineRoute({
   method: 'get', path: '/v1/connections', tags: ['connections'], operationId: 'listConnections', summary: 'List connections and their health',
   responses: { 200: json(z.object({ connections: z.array(ConnectionView) }), 'The connections'), ...errorResponses },
-});
+}, 'gateway');
 
 export function registerListConnections(app: App) {
   app.openapi(route, (c) => {

@@ -1,5 +1,6 @@
 // POST /v1/keys/{key}/sign — sign a message or a digest with the current version.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { Algorithm, Bytes, errorResponses, json, jsonBody, KeyRefParam } from '../../schemas.ts';
 import { b64, fromB64 } from '../../views.ts';
@@ -12,7 +13,7 @@ export const oneOfMessageDigest: [(b: { message?: string; digest?: string }) => 
 
 export const toSignInput = (b: { message?: string; digest?: string }) => (b.digest !== undefined ? { digest: fromB64(b.digest) } : { message: fromB64(b.message!) });
 
-const route = createRoute({
+const route = defineRoute({
   method: 'post', path: '/v1/keys/{key}/sign', tags: ['crypto'], operationId: 'sign', summary: 'Sign',
   request: { params: KeyRefParam, body: jsonBody(SignBase.strict().refine(...oneOfMessageDigest)) },
   responses: { 200: json(z.object({ signature: Bytes, keyId: z.string(), version: z.number().int(), algorithm: Algorithm }), 'The signature (ECDSA: DER)'), ...errorResponses },
@@ -21,7 +22,7 @@ const route = createRoute({
 export function registerSign(app: App) {
   app.openapi(route, async (c) => {
     const b = c.req.valid('json');
-    const out = await c.get('services').crypto.sign(c.req.valid('param').key, b.algorithm, toSignInput(b));
+    const out = await c.get('services').crypto.sign(c.get('actor'), c.req.valid('param').key, b.algorithm, toSignInput(b));
     return c.json({ signature: b64(out.signature), keyId: out.keyId, version: out.version, algorithm: b.algorithm }, 200);
   });
 }

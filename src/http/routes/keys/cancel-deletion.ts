@@ -1,10 +1,10 @@
 // POST /v1/keys/{key}/cancel-deletion — stop a pending deletion.
-import { createRoute } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { errorResponses, json, KeyRefParam, KeyView } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
 
-const route = createRoute({
+const route = defineRoute({
   method: 'post', path: '/v1/keys/{key}/cancel-deletion', tags: ['lifecycle'], operationId: 'cancelKeyDeletion', summary: 'Cancel a pending deletion',
   description: 'The key returns to its state before scheduling, except that an ACTIVE key comes back SUSPENDED.',
   request: { params: KeyRefParam },

@@ -1,5 +1,6 @@
 // POST /v1/keys — create a key on a connection (the default one unless named).
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { idempotent } from '../../idempotency.ts';
 import { Algorithm, errorResponses, json, jsonBody, KeyView, Spec, Tags, Usage } from '../../schemas.ts';
@@ -21,7 +22,7 @@ const Body = z.object({
   replicas: z.array(z.string()).max(8).optional().openapi({ description: 'ENCRYPT_DECRYPT keys: connections that each hold an independent replica key; every envelope carries the data key wrapped under the primary and each replica, so any one of them decrypts it' }),
 }).strict().openapi('CreateKey');
 
-const route = createRoute({
+const route = defineRoute({
   method: 'post', path: '/v1/keys', tags: ['keys'], operationId: 'createKey', summary: 'Create a key',
   description: 'Send an `Idempotency-Key` header to make retries safe: a retry replays the first response.',
   request: { body: jsonBody(Body), headers: z.object({ 'idempotency-key': z.string().optional() }) },
@@ -38,7 +39,7 @@ export function registerCreateKey(app: App) {
       run: async (complete) => keyView(await keys.create(c.get('actor'), {
         ...body, activationDate: date(body.activationDate), protectStopDate: date(body.protectStopDate), deactivationDate: date(body.deactivationDate),
       }, complete)),
-      replay: async (id) => keyView(await keys.get(id)),
+      replay: async (id) => keyView(await keys.get(c.get('actor'), id)),
     }) as never;
   });
 }

@@ -1,6 +1,7 @@
 // POST /v1/keys/{key}/export — an exportable key's material wrapped for an importer's RSA public
 // key (a cloud's import wrapping key), in one of the clouds' import schemes. Never in the clear.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import { exportSchemes } from '../../../../providers/provider.ts';
 import type { App } from '../../app.ts';
 import { Bytes, errorResponses, json, jsonBody, KeyRefParam, Version } from '../../schemas.ts';
@@ -8,7 +9,7 @@ import { b64 } from '../../views.ts';
 
 const Scheme = z.enum(exportSchemes);
 
-const route = createRoute({
+const route = defineRoute({
   method: 'post', path: '/v1/keys/{key}/export', tags: ['keys'], operationId: 'exportKey', summary: 'Export a key wrapped for import elsewhere',
   request: {
     params: KeyRefParam,
@@ -30,7 +31,7 @@ const route = createRoute({
 export function registerExportKey(app: App) {
   app.openapi(route, async (c) => {
     const b = c.req.valid('json');
-    const out = await c.get('services').crypto.exportKey(c.req.valid('param').key, b.scheme, b.wrappingKey, b.version);
+    const out = await c.get('services').crypto.exportKey(c.get('actor'), c.req.valid('param').key, b.scheme, b.wrappingKey, b.version);
     return c.json({ ...out, wrappedKey: b64(out.wrappedKey) }, 200);
   });
 }

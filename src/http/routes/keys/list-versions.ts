@@ -1,5 +1,6 @@
 // GET /v1/keys/{key}/versions — the key's versions.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { errorResponses, json, KeyRefParam } from '../../schemas.ts';
 
@@ -9,7 +10,7 @@ const Versions = z.object({
   versions: z.array(z.object({ version: z.number().int(), current: z.boolean(), createdAt: z.string().datetime() })),
 });
 
-const route = createRoute({
+const route = defineRoute({
   method: 'get', path: '/v1/keys/{key}/versions', tags: ['keys'], operationId: 'listVersions', summary: 'List versions',
   request: { params: KeyRefParam },
   responses: { 200: json(Versions, 'Versions, oldest first'), ...errorResponses },
@@ -17,7 +18,7 @@ const route = createRoute({
 
 export function registerListVersions(app: App) {
   app.openapi(route, async (c) => {
-    const { key, versions } = await c.get('services').keys.versions(c.req.valid('param').key);
+    const { key, versions } = await c.get('services').keys.versions(c.get('actor'), c.req.valid('param').key);
     return c.json({
       keyId: key.id,
       currentVersion: key.currentVersion,

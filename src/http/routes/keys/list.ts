@@ -1,5 +1,6 @@
 // GET /v1/keys — list keys with filters and cursor pagination.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import { KmsError } from '../../../errors.ts';
 import type { App } from '../../app.ts';
 import { errorResponses, json, KeyView, Spec, State } from '../../schemas.ts';
@@ -14,11 +15,11 @@ const Query = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });
 
-const route = createRoute({
+const route = defineRoute({
   method: 'get', path: '/v1/keys', tags: ['keys'], operationId: 'listKeys', summary: 'List keys',
   request: { query: Query },
   responses: { 200: json(z.object({ keys: z.array(KeyView), nextCursor: z.string().nullable() }), 'A page of keys'), ...errorResponses },
-});
+}, 'gateway');
 
 const decodeCursor = (cursor: string): string => {
   const id = Buffer.from(cursor, 'base64url').toString();

@@ -1,6 +1,7 @@
 // POST /v1/keys/{key}/{activate|suspend|reactivate|deactivate|compromise} — lifecycle transitions
 // that need nothing but an optional comment; one route definition each, from the lifecycle table.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { transitions } from '../../../keys/lifecycle.ts';
 import { errorResponses, json, KeyRefParam, KeyView } from '../../schemas.ts';
@@ -12,7 +13,7 @@ const Body = z.object({ comment: z.string().max(1024).optional() }).strict();
 export function registerTransitions(app: App) {
   for (const action of actions) {
     const t = transitions[action];
-    const route = createRoute({
+    const route = defineRoute({
       method: 'post', path: `/v1/keys/{key}/${action}`, tags: ['lifecycle'], operationId: `${action}Key`,
       summary: `${action[0]!.toUpperCase()}${action.slice(1)} a key`,
       description: `Moves a key from ${t.from.join(' or ')} to ${t.to} (reason ${t.reason}).`,

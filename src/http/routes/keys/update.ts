@@ -1,5 +1,6 @@
 // PATCH /v1/keys/{key} — change description and tags (JSON merge patch: null removes a tag).
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { errorResponses, json, jsonBody, KeyRefParam, KeyView } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
@@ -9,7 +10,7 @@ const Body = z.object({
   tags: z.record(z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/), z.string().max(256).nullable()).optional(),
 }).strict().refine((b) => b.description !== undefined || b.tags !== undefined, 'nothing to update: send description or tags');
 
-const route = createRoute({
+const route = defineRoute({
   method: 'patch', path: '/v1/keys/{key}', tags: ['keys'], operationId: 'updateKey', summary: 'Update description and tags',
   request: { params: KeyRefParam, body: jsonBody(Body) },
   responses: { 200: json(KeyView, 'The updated key'), ...errorResponses },
