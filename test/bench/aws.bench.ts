@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { newKmsClient } from '../../providers/awskms/client.ts';
 import { load, type LoadResult } from './load.ts';
-import { post, start } from './servers.ts';
+import { startGateway } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const endpoint = process.env.AWS_ENDPOINT_URL;
@@ -39,17 +39,17 @@ async function direct(connections: number, seconds: number): Promise<LoadResult>
 const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-bench-aws-'));
 const config = join(dataDir, 'config.yaml');
 writeFileSync(config, stringify({ connections: [{ name: 'aws', provider: 'aws', region: process.env.AWS_REGION ?? 'us-east-1', endpoint, rateLimitPerSecond: 0 }] }));
-const gateway = await start(['src/cli/kmsgw.ts', 'serve'], { KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: config, DATABASE_URL: '' }, '/readyz');
+const gateway = await startGateway({ KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: config, DATABASE_URL: '' });
 try {
-  const keyId = (await post(gateway.port, '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).id;
+  const keyId = await gateway.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
   const body = () => JSON.stringify({ plaintext: plaintext.toString('base64') });
   const url = `http://127.0.0.1:${gateway.port}`;
-  await load(url, `/v1/keys/${keyId}/encrypt`, body, 8, 1);
+  await load(url, `/v1/keys/${keyId}/encrypt`, body, 8, 1, gateway.authorization);
   await direct(8, 1);
   const rows = [];
   for (const c of [1, 50]) {
     const d = await direct(c, SECONDS);
-    const g = await load(url, `/v1/keys/${keyId}/encrypt`, body, c, SECONDS);
+    const g = await load(url, `/v1/keys/${keyId}/encrypt`, body, c, SECONDS, gateway.authorization);
     rows.push({
       scenario: `encrypt 4 KiB c=${c}`, 'direct p50 ms': d.p50.toFixed(3), 'gw p50 ms': g.p50.toFixed(3), 'p50 overhead ms': (g.p50 - d.p50).toFixed(3),
       'direct req/s': Math.round(d.rps), 'gw req/s': Math.round(g.rps), 'throughput ratio': +(g.rps / d.rps).toFixed(2), errors: d.errors + g.errors,

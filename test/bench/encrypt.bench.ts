@@ -5,29 +5,29 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, type LoadResult } from './load.ts';
-import { post, start } from './servers.ts';
+import { post, start, startGateway } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const plaintext = Buffer.alloc(4096, 7).toString('base64');
 
-async function scenario(port: number, encryptPath: string): Promise<Record<string, LoadResult>> {
-  const { ciphertext } = await post(port, encryptPath, { plaintext });
+async function scenario(port: number, encryptPath: string, auth?: string): Promise<Record<string, LoadResult>> {
+  const { ciphertext } = await post(port, encryptPath, { plaintext }, auth);
   const enc = () => JSON.stringify({ plaintext });
   const dec = () => JSON.stringify({ ciphertext });
   const decryptPath = encryptPath === '/encrypt' ? '/decrypt' : '/v1/decrypt';
-  await load(`http://127.0.0.1:${port}`, encryptPath, enc, 8, 1); // warm-up: JIT, caches
-  await load(`http://127.0.0.1:${port}`, decryptPath, dec, 8, 1);
+  await load(`http://127.0.0.1:${port}`, encryptPath, enc, 8, 1, auth); // warm-up: JIT, caches
+  await load(`http://127.0.0.1:${port}`, decryptPath, dec, 8, 1, auth);
   return {
-    'encrypt c=1': await load(`http://127.0.0.1:${port}`, encryptPath, enc, 1, SECONDS),
-    'encrypt c=50': await load(`http://127.0.0.1:${port}`, encryptPath, enc, 50, SECONDS),
-    'decrypt c=1': await load(`http://127.0.0.1:${port}`, decryptPath, dec, 1, SECONDS),
-    'decrypt c=50': await load(`http://127.0.0.1:${port}`, decryptPath, dec, 50, SECONDS),
+    'encrypt c=1': await load(`http://127.0.0.1:${port}`, encryptPath, enc, 1, SECONDS, auth),
+    'encrypt c=50': await load(`http://127.0.0.1:${port}`, encryptPath, enc, 50, SECONDS, auth),
+    'decrypt c=1': await load(`http://127.0.0.1:${port}`, decryptPath, dec, 1, SECONDS, auth),
+    'decrypt c=50': await load(`http://127.0.0.1:${port}`, decryptPath, dec, 50, SECONDS, auth),
   };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-bench-'));
-const gateway = await start(['src/cli/kmsgw.ts', 'serve'], { KMSGW_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, '/readyz');
-const keyId = (await post(gateway.port, '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).id;
+const gateway = await startGateway({ KMSGW_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' });
+const keyId = await gateway.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
 const bareAes = await start(['test/bench/bare-server.ts'], { BARE_MODE: 'aes' }, '/');
 const bareEnvelope = await start(['test/bench/bare-server.ts'], { BARE_MODE: 'envelope' }, '/');
 
@@ -36,7 +36,7 @@ try {
   // Servers run one at a time, so each has the machine's other core for the load generator.
   const aes = await scenario(bareAes.port, '/encrypt');
   const env = await scenario(bareEnvelope.port, '/encrypt');
-  const gw = await scenario(gateway.port, `/v1/keys/${keyId}/encrypt`);
+  const gw = await scenario(gateway.port, `/v1/keys/${keyId}/encrypt`, gateway.authorization);
   const rows = Object.keys(aes).map((name) => {
     const a = aes[name]!, e = env[name]!, g = gw[name]!;
     return {

@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 
 export interface LoadResult { requests: number; errors: number; seconds: number; rps: number; p50: number; p99: number }
 
-export async function load(origin: string, path: string, body: () => string, connections: number, seconds: number): Promise<LoadResult> {
+export async function load(origin: string, path: string, body: () => string, connections: number, seconds: number, authorization?: string): Promise<LoadResult> {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
@@ -13,7 +13,7 @@ export async function load(origin: string, path: string, body: () => string, con
   const worker = async () => {
     while (performance.now() < end) {
       const start = performance.now();
-      const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: body() });
+      const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json', ...(authorization && { authorization }) }, body: body() });
       await res.body.arrayBuffer();
       if (res.statusCode !== 200) errors++;
       latencies.push(performance.now() - start);

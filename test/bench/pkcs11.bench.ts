@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { softhsmConnection } from '../support/softhsm.ts';
 import { load } from './load.ts';
-import { post, start } from './servers.ts';
+import { post, startGateway } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const plaintext = Buffer.alloc(4096, 7).toString('base64');
@@ -15,21 +15,21 @@ const plaintext = Buffer.alloc(4096, 7).toString('base64');
 const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-bench-pkcs11-'));
 const config = join(dataDir, 'config.yaml');
 writeFileSync(config, stringify({ connections: [{ name: 'local', provider: 'local' }, softhsmConnection('hsm')] }));
-const gateway = await start(['src/cli/kmsgw.ts', 'serve'], { KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: config, DATABASE_URL: '' }, '/readyz');
+const gateway = await startGateway({ KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: config, DATABASE_URL: '' });
 try {
   const url = `http://127.0.0.1:${gateway.port}`;
-  const keyOn = async (connection: string) => (await post(gateway.port, '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection })).id as string;
+  const keyOn = (connection: string) => gateway.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection });
   const keys = { local: await keyOn('local'), pkcs11: await keyOn('hsm') };
   const rows = [];
   for (const op of ['encrypt', 'decrypt'] as const) {
     for (const c of [1, 50]) {
       const result = {} as Record<keyof typeof keys, Awaited<ReturnType<typeof load>>>;
       for (const [name, id] of Object.entries(keys) as [keyof typeof keys, string][]) {
-        const { ciphertext } = await post(gateway.port, `/v1/keys/${id}/encrypt`, { plaintext });
+        const { ciphertext } = await post(gateway.port, `/v1/keys/${id}/encrypt`, { plaintext }, gateway.authorization);
         const path = op === 'encrypt' ? `/v1/keys/${id}/encrypt` : '/v1/decrypt';
         const body = op === 'encrypt' ? () => JSON.stringify({ plaintext }) : () => JSON.stringify({ ciphertext });
-        await load(url, path, body, 8, 1); // warm-up: JIT, caches, token sessions
-        result[name] = await load(url, path, body, c, SECONDS);
+        await load(url, path, body, 8, 1, gateway.authorization); // warm-up: JIT, caches, token sessions
+        result[name] = await load(url, path, body, c, SECONDS, gateway.authorization);
       }
       const { local: l, pkcs11: p } = result;
       rows.push({

@@ -1,5 +1,6 @@
 // Starting the servers a benchmark loads, each as its own process on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 
@@ -25,8 +26,24 @@ export async function start(args: string[], env: Record<string, string>, probe: 
   throw new Error(`${args[0]} did not start`);
 }
 
-export async function post(port: number, path: string, body: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function post(port: number, path: string, body: unknown, authorization?: string) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization && { authorization }) }, body: JSON.stringify(body) });
   return res.json() as Promise<any>;
+}
+
+/**
+ * The gateway as an operator runs it, with the bench's principals: an administrator (the bootstrap
+ * key) makes the keys, tagged for group `bench`, and a crypto user in that group uses them, so every
+ * request pays for authentication, the access decision and its audit event.
+ */
+export async function startGateway(env: Record<string, string>) {
+  const admin = `Bearer kmsgw_${randomBytes(32).toString('base64url')}`;
+  const server = await start(['src/cli/kmsgw.ts', 'serve'], { ...env, KMSGW_BOOTSTRAP_ADMIN_KEY: admin.slice(7) }, '/readyz');
+  const user = await post(server.port, '/v1/api-keys', { name: 'bench', roles: ['crypto-user'], groups: ['bench'] }, admin);
+  return {
+    ...server,
+    authorization: `Bearer ${user.secret as string}`,
+    createKey: async (body: Record<string, unknown>) => (await post(server.port, '/v1/keys', { ...body, tags: { 'kmsgw:users': 'bench' } }, admin)).id as string,
+  };
 }
 
