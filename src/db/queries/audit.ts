@@ -22,7 +22,15 @@ export async function appendAuditEvents(db: Db, events: AuditEvent[]): Promise<{
       hash = chainHash(prevHash, seq, e);
       return { ...e, seq, prevHash, hash };
     });
-    await tx.insert(auditEvents).values(rows);
+    // The batch as one JSON parameter: any number of rows is one statement with one parameter (a
+    // multi-row VALUES list cost about 0.2 ms per row to build and bind).
+    await tx.execute(sql`insert into audit_events (seq, id, at, request_id, principal, auth_method, action, route, key_id, key_version, connection,
+        decision, reasons, status, outcome, break_glass, detail, prev_hash, hash)
+      select seq, id, at, "requestId", principal, "authMethod", action, route, "keyId", "keyVersion", connection,
+        decision, reasons, status, outcome, "breakGlass", detail, "prevHash", hash
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(seq bigint, id text, at timestamptz, "requestId" text, principal text,
+        "authMethod" text, action text, route text, "keyId" text, "keyVersion" int, connection text, decision text, reasons jsonb,
+        status int, outcome text, "breakGlass" boolean, detail jsonb, "prevHash" text, hash text)`);
     return { seq, hash };
   });
 }
