@@ -3,6 +3,7 @@
 // when one is revoked (NOTIFY), and their last use is written at most once a minute per key, off
 // the request's path.
 import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { random } from '../crypto/random.ts';
 import { needs } from '../errors.ts';
@@ -16,6 +17,7 @@ const PREFIX = 'kmsgw_';
 const SECRET = /^kmsgw_[A-Za-z0-9_-]{43}$/;
 const CACHE_MS = 30_000;
 const TOUCH_MS = 60_000;
+const BOOTSTRAP_LOCK = 7_343_203; // arbitrary, fixed: the advisory lock id of the first key's creation
 /** Break-glass credentials are time-bound: at most this long from creation. */
 export const BREAK_GLASS_MAX_HOURS = 24;
 
@@ -50,9 +52,13 @@ export async function createApiKey(db: Db, input: NewApiKey, secret = `${PREFIX}
  * (KMSGW_BOOTSTRAP_ADMIN_KEY) when given, else a new one, whose secret is returned to be shown once.
  */
 export async function bootstrapAdminKey(db: Db, preset?: string): Promise<string | undefined> {
-  if ((await countLiveApiKeys(db)) > 0) return undefined;
-  const { secret } = await createApiKey(db, { name: 'bootstrap administrator', roles: ['administrator'], createdBy: 'system:bootstrap' }, preset);
-  return preset ? undefined : secret;
+  // Under a lock: instances starting together on an empty database make one key, not one each.
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`);
+    if ((await countLiveApiKeys(tx)) > 0) return undefined;
+    const { secret } = await createApiKey(tx, { name: 'bootstrap administrator', roles: ['administrator'], createdBy: 'system:bootstrap' }, preset);
+    return preset ? undefined : secret;
+  });
 }
 
 interface Entry { identity: Identity; id: string; expiresAt: number | null; cachedUntil: number }

@@ -26,6 +26,8 @@ export interface TestGateway {
   policy(id: string, text: string): Promise<void>;
   runtime: Runtime;
   database: Database;
+  /** The PostgreSQL URL of the test's database; none on PGlite. */
+  databaseUrl?: string;
   dataDir: string;
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** Puts a key straight into a state, to test what the state allows regardless of how it got there. */
@@ -35,7 +37,7 @@ export interface TestGateway {
 
 export interface Reply { status: number; body: any; headers: Headers }
 
-async function freshDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
+async function freshDatabase(): Promise<{ database: Database; url?: string; drop(): Promise<void> }> {
   if (process.env.KMSGW_TEST_DB !== 'postgres') return { database: await openDatabase({ pglite: 'memory://' }), drop: async () => {} };
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('KMSGW_TEST_DB=postgres needs DATABASE_URL');
@@ -47,6 +49,7 @@ async function freshDatabase(): Promise<{ database: Database; drop(): Promise<vo
   const database = await openDatabase({ url: u.toString() }, { maxConnections: 5 });
   return {
     database,
+    url: u.toString(),
     async drop() {
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
@@ -55,7 +58,7 @@ async function freshDatabase(): Promise<{ database: Database; drop(): Promise<vo
 }
 
 export async function startGateway(options: { maxBodyBytes?: number; config?: Record<string, unknown> } = {}): Promise<TestGateway> {
-  const { database, drop } = await freshDatabase();
+  const { database, url: databaseUrl, drop } = await freshDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-test-'));
   let configFile: string | undefined;
   if (options.config) {
@@ -78,7 +81,7 @@ export async function startGateway(options: { maxBodyBytes?: number; config?: Re
   const tester = await apiKey(['administrator']);
   await policy('test-uses-every-key', `@id("test-uses-every-key")\npermit (principal == KmsGw::Principal::"${tester.principal}", action, resource);`);
   return {
-    app, runtime, database, dataDir, secret: tester.secret, principal: tester.principal, apiKey, policy,
+    app, runtime, database, databaseUrl, dataDir, secret: tester.secret, principal: tester.principal, apiKey, policy,
     async call(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), authorization: `Bearer ${tester.secret}`, ...headers } };
       if (body !== undefined) {
