@@ -3,16 +3,18 @@
 // malformed key reference is 400 and an unknown key 404; a wrong method is 405 with Allow; no
 // credentials is 401 and credentials that no policy permits are 403, each changing nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schemaToJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { startGateway, type TestGateway } from './support/gateway.ts';
+import { KEY_ACTIONS } from '../src/policy/store.ts';
 
 let gw: TestGateway;
-let operations: { method: string; path: string; hasBody: boolean; bodyRequired: boolean }[];
+let operations: { method: string; path: string; operationId: string; hasBody: boolean; bodyRequired: boolean }[];
 
 beforeAll(async () => {
   gw = await startGateway();
-  const doc = (await gw.call('GET', '/openapi.json')).body as { paths: Record<string, Record<string, { requestBody?: { required?: boolean } }>> };
+  const doc = (await gw.call('GET', '/openapi.json')).body as { paths: Record<string, Record<string, { operationId: string; requestBody?: { required?: boolean } }>> };
   operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({
-    method: method.toUpperCase(), path, hasBody: op.requestBody !== undefined, bodyRequired: op.requestBody?.required === true,
+    method: method.toUpperCase(), path, operationId: op.operationId, hasBody: op.requestBody !== undefined, bodyRequired: op.requestBody?.required === true,
   })));
 });
 afterAll(async () => { await gw.close(); });
@@ -33,6 +35,17 @@ let bystander: string;
 describe('route contract', () => {
   it('the document lists the operations', () => {
     expect(operations.length).toBeGreaterThan(25);
+  });
+
+  it('every authenticated operation is a Cedar action of the schema, on the resource its route decides on', () => {
+    const schema = schemaToJson(gw.runtime.services.access.engine.schema);
+    if (schema.type !== 'success') throw new Error('schema does not parse');
+    const actions = schema.json.KmsGw!.actions;
+    const missing = operations.filter((o) => !isPublic(o.path) && !actions[o.operationId]).map((o) => o.operationId);
+    expect(missing).toEqual([]);
+    // Grants name key actions only, and all of them.
+    const onKeys = Object.entries(actions).filter(([, a]) => a.appliesTo!.resourceTypes.includes('Key')).map(([id]) => id).filter((id) => id !== 'createKey');
+    expect([...KEY_ACTIONS].sort()).toEqual(onKeys.sort());
   });
 
   it('every operation with a body answers a body of the wrong shape with 400 problem+json and changes nothing', async () => {
