@@ -5,8 +5,6 @@
 import { hostname } from 'node:os';
 import type { AuditRow } from '../db/queries/audit.ts';
 
-export type ExportFormat = 'jsonl' | 'syslog';
-
 const AUTHPRIV = 10;
 const host = hostname().replace(/[^\x21-\x7e]/g, '').slice(0, 255) || '-';
 

@@ -17,10 +17,6 @@ export async function latestVersions(db: Db): Promise<PolicyRow[]> {
   return db.selectDistinctOn([policies.id]).from(policies).orderBy(policies.id, desc(policies.version));
 }
 
-export async function policyVersions(db: Db, id: string): Promise<PolicyRow[]> {
-  return db.select().from(policies).where(eq(policies.id, id)).orderBy(desc(policies.version));
-}
-
 /** Inserts the next version of a policy; the primary key makes a concurrent writer of the same version fail. */
 export async function insertPolicyVersion(db: Db, row: NewPolicyVersion, channel: string): Promise<PolicyRow> {
   return db.transaction(async (tx) => {
