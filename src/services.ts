@@ -1,10 +1,9 @@
 // The composition root: opens the database, builds the connections from configuration and wires
 // the key services. Everything the HTTP app and the jobs need comes from here.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, ConnectionConfig } from './config.ts';
-import { openDatabase, type Database } from './db/client.ts';
+import { databaseTarget, openDatabase, type Database } from './db/client.ts';
 import { materialStore } from './db/queries/local-material.ts';
 import type { Services } from './http/app.ts';
 import { KeyCache } from './keys/cache.ts';
@@ -44,7 +43,7 @@ export interface Runtime { services: Services; connections: Connections; cache: 
 
 export async function openRuntime(config: Config, logger: Logger, database?: Database): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = database ?? await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pglite: join(config.dataDir, 'pglite') });
+  const db = database ?? await openDatabase(databaseTarget(config));
   let keyring: RootKeyring | undefined;
   const provider = (c: ConnectionConfig): KeyProvider => {
     switch (c.provider) {

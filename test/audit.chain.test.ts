@@ -18,10 +18,11 @@ beforeAll(async () => {
 afterAll(async () => { await gw.close(); });
 
 const count = async () => (await gw.database.db.select({ n: sql<number>`count(*)::int` }).from(auditEvents))[0]!.n;
-const tamper = async (statement: string) => {
-  await gw.database.db.execute(sql.raw('alter table audit_events disable trigger user'));
-  await gw.database.db.execute(sql.raw(statement));
-  await gw.database.db.execute(sql.raw('alter table audit_events enable trigger user'));
+/** What a database administrator could do: switch the append-only trigger off, change rows, switch it on. */
+const tamper = async (target: TestGateway, statement: string) => {
+  await target.database.db.execute(sql.raw('alter table audit_events disable trigger user'));
+  await target.database.db.execute(sql.raw(statement));
+  await target.database.db.execute(sql.raw('alter table audit_events enable trigger user'));
 };
 
 describe('audit trail', () => {
@@ -77,7 +78,7 @@ describe('audit trail', () => {
 
   it('a row changed directly in the database breaks the chain at exactly that row', async () => {
     expect((await verifyAuditChain(gw.database.db)).valid).toBe(true);
-    await tamper('update audit_events set decision = \'allow\', status = 200 where seq = 3');
+    await tamper(gw, 'update audit_events set decision = \'allow\', status = 200 where seq = 3');
     expect(await verifyAuditChain(gw.database.db)).toMatchObject({ valid: false, events: 2, brokenAt: { seq: 3, problem: expect.stringContaining('changed') } });
     const api = await gw.call('GET', '/v1/audit/verify', undefined, { authorization: `Bearer ${auditor.secret}` });
     expect(api.body).toMatchObject({ valid: false, brokenAt: { seq: 3 } });
@@ -87,8 +88,7 @@ describe('audit trail', () => {
     const fresh = await startGateway();
     try {
       for (let i = 0; i < 6; i++) await fresh.call('GET', '/v1/keys');
-      await fresh.database.db.execute(sql.raw('alter table audit_events disable trigger user'));
-      await fresh.database.db.execute(sql.raw('delete from audit_events where seq = 4'));
+      await tamper(fresh, 'delete from audit_events where seq = 4');
       expect(await verifyAuditChain(fresh.database.db)).toMatchObject({ valid: false, events: 3, brokenAt: { seq: 4, problem: expect.stringContaining('missing') } });
     } finally {
       await fresh.close();

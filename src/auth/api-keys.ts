@@ -10,7 +10,7 @@ import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { LruCache } from '../lru.ts';
 import type { Database, Db } from '../db/client.ts';
-import { API_KEY_CHANNEL, countLiveApiKeys, findApiKeyByHash, insertApiKey, touchApiKey, type ApiKeyRow } from '../db/queries/api-keys.ts';
+import { API_KEY_CHANNEL, countLiveApiKeys, findApiKeyByHash, insertApiKey, revokeApiKey, touchApiKey, type ApiKeyRow } from '../db/queries/api-keys.ts';
 import { ROLES, type Identity } from './identity.ts';
 
 const PREFIX = 'kmsgw_';
@@ -75,6 +75,16 @@ export class ApiKeyAuthenticator {
   }
 
   async stop(): Promise<void> { await this.unlisten?.(); }
+
+  /**
+   * Revokes a key; this instance forgets it before answering (the others on NOTIFY), so the
+   * revoker's next request with it is refused here without waiting for the notification.
+   */
+  async revoke(id: string): Promise<ApiKeyRow | undefined> {
+    const row = await revokeApiKey(this.db, id);
+    if (row) this.cache.delete(row.secretHash);
+    return row;
+  }
 
   /** The identity of a presented key, or undefined when it is unknown, revoked or expired. */
   async authenticate(secret: string): Promise<Identity | undefined> {

@@ -9,7 +9,7 @@ import type { OidcAuthenticator } from './oidc.ts';
 export type Authentication = { identity: Identity } | { failure: 'missing' | 'invalid' };
 
 export class Authenticator {
-  constructor(private readonly apiKeys: ApiKeyAuthenticator, private readonly oidc?: OidcAuthenticator) {}
+  constructor(readonly apiKeys: ApiKeyAuthenticator, private readonly oidc?: OidcAuthenticator) {}
 
   async authenticate(authorization: string | undefined): Promise<Authentication> {
     if (!authorization) return { failure: 'missing' };

@@ -3,6 +3,7 @@
 // so that several instances starting together migrate once.
 import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -28,6 +29,10 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 const MIGRATION_LOCK = 7_343_201; // arbitrary, fixed: the advisory lock id for migrations
 
 export type DatabaseTarget = { url: string } | { pglite: string };
+
+/** PostgreSQL when a URL is configured, else the embedded PGlite in the data directory. */
+export const databaseTarget = (config: { databaseUrl?: string; dataDir: string }): DatabaseTarget =>
+  (config.databaseUrl ? { url: config.databaseUrl } : { pglite: join(config.dataDir, 'pglite') });
 
 export async function openDatabase(target: DatabaseTarget, options: { maxConnections?: number } = {}): Promise<Database> {
   return 'url' in target ? openPostgres(target.url, options.maxConnections ?? 10) : openPglite(target.pglite);

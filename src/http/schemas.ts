@@ -24,7 +24,7 @@ export const State = z.enum(keyStates);
 export const Algorithm = z.enum(signingAlgorithms);
 export const Version = z.number().int().min(1).max(2 ** 31 - 1);
 
-const Timestamp = z.string().datetime().nullable();
+export const Timestamp = z.string().datetime().nullable();
 
 export const KeyView = z.object({
   id: z.string(),

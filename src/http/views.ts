@@ -4,7 +4,7 @@ import type { KeyGraph } from '../db/queries/keys.ts';
 import { effectiveState } from '../keys/lifecycle.ts';
 import type { KeyView } from './schemas.ts';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()): z.infer<typeof KeyView> {
   return {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
-import type { KeyGraph, BindingGraph } from '../db/queries/keys.ts';
+import { primaryBinding, type KeyGraph, type BindingGraph } from '../db/queries/keys.ts';
 import {
   isExporter, isKeyWrapper, isMacer, isSigner, type Exporter, type ExportScheme, type KeyProvider, type KeyVersionRef, type KeyWrapper, type Macer, type Signer,
   type WrapAlgorithm,
@@ -167,7 +167,7 @@ export class CryptoService {
   private allow(actor: Actor, graph: KeyGraph, op: KeyOperation, version?: number): KeyGraph {
     this.access.checkKey(actor, graph);
     const { key } = graph;
-    Object.assign(actor.record, { keyVersion: version ?? key.currentVersion, connection: graph.bindings.find((b) => b.role === 'primary')?.connection });
+    Object.assign(actor.record, { keyVersion: version ?? key.currentVersion, connection: primaryBinding(graph).connection });
     const usage = usageOf[op];
     needs(!usage || key.usage === usage, 'INVALID_ARGUMENT', `key "${key.id}" has usage ${key.usage}; ${op} needs ${usage}`, { field: 'key' });
     const refusal = lifecycleRefusal(key, op, new Date());
@@ -184,7 +184,7 @@ export class CryptoService {
    * that its provider has it.
    */
   private async onPrimary<P, T>(graph: KeyGraph, version: number, op: string, has: (p: KeyProvider) => p is KeyProvider & P, fn: (p: P, r: SpecRef) => Promise<T>): Promise<T> {
-    const b = primary(graph);
+    const b = primaryBinding(graph);
     const provider = this.connections.get(b.connection).provider;
     needs(has(provider), 'INVALID_ARGUMENT', `connection "${b.connection}" (${provider.kind}) cannot ${op}`);
     const r = { ...versionOf(b, version), spec: graph.key.spec };
@@ -235,12 +235,6 @@ function wrapAlgorithmFor(spec: KeySpec, requested?: WrapAlgorithm): WrapAlgorit
 
 /** The most bytes RSA-OAEP carries: k − 2·hLen − 2 (RFC 8017 §7.1.1). */
 const oaepCapacity = (spec: KeySpec, alg: WrapAlgorithm) => specInfo[spec].bits / 8 - 2 * (alg === 'RSAES_OAEP_SHA_1' ? 20 : 32) - 2;
-
-function primary(graph: KeyGraph): BindingGraph {
-  const b = graph.bindings.find((x) => x.role === 'primary');
-  needs(b, 'INTERNAL', `key "${graph.key.id}" has no primary binding`);
-  return b;
-}
 
 function versionOf(b: BindingGraph, version: number): KeyVersionRef {
   const versionRef = b.versions.get(version);

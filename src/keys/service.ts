@@ -238,7 +238,10 @@ export class KeyService {
    * starts from a state the dates have already left.
    */
   async settle(ref: string, now = new Date()): Promise<KeyGraph> {
-    const graph = await this.cache.fresh(ref);
+    return this.settleGraph(await this.cache.fresh(ref), now);
+  }
+
+  private async settleGraph(graph: KeyGraph, now = new Date()): Promise<KeyGraph> {
     const { key } = graph;
     const due = effectiveState(key, now);
     if (due === key.state) return graph;
@@ -253,8 +256,7 @@ export class KeyService {
 
   /** The key moved on by its dates, once the actor's access to it is decided. */
   private async settled(actor: Actor, ref: string): Promise<KeyGraph> {
-    const { key } = await this.get(actor, ref);
-    return this.settle(key.id);
+    return this.settleGraph(await this.get(actor, ref));
   }
 
   private async current(actor: Actor, ref: string, op: KeyOperation): Promise<KeyGraph> {

@@ -6,7 +6,7 @@
 import { KmsError } from '../errors.ts';
 import type { Database, Db } from '../db/client.ts';
 import { activePolicies } from '../db/queries/policies.ts';
-import type { KeyGraph } from '../db/queries/keys.ts';
+import { primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
 import type { Actor } from '../keys/model.ts';
 import { PolicyEngine, type Decision, type Resource } from './engine.ts';
 
@@ -79,10 +79,10 @@ export class Access {
 }
 
 export function keyResource(graph: KeyGraph): Extract<Resource, { type: 'Key' }> {
-  const { key, bindings } = graph;
-  const primary = bindings.find((b) => b.role === 'primary') ?? bindings[0];
+  const { key } = graph;
+  const primary = primaryBinding(graph);
   return {
     type: 'Key', id: key.id, tags: key.tags,
-    attrs: { spec: key.spec, usage: key.usage, state: key.state, origin: key.origin, connection: primary?.connection ?? '', provider: primary?.provider ?? '', exportable: key.extractable },
+    attrs: { spec: key.spec, usage: key.usage, state: key.state, origin: key.origin, connection: primary.connection, provider: primary.provider, exportable: key.extractable },
   };
 }

@@ -11,6 +11,12 @@ import type { Identity } from '../auth/identity.ts';
 
 const POLICY_DIR = fileURLToPath(new URL('../../policies', import.meta.url));
 
+/** The Cedar schema every policy is validated against. */
+export const SCHEMA = readFileSync(join(POLICY_DIR, 'schema.cedarschema'), 'utf8');
+
+/** The actions a grant may give: those the schema applies to existing keys (all but createKey). */
+export const KEY_ACTIONS = keyActions(SCHEMA);
+
 /** What a decision is about: a key (real, or the one a create would make), or the gateway itself. */
 export type Resource =
   | { type: 'Key'; id: string; attrs: KeyAttributes; tags: Record<string, string> }
@@ -28,15 +34,15 @@ export const DEFAULT_DENY = 'default-deny';
 let engines = 0;
 
 export class PolicyEngine {
-  readonly schema: string;
+  readonly schema = SCHEMA;
   private readonly setId = `kmsgw-policies-${++engines}`;
   private readonly shipped: Record<string, string>;
 
-  constructor(dir = POLICY_DIR) {
-    this.schema = readFileSync(join(dir, 'schema.cedarschema'), 'utf8');
+  constructor() {
     this.shipped = {};
-    for (const file of readdirSync(join(dir, 'roles')).filter((f) => f.endsWith('.cedar')).sort()) {
-      for (const [id, text] of Object.entries(splitPolicies(readFileSync(join(dir, 'roles', file), 'utf8'), file))) {
+    const roles = join(POLICY_DIR, 'roles');
+    for (const file of readdirSync(roles).filter((f) => f.endsWith('.cedar')).sort()) {
+      for (const [id, text] of Object.entries(splitPolicies(readFileSync(join(roles, file), 'utf8'), file))) {
         if (this.shipped[id]) throw new Error(`policies/roles/${file}: policy id "${id}" is used twice`);
         this.shipped[id] = text;
       }
@@ -98,6 +104,15 @@ export class PolicyEngine {
     const reasons = [...diagnostics.reason.sort(), ...errored];
     return { allowed: decision === 'allow', reasons: reasons.length > 0 ? reasons : [DEFAULT_DENY] };
   }
+}
+
+function keyActions(schema: string): [string, ...string[]] {
+  const answer = cedar.schemaToJson(schema);
+  if (answer.type === 'failure') throw new Error(`policies/schema.cedarschema: ${answer.errors.map((e) => e.message).join('; ')}`);
+  const actions = Object.entries(answer.json.KmsGw!.actions)
+    .filter(([id, a]) => id !== 'createKey' && a.appliesTo?.resourceTypes.includes('Key'))
+    .map(([id]) => id);
+  return actions as [string, ...string[]];
 }
 
 /** The policies of one text by their `@id` annotations, which every policy must have. */

@@ -14,13 +14,6 @@ export const POLICY_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** A principal a grant may name; no quote or backslash can reach the generated Cedar text. */
 export const PRINCIPAL = /^[A-Za-z0-9_.:@|/=+-]{1,256}$/;
 
-/** The actions a grant may give: those on keys, as the schema declares them. */
-export const KEY_ACTIONS = [
-  'getKey', 'listKeyEvents', 'listVersions', 'updateKey', 'addAlias', 'removeAlias', 'rotateKey', 'activateKey', 'suspendKey', 'reactivateKey',
-  'deactivateKey', 'compromiseKey', 'scheduleKeyDeletion', 'cancelKeyDeletion', 'exportKey',
-  'encrypt', 'decrypt', 'generateDataKey', 'reencrypt', 'sign', 'verify', 'generateMac', 'verifyMac', 'getPublicKey', 'wrapKey', 'unwrapKey',
-] as const;
-
 export const MAX_GRANT_DAYS = 30;
 
 export class PolicyStore {

@@ -1,12 +1,20 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
 import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
+import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
 import type { KeySpec } from '../../keys/specs.ts';
 import { bindingVersions, keyAliases, keyBindings, keys, type KeyBindingRow, type KeyRow, type NewKeyRow } from '../schema/index.ts';
 
 export interface BindingGraph extends KeyBindingRow { versions: Map<number, string> }
 export interface KeyGraph { key: KeyRow; aliases: string[]; bindings: BindingGraph[] }
+
+/** The binding that protects new data: every key has exactly one. */
+export function primaryBinding(graph: KeyGraph): BindingGraph {
+  const b = graph.bindings.find((x) => x.role === 'primary');
+  needs(b, 'INTERNAL', `key "${graph.key.id}" has no primary binding`);
+  return b;
+}
 
 export async function insertKey(db: Db, row: NewKeyRow): Promise<void> {
   await db.insert(keys).values(row);

@@ -3,7 +3,6 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { needs } from '../../../errors.ts';
-import { revokeApiKey } from '../../../db/queries/api-keys.ts';
 import { errorResponses, json } from '../../schemas.ts';
 import { ApiKeyView, apiKeyView } from './view.ts';
 
@@ -18,7 +17,7 @@ const route = defineRoute({
 export function registerRevokeApiKey(app: App) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await revokeApiKey(c.get('services').database.db, id);
+    const row = await c.get('services').auth.apiKeys.revoke(id);
     needs(row, 'NOT_FOUND', `API key "${id}" not found`);
     c.get('actor').record.detail = { apiKey: id };
     return c.json(apiKeyView(row), 200);

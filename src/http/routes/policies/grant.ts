@@ -3,7 +3,7 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
-import { KEY_ACTIONS } from '../../../policy/store.ts';
+import { KEY_ACTIONS } from '../../../policy/engine.ts';
 import { errorResponses, json, jsonBody } from '../../schemas.ts';
 import { PolicyView, policyView } from './view.ts';
 

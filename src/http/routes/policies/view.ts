@@ -1,6 +1,8 @@
 // The wire view of an access policy, shipped or stored.
 import { z } from '@hono/zod-openapi';
 import type { PolicyRow } from '../../../db/queries/policies.ts';
+import { Timestamp } from '../../schemas.ts';
+import { iso } from '../../views.ts';
 
 export const PolicyView = z.object({
   id: z.string(),
@@ -9,12 +11,12 @@ export const PolicyView = z.object({
   description: z.string(),
   text: z.string(),
   removed: z.boolean(),
-  expiresAt: z.string().datetime().nullable(),
+  expiresAt: Timestamp,
   createdBy: z.string(),
-  createdAt: z.string().datetime().nullable(),
+  createdAt: Timestamp,
 }).openapi('Policy');
 
 export const policyView = (r: PolicyRow): z.infer<typeof PolicyView> => ({
   id: r.id, version: r.version, kind: r.kind, description: r.description, text: r.text, removed: r.removed,
-  expiresAt: r.expiresAt?.toISOString() ?? null, createdBy: r.createdBy, createdAt: r.createdAt.toISOString(),
+  expiresAt: iso(r.expiresAt), createdBy: r.createdBy, createdAt: r.createdAt.toISOString(),
 });
