@@ -1,7 +1,7 @@
 // Configuration: environment for the process, a YAML file (KMSGW_CONFIG) for everything structured.
 // Validated at start-up; a bad file stops the gateway with a message naming the field at fault.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { OidcConfig } from './auth/oidc.ts';
 import { z } from 'zod';
@@ -20,8 +20,11 @@ const common = {
   rateLimitPerSecond: z.number().int().min(0).max(1_000_000).optional(),
 };
 
+/** Where a connection's keys live, for governance placement rules, when its settings do not say. */
+const declaredRegion = z.string().regex(/^[a-z0-9-]{2,40}$/, 'a region name such as westeurope').optional();
+
 const connectionSchema = z.discriminatedUnion('provider', [
-  z.object({ ...common, provider: z.literal('local') }).strict(),
+  z.object({ ...common, provider: z.literal('local'), region: declaredRegion }).strict(),
   z.object({
     ...common,
     provider: z.literal('aws'),
@@ -34,6 +37,7 @@ const connectionSchema = z.discriminatedUnion('provider', [
     provider: z.literal('azure'),
     /** The vault's URL, e.g. https://my-vault.vault.azure.net; credentials come from @azure/identity's default chain. */
     vaultUrl: z.string().url().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?\/?$/, 'the vault URL, https://<name>.vault.azure.net').transform((u) => u.replace(/\/$/, '')),
+    region: declaredRegion,
   }).strict(),
   z.object({
     ...common,
@@ -59,6 +63,7 @@ const connectionSchema = z.discriminatedUnion('provider', [
     pinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
     /** Sessions opened on the token, each running one operation at a time. */
     sessions: z.number().int().min(1).max(256).default(8),
+    region: declaredRegion,
   }).strict()
     .refine((c) => (c.token === undefined) !== (c.slot === undefined), { message: 'give exactly one of token and slot', path: ['token'] })
     .refine((c) => (c.pinFile === undefined) !== (c.pinEnv === undefined), { message: 'give exactly one of pinFile and pinEnv', path: ['pinFile'] }),
@@ -68,6 +73,8 @@ export type ConnectionConfig = z.infer<typeof connectionSchema>;
 const fileSchema = z.object({
   connections: z.array(connectionSchema).min(1).default([{ name: 'local', provider: 'local' }]),
   defaultConnection: z.string().optional(),
+  /** The governance rule set in force (policies/governance/default.yaml unless named), relative to this file. */
+  governance: z.string().min(1).optional(),
   lifecycle: z.object({ sweepIntervalSeconds: z.number().int().min(1).max(86_400).default(60) }).strict().default({ sweepIntervalSeconds: 60 }),
   auth: z.object({
     oidc: z.object({
@@ -102,6 +109,8 @@ export interface Config {
   connections: ConnectionConfig[];
   defaultConnection: string;
   sweepIntervalSeconds: number;
+  /** The file of the governance rule set in force; the shipped default when none. */
+  governanceFile?: string;
   oidc?: OidcConfig;
   /** The first administrator key, for automated set-ups; used only on a database without keys. */
   bootstrapAdminKey?: string;
@@ -140,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connections: file.connections,
     defaultConnection,
     sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
+    governanceFile: file.governance ? resolve(dirname(resolve(e.KMSGW_CONFIG!)), file.governance) : undefined,
     oidc: file.auth.oidc,
     bootstrapAdminKey: e.KMSGW_BOOTSTRAP_ADMIN_KEY,
   };

@@ -16,6 +16,7 @@ import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { OidcAuthenticator } from './auth/oidc.ts';
 import { AuditLog } from './audit/log.ts';
+import { Governance } from './governance/governance.ts';
 import { Connection, Connections } from './routing/connection.ts';
 import { LocalProvider } from '../providers/local/index.ts';
 import { AwsKmsProvider } from '../providers/awskms/index.ts';
@@ -64,7 +65,9 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     timeoutMs: c.timeoutMs,
     generationTimeoutMs: c.generationTimeoutMs,
     resilience: { ratePerSecond: c.rateLimitPerSecond ?? defaultRatePerSecond[c.provider], ...(c.deadlineMs && { deadlineMs: c.deadlineMs }) },
+    region: c.provider === 'aws' ? c.region : c.provider === 'gcp' ? c.location : c.region,
   })), config.defaultConnection);
+  const governance = Governance.open(config.governanceFile, connections);
   const cache = new KeyCache(db.db);
   await cache.start(db);
   const access = new Access(new PolicyEngine(), db.db);
@@ -72,11 +75,12 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   const apiKeys = new ApiKeyAuthenticator(db.db, logger);
   await apiKeys.start(db);
   const services: Services = {
-    keys: new KeyService(db.db, connections, cache, access),
+    keys: new KeyService(db.db, connections, cache, access, governance),
     crypto: new CryptoService(connections, cache, access, logger),
     connections,
     auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger)),
     access,
+    governance,
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
     database: db,

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { KmsError } from '../errors.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Actor } from '../keys/model.ts';
+import type { Governance } from '../governance/governance.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Database } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
@@ -26,6 +27,7 @@ export interface Services {
   connections: Connections;
   auth: Authenticator;
   access: Access;
+  governance: Governance;
   policies: PolicyStore;
   audit: AuditLog;
   database: Database;

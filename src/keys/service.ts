@@ -15,6 +15,7 @@ import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import { systemActor, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
 import type { Access } from '../policy/access.ts';
+import type { Governance } from '../governance/governance.ts';
 import { specInfo, type SigningAlgorithm } from './specs.ts';
 
 const DAY = 86_400_000;
@@ -37,7 +38,10 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
 
 export class KeyService {
-  constructor(private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access) {}
+  constructor(
+    private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access,
+    private readonly governance: Governance,
+  ) {}
 
   async create(actor: Actor, input: CreateKeyInput, inTransaction?: InTransaction): Promise<KeyGraph> {
     needs(specInfo[input.spec].usages.includes(input.usage), 'INVALID_ARGUMENT', `spec ${input.spec} cannot be used for ${input.usage}`, { field: 'usage' });
@@ -53,6 +57,10 @@ export class KeyService {
     const replicas = this.replicaConnections(input, connection.name);
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias, 'aliases');
+    this.governance.refuse(await this.governance.check({
+      spec: input.spec, usage: input.usage, tags: input.tags ?? {}, aliases, description: input.description ?? '', rotationPeriodDays: input.rotationPeriodDays ?? null,
+      placements: [this.governance.placement(connection.name, 'primary'), ...replicas.map((r) => this.governance.placement(r.name, 'replica'))],
+    }));
     const now = new Date();
     // Crypto-period dates in their order: activation ≤ protect-stop ≤ deactivation.
     const activation = input.activationDate ?? now;
@@ -129,20 +137,32 @@ export class KeyService {
   }
 
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyGraph> {
-    const { key } = await this.current(actor, ref, 'UPDATE');
+    const graph = await this.current(actor, ref, 'UPDATE');
+    const { key } = graph;
     const tags = { ...key.tags };
+    const added: Record<string, string> = {};
     for (const [k, v] of Object.entries(input.tags ?? {})) {
       if (v === null) delete tags[k];
-      else tags[k] = v;
+      else tags[k] = added[k] = v;
     }
+    // Required tags are judged on the result; labels only where the update writes them, so an old
+    // finding on another label does not block an unrelated change.
+    const facts = this.governance.facts(graph);
+    this.governance.refuse([
+      ...await this.governance.check({ ...facts, tags }, ['tags']),
+      ...await this.governance.check({ ...facts, tags: added, aliases: [], description: input.description ?? '' }, ['labels']),
+    ]);
     const set = { ...(input.description !== undefined && { description: input.description }), ...(input.tags && { tags }) };
     await this.write(actor, key.id, [key.state], set, { type: 'UPDATED', detail: { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } } });
     return this.cache.fresh(key.id);
   }
 
   async addAlias(actor: Actor, ref: string, alias: string): Promise<KeyGraph> {
-    const { key } = await this.current(actor, ref, 'UPDATE');
+    const graph = await this.current(actor, ref, 'UPDATE');
+    const { key } = graph;
     await this.assertAliasFree(alias, 'name');
+    this.governance.refuse((await this.governance.check({ ...this.governance.facts(graph), tags: {}, aliases: [alias], description: '' }, ['labels']))
+      .map((v) => ({ ...v, field: 'name' })));
     try {
       await this.change(actor, key.id, { type: 'ALIAS_ADDED', detail: { alias } }, (tx) => insertAliases(tx, key.id, [alias]));
     } catch (err) {
@@ -162,6 +182,8 @@ export class KeyService {
   async rotate(actor: Actor, ref: string, options: { reason?: string; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
     const graph = await this.current(actor, ref, 'ROTATE');
     const { key } = graph;
+    // New material is made only in a spec the rules allow.
+    this.governance.refuse(await this.governance.check(this.governance.facts(graph), ['specs']));
     const next = key.currentVersion + 1;
     const refs = await Promise.all(graph.bindings.map(async (b) => {
       const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined }));
@@ -211,6 +233,7 @@ export class KeyService {
     needs(Number.isInteger(pendingDays) && pendingDays >= deletionWindow.minDays && pendingDays <= deletionWindow.maxDays, 'INVALID_ARGUMENT',
       `pendingDays must be a whole number from ${deletionWindow.minDays} to ${deletionWindow.maxDays}`, { field: 'pendingDays' });
     const graph = await this.settled(actor, ref);
+    this.governance.deletionWindow(pendingDays);
     const { key } = graph;
     const t = transitions.scheduleDeletion;
     needs((t.from as readonly KeyState[]).includes(key.state), 'FAILED_PRECONDITION', `cannot schedule deletion of a key in state ${key.state}`);

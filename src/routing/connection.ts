@@ -15,12 +15,15 @@ export class Connection {
   private readonly resilience: Resilience;
   private readonly timeoutMs: number;
   private readonly generationTimeoutMs: number;
+  /** Where the connection's keys live (AWS region, Cloud KMS location, or as declared), for placement rules. */
+  readonly region?: string;
 
   constructor(
     readonly name: string,
     readonly provider: KeyProvider,
-    options: { timeoutMs?: number; generationTimeoutMs?: number; resilience?: Partial<ResilienceOptions> } = {},
+    options: { timeoutMs?: number; generationTimeoutMs?: number; resilience?: Partial<ResilienceOptions>; region?: string } = {},
   ) {
+    this.region = options.region;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.generationTimeoutMs = options.generationTimeoutMs ?? 60_000;
     this.resilience = new Resilience(name, { ...defaultResilience, ...options.resilience });
@@ -74,10 +77,13 @@ export class Connections {
   }
 
   get(name: string): Connection {
-    const c = this.byName.get(name);
+    const c = this.find(name);
     if (!c) throw new KmsError('INVALID_ARGUMENT', `connection "${name}" is not configured`, { field: 'connection' });
     return c;
   }
+
+  /** The connection, or none when it is not configured (any more). */
+  find(name: string): Connection | undefined { return this.byName.get(name); }
 
   all(): Connection[] { return [...this.byName.values()]; }
 

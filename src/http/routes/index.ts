@@ -35,6 +35,7 @@ import { registerCreateGrant } from './policies/grant.ts';
 import { registerListAuditEvents } from './audit/list.ts';
 import { registerVerifyAudit } from './audit/verify.ts';
 import { registerExportAudit } from './audit/export.ts';
+import { registerCompliance } from './governance/compliance.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 
@@ -47,6 +48,7 @@ export function registerRoutes(app: App): void {
     registerCreateApiKey, registerListApiKeys, registerRevokeApiKey,
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
+    registerCompliance,
     registerHealth, registerDocs,
   ]) register(app);
 }

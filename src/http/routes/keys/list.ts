@@ -5,6 +5,7 @@ import { KmsError } from '../../../errors.ts';
 import type { App } from '../../app.ts';
 import { errorResponses, json, KeyView, Spec, State } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
+import { keyAfter, keyCursor } from '../../cursor.ts';
 
 const Query = z.object({
   state: State.optional(),
@@ -21,12 +22,6 @@ const route = defineRoute({
   responses: { 200: json(z.object({ keys: z.array(KeyView), nextCursor: z.string().nullable() }), 'A page of keys'), ...errorResponses },
 }, 'gateway');
 
-const decodeCursor = (cursor: string): string => {
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^key_[0-9a-z]{26}$/.test(id)) throw new KmsError('INVALID_ARGUMENT', 'cursor is not one this API returned', { field: 'cursor' });
-  return id;
-};
-
 export function registerListKeys(app: App) {
   app.openapi(route, async (c) => {
     const q = c.req.valid('query');
@@ -36,7 +31,7 @@ export function registerListKeys(app: App) {
       if (at < 1) throw new KmsError('INVALID_ARGUMENT', `tag filter "${t}" must be key:value`, { field: 'tag' });
       tags[t.slice(0, at)] = t.slice(at + 1);
     }
-    const page = await c.get('services').keys.list({ state: q.state, spec: q.spec, alias: q.alias, tags, after: q.cursor ? decodeCursor(q.cursor) : undefined }, q.limit);
-    return c.json({ keys: page.keys.map((g) => keyView(g)), nextCursor: page.next ? Buffer.from(page.next).toString('base64url') : null }, 200);
+    const page = await c.get('services').keys.list({ state: q.state, spec: q.spec, alias: q.alias, tags, after: keyAfter(q.cursor) }, q.limit);
+    return c.json({ keys: page.keys.map((g) => keyView(g)), nextCursor: keyCursor(page.next) }, 200);
   });
 }
