@@ -12,6 +12,7 @@ import { KeyService } from './keys/service.ts';
 import { Access } from './policy/access.ts';
 import { PolicyEngine } from './policy/engine.ts';
 import { PolicyStore } from './policy/store.ts';
+import { Approvals } from './policy/approvals.ts';
 import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { OidcAuthenticator } from './auth/oidc.ts';
@@ -81,6 +82,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger)),
     access,
     governance,
+    approvals: new Approvals(db.db, access),
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
     database: db,

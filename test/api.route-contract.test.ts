@@ -21,15 +21,18 @@ afterAll(async () => { await gw.close(); });
 /** A snapshot of everything a request could change. */
 async function state() {
   const rows = await gw.database.db.execute(`select (select count(*) from keys) as k, (select count(*) from key_events) as e, (select count(*) from key_versions) as v,
-    (select count(*) from key_aliases) as a, (select max(updated_at) from keys) as u, (select count(*) from api_keys where revoked_at is null) as ak, (select count(*) from policies) as p` as never);
+    (select count(*) from key_aliases) as a, (select max(updated_at) from keys) as u, (select count(*) from api_keys where revoked_at is null) as ak, (select count(*) from policies) as p,
+    (select count(*) from approval_requests) as ar, (select count(*) from approval_votes) as av` as never);
   return JSON.stringify(rows);
 }
 
 const withKey = (path: string, key: string) => path.replace('{key}', key).replace('{name}', 'some-alias')
-  .replace('/v1/policies/{id}', '/v1/policies/some-policy').replace('/v1/api-keys/{id}', `/v1/api-keys/${bystander}`);
+  .replace('/v1/policies/{id}', '/v1/policies/some-policy').replace('/v1/api-keys/{id}', `/v1/api-keys/${bystander}`).replace('/v1/approvals/{id}', `/v1/approvals/${approval}`);
 /** Public operations: no credentials needed. */
 const isPublic = (path: string) => ['/healthz', '/readyz'].includes(path);
 let bystander: string;
+/** A pending approval request, for the routes that vote on one. */
+let approval = 'apr_01jd0000000000000000000000';
 
 describe('route contract', () => {
   it('the document lists the operations', () => {
@@ -101,6 +104,8 @@ describe('route contract', () => {
     const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
     envelope = (await gw.call('POST', `/v1/keys/${key}/encrypt`, { plaintext: 'bWVzc2FnZQ==' })).body.ciphertext;
     bystander = (await gw.apiKey(['read-only'])).principal;
+    await gw.policy('needs-approval', `@id("needs-approval")\nforbid (principal, action == KmsGw::Action::"suspendKey", resource == KmsGw::Key::"${key}") unless { context.approvals >= 1 };`);
+    approval = (await gw.call('POST', '/v1/approvals', { operation: 'suspendKey', key, reason: 'contract' })).body.id;
     const nobody = await gw.apiKey([]);
     const before = await state();
     const failures: string[] = [];
@@ -145,6 +150,7 @@ function validBodyFor(path: string): unknown {
   if (path === '/v1/decrypt' || path === '/v1/reencrypt') return { ciphertext: envelope ?? m };
   if (path === '/v1/api-keys') return { name: 'x', roles: ['administrator'] };
   if (path === '/v1/policies/{id}') return { text: '@id("some-policy")\npermit (principal, action == KmsGw::Action::"getKey", resource);' };
+  if (path === '/v1/approvals') return { operation: 'suspendKey', key: 'key_01jd0000000000000000000000', reason: 'x' };
   if (path === '/v1/grants') return { principal: 'ak_01jd0000000000000000000000', key: 'key_01jd0000000000000000000000', actions: ['decrypt'], expiresAt: new Date(Date.now() + 60_000).toISOString(), reason: 'x' };
   return {};
 }

@@ -7,6 +7,7 @@ import { KmsError } from '../errors.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Actor } from '../keys/model.ts';
 import type { Governance } from '../governance/governance.ts';
+import type { Approvals } from '../policy/approvals.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Database } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
@@ -28,6 +29,7 @@ export interface Services {
   auth: Authenticator;
   access: Access;
   governance: Governance;
+  approvals: Approvals;
   policies: PolicyStore;
   audit: AuditLog;
   database: Database;

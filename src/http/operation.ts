@@ -2,12 +2,14 @@
 // that names the request's operation (its operationId, which is also its Cedar action),
 // authenticates the caller (401 with WWW-Authenticate otherwise) and, for operations on the
 // gateway rather than on one key, decides access at once. Operations on a key are decided by the
-// key services once the key is loaded. Public routes (health, docs) use createRoute directly.
+// key services once the key is loaded. A request presenting an approval (Kmsgw-Approval) claims it
+// here and gives it back if it fails. Public routes (health, docs) use createRoute directly.
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { KmsError } from '../errors.ts';
 import type { AppEnv } from './app.ts';
 import { problemResponse } from './problem.ts';
+import { APPROVAL_HEADER } from '../policy/approvals.ts';
 
 const REALM = 'Bearer realm="kms-gateway"';
 
@@ -31,7 +33,19 @@ export function operation(options: { id: string; scope: Scope }): MiddlewareHand
       return problemResponse(c, new KmsError('UNAUTHENTICATED', message), { 'WWW-Authenticate': auth.failure === 'missing' ? REALM : `${REALM}, error="invalid_token"` });
     }
     actor.identity = auth.identity;
-    if (scope === 'gateway') services.access.checkGateway(actor);
-    await next();
+    const approval = c.req.header(APPROVAL_HEADER);
+    if (approval !== undefined) {
+      if (!/^apr_[0-9a-z]{26}$/.test(approval)) throw new KmsError('INVALID_ARGUMENT', `${APPROVAL_HEADER} must be an approval request id (apr_…)`, { field: APPROVAL_HEADER });
+      await services.approvals.claim(actor, approval, c.req.param('id') ?? '');
+    }
+    let failed = true;
+    try {
+      if (scope === 'gateway') services.access.checkGateway(actor);
+      await next();
+      failed = c.res.status >= 400;
+    } finally {
+      // An approval is spent only by a request that succeeds.
+      if (failed) await services.approvals.release(actor);
+    }
   };
 }

@@ -17,8 +17,13 @@ export interface Actor {
   requestId: string;
   operation?: string;
   ip?: string;
+  /** The approved request this request presents (Kmsgw-Approval), claimed for it. */
+  approval?: ClaimedApproval;
   record: AuditRecord;
 }
+
+/** An approval claimed by a request: it counts only for its target (a key id, or a gateway path id or ''). */
+export interface ClaimedApproval { id: string; target: string; count: number }
 
 export interface AuditRecord {
   keyId?: string;

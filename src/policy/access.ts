@@ -8,13 +8,19 @@ import type { Database, Db } from '../db/client.ts';
 import { activePolicies } from '../db/queries/policies.ts';
 import { primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
 import type { Actor } from '../keys/model.ts';
-import { PolicyEngine, type Decision, type Resource } from './engine.ts';
+import { DEFAULT_DENY, PolicyEngine, type Decision, type Resource } from './engine.ts';
 
 export const POLICY_CHANNEL = 'kmsgw_policies';
 
 interface Cached { decision: Decision; until: number }
 
-const GATEWAY: Resource = { type: 'Gateway' };
+export const GATEWAY: Resource = { type: 'Gateway' };
+
+/** The id of the key a create would make, for the decision before it exists. */
+export const NEW_KEY = 'new';
+
+/** More approvals than any sane rule asks for: the search for the count needed stops here. */
+export const MAX_APPROVALS = 9;
 
 export class Access {
   private generation = 0;
@@ -40,33 +46,48 @@ export class Access {
     this.onGateway.clear();
   }
 
+  /**
+   * The approvals the actor needs for an operation on a resource: the least count at which the
+   * policies allow it (0: none needed), or undefined when no count up to MAX_APPROVALS would.
+   */
+  approvalsNeeded(actor: Actor, operation: string, resource: Resource): number | undefined {
+    const now = new Date();
+    for (let approvals = 0; approvals <= MAX_APPROVALS; approvals++) {
+      if (this.engine.decide(actor.identity, operation, resource, { now, ip: actor.ip, approvals }).allowed) return approvals;
+    }
+    return undefined;
+  }
+
   /** Decides the actor's operation on a key; throws PERMISSION_DENIED when refused. */
   checkKey(actor: Actor, graph: KeyGraph): void {
     actor.record.keyId = graph.key.id;
     let cache = this.byKey.get(graph.key);
     if (!cache) this.byKey.set(graph.key, (cache = new Map()));
-    this.check(actor, () => keyResource(graph), cache);
+    this.check(actor, keyResource(graph), cache);
   }
 
   /** Decides an operation on a key that does not exist yet, from the attributes it would have. */
   checkNewKey(actor: Actor, resource: Extract<Resource, { type: 'Key' }>): void {
-    this.check(actor, () => resource);
+    this.check(actor, resource);
   }
 
   /** Decides an operation on the gateway itself: collections and administration. */
   checkGateway(actor: Actor): void {
-    this.check(actor, () => GATEWAY, this.onGateway);
+    this.check(actor, GATEWAY, this.onGateway);
   }
 
-  private check(actor: Actor, resource: () => Resource, cache?: Map<string, Cached>): void {
+  private check(actor: Actor, target: Resource, cache?: Map<string, Cached>): void {
     const { identity, operation } = actor;
     if (identity.authMethod === 'system') return;
     if (!operation) throw new KmsError('INTERNAL', 'a request reached an access decision without an operation');
     const now = Date.now();
-    const id = `${this.generation}|${identity.principal}|${identity.roles.join(',')}|${identity.groups.join(',')}|${operation}|${actor.ip ?? ''}`;
+    // A gateway operation's approval was matched to its path when claimed; a key's is matched here.
+    const onKey = target.type === 'Key' && target.id !== NEW_KEY;
+    const approvals = actor.approval && (!onKey || actor.approval.target === target.id) ? actor.approval.count : 0;
+    const id = `${this.generation}|${identity.principal}|${identity.roles.join(',')}|${identity.groups.join(',')}|${operation}|${actor.ip ?? ''}|${approvals}`;
     let hit = cache?.get(id);
     if (!hit || hit.until <= now) {
-      hit = { decision: this.engine.decide(identity, operation, resource(), { now: new Date(now), ip: actor.ip }), until: now + 1000 - (now % 1000) };
+      hit = { decision: this.engine.decide(identity, operation, target, { now: new Date(now), ip: actor.ip, approvals }), until: now + 1000 - (now % 1000) };
       if (cache) {
         if (cache.size >= 256) cache.clear();
         cache.set(id, hit);
@@ -74,7 +95,13 @@ export class Access {
     }
     actor.record.decision = hit.decision.allowed ? 'allow' : 'deny';
     actor.record.reasons = hit.decision.reasons;
-    if (!hit.decision.allowed) throw new KmsError('PERMISSION_DENIED', `principal "${identity.principal}" may not ${operation}${actor.record.keyId ? ` key "${actor.record.keyId}"` : ''} (${hit.decision.reasons.join(', ')})`);
+    if (hit.decision.allowed) return;
+    const refusal = `principal "${identity.principal}" may not ${operation}${actor.record.keyId ? ` key "${actor.record.keyId}"` : ''} (${hit.decision.reasons.join(', ')})`;
+    // Approvals only lift forbids: when one decided, say how many approvals would do.
+    const needed = hit.decision.reasons.includes(DEFAULT_DENY) ? undefined : this.approvalsNeeded(actor, operation, target);
+    throw new KmsError('PERMISSION_DENIED', needed && needed > approvals
+      ? `${refusal}: it needs ${needed} approval(s); ask with POST /v1/approvals and present the approved request in the Kmsgw-Approval header`
+      : refusal);
   }
 }
 

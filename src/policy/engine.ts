@@ -14,8 +14,13 @@ const POLICY_DIR = fileURLToPath(new URL('../../policies', import.meta.url));
 /** The Cedar schema every policy is validated against. */
 export const SCHEMA = readFileSync(join(POLICY_DIR, 'schema.cedarschema'), 'utf8');
 
+const ACTIONS = schemaActions(SCHEMA);
+
+/** Every action, one per API operation. */
+export const ALL_ACTIONS = Object.keys(ACTIONS) as [string, ...string[]];
+
 /** The actions a grant may give: those the schema applies to existing keys (all but createKey). */
-export const KEY_ACTIONS = keyActions(SCHEMA);
+export const KEY_ACTIONS = ALL_ACTIONS.filter((id) => id !== 'createKey' && ACTIONS[id]!.includes('Key')) as [string, ...string[]];
 
 /** What a decision is about: a key (real, or the one a create would make), or the gateway itself. */
 export type Resource =
@@ -24,7 +29,8 @@ export type Resource =
 
 export interface KeyAttributes { spec: string; usage: string; state: string; origin: string; connection: string; provider: string; exportable: boolean }
 
-export interface RequestFacts { now: Date; ip?: string }
+/** `approvals`: distinct principals, not the requester, who approved this operation on this target. */
+export interface RequestFacts { now: Date; ip?: string; approvals: number }
 
 export interface Decision { allowed: boolean; reasons: string[] }
 
@@ -79,6 +85,7 @@ export class PolicyEngine {
       context: {
         now: Math.floor(facts.now.getTime() / 1000),
         authMethod: identity.authMethod,
+        approvals: facts.approvals,
         ...(facts.ip && { ip: { __extn: { fn: 'ip', arg: facts.ip } } }),
       },
       preparsedPolicySetId: this.setId,
@@ -106,13 +113,11 @@ export class PolicyEngine {
   }
 }
 
-function keyActions(schema: string): [string, ...string[]] {
+/** Each action of the schema with the resource types it applies to. */
+function schemaActions(schema: string): Record<string, string[]> {
   const answer = cedar.schemaToJson(schema);
   if (answer.type === 'failure') throw new Error(`policies/schema.cedarschema: ${answer.errors.map((e) => e.message).join('; ')}`);
-  const actions = Object.entries(answer.json.KmsGw!.actions)
-    .filter(([id, a]) => id !== 'createKey' && a.appliesTo?.resourceTypes.includes('Key'))
-    .map(([id]) => id);
-  return actions as [string, ...string[]];
+  return Object.fromEntries(Object.entries(answer.json.KmsGw!.actions).map(([id, a]) => [id, a.appliesTo?.resourceTypes ?? []]));
 }
 
 /** The policies of one text by their `@id` annotations, which every policy must have. */

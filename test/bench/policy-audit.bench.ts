@@ -33,7 +33,7 @@ const identity = { principal: 'ak_01jd0000000000000000000001', name: 'bench', au
 const actor = (): Actor => ({ identity, requestId: 'req', operation: 'encrypt', record: {} });
 const key = randomBytes(32), data = randomBytes(4096);
 const aesUs = perCall(() => { const c = createCipheriv('aes-256-gcm', key, randomBytes(12)); c.update(data); c.final(); c.getAuthTag(); }, 20_000);
-const uncachedUs = perCall(() => engine.decide(identity, 'encrypt', keyResource(graph), { now: new Date() }), 5_000);
+const uncachedUs = perCall(() => engine.decide(identity, 'encrypt', keyResource(graph), { now: new Date(), approvals: 0 }), 5_000);
 const cachedUs = perCall(() => access.checkKey(actor(), graph), 200_000);
 
 // (2) audit

@@ -10,3 +10,4 @@ export * from './local_key_material.ts';
 export * from './audit_events.ts';
 export * from './api_keys.ts';
 export * from './policies.ts';
+export * from './approvals.ts';

@@ -36,6 +36,10 @@ import { registerListAuditEvents } from './audit/list.ts';
 import { registerVerifyAudit } from './audit/verify.ts';
 import { registerExportAudit } from './audit/export.ts';
 import { registerCompliance } from './governance/compliance.ts';
+import { registerRequestApproval } from './approvals/request.ts';
+import { registerListApprovals } from './approvals/list.ts';
+import { registerGetApproval } from './approvals/get.ts';
+import { registerVotes } from './approvals/vote.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 
@@ -49,6 +53,7 @@ export function registerRoutes(app: App): void {
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
     registerCompliance,
+    registerRequestApproval, registerListApprovals, registerGetApproval, registerVotes,
     registerHealth, registerDocs,
   ]) register(app);
 }
