@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { OidcConfig } from './auth/oidc.ts';
+import type { MtlsConfig } from './auth/mtls.ts';
+import { ROLES } from './auth/identity.ts';
+import { defaultRateLimits, type RateLimitOptions } from './policy/rate-limits.ts';
 import { z } from 'zod';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, starting with a letter or digit');
@@ -70,11 +73,19 @@ const connectionSchema = z.discriminatedUnion('provider', [
 ]);
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 
+const rateLimit = z.object({
+  requests: z.number().int().min(0).max(10_000_000),
+  perSeconds: z.number().int().min(1).max(86_400).default(1),
+  burst: z.number().int().min(1).max(10_000_000).optional(),
+}).strict();
+
 const fileSchema = z.object({
   connections: z.array(connectionSchema).min(1).default([{ name: 'local', provider: 'local' }]),
   defaultConnection: z.string().optional(),
   /** The governance rule set in force (policies/governance/default.yaml unless named), relative to this file. */
   governance: z.string().min(1).optional(),
+  /** Request rates per principal and per key, on each instance; requests: 0 turns one off. */
+  rateLimits: z.object({ perPrincipal: rateLimit.optional(), perKey: rateLimit.optional() }).strict().default({}),
   lifecycle: z.object({ sweepIntervalSeconds: z.number().int().min(1).max(86_400).default(60) }).strict().default({ sweepIntervalSeconds: 60 }),
   auth: z.object({
     oidc: z.object({
@@ -85,7 +96,13 @@ const fileSchema = z.object({
       groupsClaim: z.string().min(1).default('groups'),
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     }).strict().optional(),
+    /** Client certificates (needs tls.clientCaFile): the subject CNs that get roles and groups. */
+    mtls: z.object({
+      clients: z.array(z.object({ subject: z.string().min(1), roles: z.array(z.enum(ROLES)).default([]), groups: z.array(z.string().min(1)).default([]) }).strict()).default([]),
+    }).strict().optional(),
   }).strict().default({}),
+  /** Serve HTTPS; with clientCaFile, client certificates it signed authenticate (mutual TLS). */
+  tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1), clientCaFile: z.string().min(1).optional() }).strict().optional(),
 }).strict();
 
 const envSchema = z.object({
@@ -109,9 +126,13 @@ export interface Config {
   connections: ConnectionConfig[];
   defaultConnection: string;
   sweepIntervalSeconds: number;
+  rateLimits: RateLimitOptions;
   /** The file of the governance rule set in force; the shipped default when none. */
   governanceFile?: string;
   oidc?: OidcConfig;
+  mtls?: MtlsConfig;
+  /** PEM files, resolved against the configuration file's directory. */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
   /** The first administrator key, for automated set-ups; used only on a database without keys. */
   bootstrapAdminKey?: string;
 }
@@ -129,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means unset, as shells and container specs often leave them.
   const e = check(envSchema, Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')), 'the environment');
   const file = check(fileSchema, e.KMSGW_CONFIG ? parse(readFileSync(e.KMSGW_CONFIG, 'utf8')) ?? {} : {}, e.KMSGW_CONFIG ?? 'defaults');
+  // Paths in the file are relative to the file.
+  const relative = (path: string) => resolve(dirname(resolve(e.KMSGW_CONFIG ?? '.')), path);
   const names = file.connections.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) throw new ConfigError(`invalid configuration: connection name "${duplicate}" is declared twice`);
@@ -137,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tokens = file.connections.flatMap((c) => (c.provider === 'pkcs11' ? [`${c.module}#${c.token ?? `slot ${c.slot}`}`] : []));
   const sharedToken = tokens.find((t, i) => tokens.indexOf(t) !== i);
   if (sharedToken) throw new ConfigError(`invalid configuration: two pkcs11 connections use one token (${sharedToken.replace('#', ', ')}); declare it once`);
+  if (file.auth.mtls && !file.tls?.clientCaFile) throw new ConfigError('invalid configuration: auth.mtls needs tls.clientCaFile, the CA that signs client certificates');
   const defaultConnection = file.defaultConnection ?? names[0]!;
   if (!names.includes(defaultConnection)) throw new ConfigError(`invalid configuration: defaultConnection "${defaultConnection}" is not a declared connection`);
   return {
@@ -149,8 +173,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connections: file.connections,
     defaultConnection,
     sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
-    governanceFile: file.governance ? resolve(dirname(resolve(e.KMSGW_CONFIG!)), file.governance) : undefined,
+    rateLimits: {
+      perPrincipal: file.rateLimits.perPrincipal ?? defaultRateLimits.perPrincipal,
+      perKey: file.rateLimits.perKey ?? defaultRateLimits.perKey,
+    },
+    governanceFile: file.governance ? relative(file.governance) : undefined,
     oidc: file.auth.oidc,
+    mtls: file.tls?.clientCaFile ? file.auth.mtls ?? { clients: [] } : undefined,
+    tls: file.tls && {
+      certFile: relative(file.tls.certFile), keyFile: relative(file.tls.keyFile), ...(file.tls.clientCaFile && { clientCaFile: relative(file.tls.clientCaFile) }),
+    },
     bootstrapAdminKey: e.KMSGW_BOOTSTRAP_ADMIN_KEY,
   };
 }

@@ -13,9 +13,11 @@ import { Access } from './policy/access.ts';
 import { PolicyEngine } from './policy/engine.ts';
 import { PolicyStore } from './policy/store.ts';
 import { Approvals } from './policy/approvals.ts';
+import { RateLimits } from './policy/rate-limits.ts';
 import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { OidcAuthenticator } from './auth/oidc.ts';
+import { MtlsAuthenticator } from './auth/mtls.ts';
 import { AuditLog } from './audit/log.ts';
 import { Governance } from './governance/governance.ts';
 import { Connection, Connections } from './routing/connection.ts';
@@ -71,7 +73,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   const governance = Governance.open(config.governanceFile, connections);
   const cache = new KeyCache(db.db);
   await cache.start(db);
-  const access = new Access(new PolicyEngine(), db.db);
+  const access = new Access(new PolicyEngine(), db.db, new RateLimits(config.rateLimits));
   await access.start(db);
   const apiKeys = new ApiKeyAuthenticator(db.db, logger);
   await apiKeys.start(db);
@@ -79,7 +81,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     keys: new KeyService(db.db, connections, cache, access, governance),
     crypto: new CryptoService(connections, cache, access, logger),
     connections,
-    auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger)),
+    auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger), config.mtls && new MtlsAuthenticator(config.mtls)),
     access,
     governance,
     approvals: new Approvals(db.db, access),

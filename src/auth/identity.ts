@@ -3,7 +3,7 @@
 export type AuthMethod = 'api-key' | 'oidc' | 'mtls' | 'system' | 'none';
 
 export interface Identity {
-  /** `ak_…` for an API key, `oidc:<subject>` for a bearer token, `mtls:<subject DN>` for a certificate. */
+  /** `ak_…` for an API key, `oidc:<subject>` for a bearer token, `mtls:<subject CN>` for a client certificate. */
   principal: string;
   name: string;
   authMethod: AuthMethod;

@@ -1,16 +1,15 @@
 // `kmsgw serve`: start the gateway and stop it cleanly on SIGINT/SIGTERM.
-import { serve as serveHttp } from '@hono/node-server';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { newApp } from '../http/app.ts';
+import { listen } from '../http/server.ts';
 import { startLifecycleSweep } from '../jobs/lifecycle-sweep.ts';
 import { newLogger } from '../log.ts';
 import { openRuntime } from '../services.ts';
 import { bootstrapAdminKey } from '../auth/api-keys.ts';
 
 export async function serve(): Promise<void> {
-  let config;
   try {
-    config = loadConfig();
+    await start(loadConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -18,6 +17,9 @@ export async function serve(): Promise<void> {
     }
     throw err;
   }
+}
+
+async function start(config: Config): Promise<void> {
   const logger = newLogger(config.logLevel);
   const runtime = await openRuntime(config, logger);
   const adminKey = await bootstrapAdminKey(runtime.services.database.db, config.bootstrapAdminKey);
@@ -27,8 +29,8 @@ export async function serve(): Promise<void> {
   }
   const stopSweep = startLifecycleSweep(runtime.services.database.db, runtime.services.keys, logger, config.sweepIntervalSeconds * 1000);
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
-  const server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-    logger.info({ address: info.address, port: info.port, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');
+  const server = listen(app, config, (info) => {
+    logger.info({ ...info, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');
   });
   const stop = () => {
     logger.info('shutting down');

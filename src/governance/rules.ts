@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../config.ts';
 import { keySpecs, keyUsages, type KeySpec, type KeyUsage } from '../keys/specs.ts';
 import { scanLabels, type Label } from './labels.ts';
 
@@ -44,9 +45,15 @@ export interface KeyFacts {
 export interface Violation { rule: RuleName; field: string; message: string; fix: string }
 
 export function loadRuleSet(path: string): RuleSet {
-  const result = ruleSetSchema.safeParse(parse(readFileSync(path, 'utf8')));
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: the governance rule set cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${path}`);
+  }
+  const result = ruleSetSchema.safeParse(parse(text));
   if (result.success) return result.data;
-  throw new Error(`${path}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  throw new ConfigError(`invalid governance rule set in ${path}:\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
 }
 
 export function labelsOf(facts: Pick<KeyFacts, 'tags' | 'aliases' | 'description'>): Label[] {

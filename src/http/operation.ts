@@ -10,6 +10,7 @@ import { KmsError } from '../errors.ts';
 import type { AppEnv } from './app.ts';
 import { problemResponse } from './problem.ts';
 import { APPROVAL_HEADER } from '../policy/approvals.ts';
+import { peerCertificate } from './middleware/request-context.ts';
 
 const REALM = 'Bearer realm="kms-gateway"';
 
@@ -25,14 +26,15 @@ export function operation(options: { id: string; scope: Scope }): MiddlewareHand
     const services = c.get('services');
     const actor = c.get('actor');
     actor.operation = id;
-    const auth = await services.auth.authenticate(c.req.header('authorization'));
+    const auth = await services.auth.authenticate(c.req.header('authorization'), () => peerCertificate(c));
     if ('failure' in auth) {
       actor.record.decision = 'deny';
       actor.record.reasons = [auth.failure === 'missing' ? 'no-credentials' : 'invalid-credentials'];
-      const message = auth.failure === 'missing' ? 'this operation needs credentials: Authorization: Bearer <API key or token>' : 'the credentials are not valid (unknown, revoked or expired)';
+      const message = auth.failure === 'missing' ? 'this operation needs credentials: Authorization: Bearer <API key or token>, or a client certificate' : 'the credentials are not valid (unknown, revoked or expired)';
       return problemResponse(c, new KmsError('UNAUTHENTICATED', message), { 'WWW-Authenticate': auth.failure === 'missing' ? REALM : `${REALM}, error="invalid_token"` });
     }
     actor.identity = auth.identity;
+    services.access.checkRate(actor);
     const approval = c.req.header(APPROVAL_HEADER);
     if (approval !== undefined) {
       if (!/^apr_[0-9a-z]{26}$/.test(approval)) throw new KmsError('INVALID_ARGUMENT', `${APPROVAL_HEADER} must be an approval request id (apr_…)`, { field: APPROVAL_HEADER });

@@ -8,6 +8,7 @@ import type { Database, Db } from '../db/client.ts';
 import { activePolicies } from '../db/queries/policies.ts';
 import { primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
 import type { Actor } from '../keys/model.ts';
+import { RateLimits } from './rate-limits.ts';
 import { DEFAULT_DENY, PolicyEngine, type Decision, type Resource } from './engine.ts';
 
 export const POLICY_CHANNEL = 'kmsgw_policies';
@@ -29,7 +30,7 @@ export class Access {
   private readonly onGateway = new Map<string, Cached>();
   private unlisten?: () => Promise<void>;
 
-  constructor(readonly engine: PolicyEngine, private readonly db: Db) {}
+  constructor(readonly engine: PolicyEngine, private readonly db: Db, private readonly limits = new RateLimits()) {}
 
   async start(database: Database): Promise<void> {
     await this.reload();
@@ -58,12 +59,21 @@ export class Access {
     return undefined;
   }
 
-  /** Decides the actor's operation on a key; throws PERMISSION_DENIED when refused. */
+  /**
+   * Decides the actor's operation on a key: PERMISSION_DENIED when refused, RESOURCE_EXHAUSTED
+   * when the key is over its request rate.
+   */
   checkKey(actor: Actor, graph: KeyGraph): void {
     actor.record.keyId = graph.key.id;
     let cache = this.byKey.get(graph.key);
     if (!cache) this.byKey.set(graph.key, (cache = new Map()));
     this.check(actor, keyResource(graph), cache);
+    this.limits.key(actor, graph.key.id);
+  }
+
+  /** Counts a request against its principal's rate; RESOURCE_EXHAUSTED when over it. */
+  checkRate(actor: Actor): void {
+    this.limits.principal(actor);
   }
 
   /** Decides an operation on a key that does not exist yet, from the attributes it would have. */

@@ -2,6 +2,8 @@
 // the actor for handlers, and one access-log line at the end — method, route pattern (never the
 // raw path, which may carry aliases), status, duration. Bodies are never logged.
 import type { IncomingMessage } from 'node:http';
+import { TLSSocket } from 'node:tls';
+import type { PeerCertificate } from '../../auth/mtls.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { newId } from '../../ids.ts';
@@ -27,8 +29,19 @@ export function requestContext(options: { services: Services }): MiddlewareHandl
   };
 }
 
+const incomingOf = (c: Context<AppEnv>) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+
 /** The peer's address when served by node-server; in-process requests (tests) have none. */
 function clientAddress(c: Context<AppEnv>): string | undefined {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  return incoming?.socket.remoteAddress?.replace(/^::ffff:/, '');
+  return incomingOf(c)?.socket.remoteAddress?.replace(/^::ffff:/, '');
+}
+
+/** The client's certificate on a TLS connection that asked for one; none otherwise. */
+export function peerCertificate(c: Context<AppEnv>): PeerCertificate | undefined {
+  const socket = incomingOf(c)?.socket;
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  const cn = cert.subject?.CN;
+  return { authorized: socket.authorized, subject: Array.isArray(cn) ? cn.join(',') : cn ?? '', validTo: new Date(cert.valid_to) };
 }
