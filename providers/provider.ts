@@ -129,3 +129,37 @@ export interface Exporter {
 
 export const isKeyWrapper = (p: KeyProvider): p is KeyProvider & KeyWrapper => typeof (p as Partial<KeyWrapper>).wrapKey === 'function';
 export const isExporter = (p: KeyProvider): p is KeyProvider & Exporter => typeof (p as Partial<Exporter>).exportKey === 'function';
+
+/** A key as discovery finds it at the backend, whoever made it. */
+export interface DiscoveredKey {
+  /** The key's reference, as bindings hold it. */
+  ref: string;
+  /** Its version in use; for backends without versions, the ref itself. */
+  versionRef: string;
+  /** Normalized spec and usage; none when the backend's kind has no gateway equivalent. */
+  spec?: KeySpec;
+  usage?: KeyUsage;
+  /** What the backend calls its spec, for the inventory when there is no normalized one. */
+  nativeSpec: string;
+  state: 'ENABLED' | 'DISABLED' | 'PENDING_DELETION' | 'DESTROYED' | 'OTHER';
+  tags: Record<string, string>;
+  createdAt?: Date;
+  /** The backend's own automatic rotation, where it has one. */
+  rotation?: { enabled: boolean; periodDays?: number };
+  /** The gateway key this backend key was made for (by its label or tag), if any. */
+  gatewayKeyId?: string;
+}
+
+export interface DiscoveryPage { keys: DiscoveredKey[]; next?: string }
+
+/**
+ * Optional capability: list every key the credentials can see, a page at a time. `cursor` is the
+ * backend's own page token, so a discovery resumes where it stopped.
+ */
+export interface Discoverer {
+  discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage>;
+  /** One key, now: for reconciliation of a key the inventory knows. NOT_FOUND when it is gone. */
+  describeKey(ref: string): Promise<DiscoveredKey>;
+}
+
+export const isDiscoverer = (p: KeyProvider): p is KeyProvider & Discoverer => typeof (p as Partial<Discoverer>).discoverKeys === 'function';

@@ -14,6 +14,9 @@ import { PolicyEngine } from './policy/engine.ts';
 import { PolicyStore } from './policy/store.ts';
 import { Approvals } from './policy/approvals.ts';
 import { RateLimits } from './policy/rate-limits.ts';
+import { Discovery, DISCOVERY } from './inventory/discovery.ts';
+import { Inventory } from './inventory/inventory.ts';
+import { JobRunner } from './jobs/runner.ts';
 import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { OidcAuthenticator } from './auth/oidc.ts';
@@ -43,7 +46,8 @@ import type { KeyProvider } from '../providers/provider.ts';
  */
 const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000, azure: 300, gcp: 500, pkcs11: 0 };
 
-export interface Runtime { services: Services; connections: Connections; cache: KeyCache; close(): Promise<void> }
+/** `jobs` is built, not started: the server starts it (CLI commands that open a runtime do not run jobs). */
+export interface Runtime { services: Services; connections: Connections; cache: KeyCache; jobs: JobRunner; close(): Promise<void> }
 
 export async function openRuntime(config: Config, logger: Logger, database?: Database): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -77,6 +81,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   await access.start(db);
   const apiKeys = new ApiKeyAuthenticator(db.db, logger);
   await apiKeys.start(db);
+  const discovery = new Discovery(db.db, connections);
+  const jobs = new JobRunner(db, { [DISCOVERY]: discovery }, logger);
   const services: Services = {
     keys: new KeyService(db.db, connections, cache, access, governance),
     crypto: new CryptoService(connections, cache, access, logger),
@@ -85,14 +91,16 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     access,
     governance,
     approvals: new Approvals(db.db, access),
+    inventory: new Inventory(db.db, connections, discovery),
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
     database: db,
     logger,
   };
   return {
-    services, connections, cache,
+    services, connections, cache, jobs,
     async close() {
+      await jobs.stop();
       await cache.stop();
       await access.stop();
       await apiKeys.stop();

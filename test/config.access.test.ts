@@ -31,7 +31,7 @@ describe('access configuration', () => {
   });
 
   it('a governance rule set with a mistake is refused naming the field', () => {
-    expect(() => loadRuleSet(write('rules.yaml', { name: 'x', specs: { allowed: ['DES'] } }))).toThrow(/invalid governance rule set.*\n  specs\.allowed\.0/);
+    expect(() => loadRuleSet(write('rules.yaml', { name: 'x', specs: { allowed: ['DES'] } }))).toThrow(/invalid governance rule set.*\n {2}specs\.allowed\.0/);
     expect(() => loadRuleSet(write('rules.yaml', { name: 'x', deletion: { minWindowDays: 3 } }))).toThrow(/deletion\.minWindowDays/);
     expect(() => loadRuleSet('/nonexistent/rules.yaml')).toThrow(/cannot be read \(ENOENT\)/);
   });

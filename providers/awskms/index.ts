@@ -2,16 +2,19 @@
 // AWS key (AWS rotates only symmetric keys, and never on demand across specs), so version
 // references are key ARNs and deletion covers every version's key.
 import {
-  CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, EnableKeyCommand, EncryptCommand, GenerateMacCommand,
-  GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand, VerifyCommand, VerifyMacCommand,
-  type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
+  CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EnableKeyCommand, EncryptCommand, GenerateMacCommand,
+  GetKeyRotationStatusCommand, GetPublicKeyCommand, ListKeysCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, SignCommand, VerifyCommand, VerifyMacCommand,
+  type KeyMetadata, type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
-import type { Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import type {
+  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer,
+  SignRequest, Signer,
+} from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
-import { awsKeySpec, awsKeyUsage, macAlgorithm } from './specs.ts';
+import { awsKeySpec, awsKeyUsage, fromAwsSpec, fromAwsUsage, macAlgorithm } from './specs.ts';
 
 /** Grammar: `aws:<key ARN>`, the ARN of a key in the connection's account and region. */
 const refPattern = /^aws:(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-fA-F-]{36}|mrk-[0-9a-f]{32}))$/;
@@ -24,8 +27,14 @@ function keyIdOf(ref: string): string {
 }
 
 const AAD_CONTEXT_KEY = 'kmsgw:aad';
+/** The tag that names the gateway key an AWS key was made for. */
+const KEY_ID_TAG = 'kmsgw:key-id';
 
-export class AwsKmsProvider implements KeyProvider, Signer, Macer {
+const DESCRIBE_CONCURRENCY = 8;
+
+const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
+
+export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
   readonly kind = 'aws' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(awsKeySpec) as KeySpec[],
@@ -110,6 +119,34 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer {
     }
   }
 
+  async discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage> {
+    const page = await this.kms.send(new ListKeysCommand({ Limit: Math.min(req.pageSize, 1000), Marker: req.cursor }));
+    // A few keys described at a time: each is three calls, and the connection's rate limit still applies.
+    const refs = (page.Keys ?? []).map((k) => `aws:${k.KeyArn!}`);
+    const keys: DiscoveredKey[] = [];
+    for (let i = 0; i < refs.length; i += DESCRIBE_CONCURRENCY) keys.push(...await Promise.all(refs.slice(i, i + DESCRIBE_CONCURRENCY).map((r) => this.describeKey(r))));
+    return { keys, next: page.Truncated ? page.NextMarker : undefined };
+  }
+
+  async describeKey(ref: string): Promise<DiscoveredKey> {
+    const id = keyIdOf(ref);
+    const meta = (await this.kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!;
+    const tags = Object.fromEntries(((await this.kms.send(new ListResourceTagsCommand({ KeyId: id }))).Tags ?? []).map((t) => [t.TagKey!, t.TagValue!]));
+    const { [KEY_ID_TAG]: gatewayKeyId, ...rest } = tags;
+    return {
+      ref, versionRef: ref, spec: fromAwsSpec(meta.KeySpec), usage: fromAwsUsage(meta.KeyUsage), nativeSpec: `${meta.KeySpec}/${meta.KeyUsage}`,
+      state: meta.KeyState === 'Unavailable' && meta.DeletionDate ? 'DESTROYED' : awsStates[meta.KeyState ?? ''] ?? 'OTHER',
+      tags: rest, createdAt: meta.CreationDate, rotation: await this.rotationOf(meta), gatewayKeyId,
+    };
+  }
+
+  /** AWS rotates only symmetric customer keys of its own material. */
+  private async rotationOf(meta: KeyMetadata): Promise<DiscoveredKey['rotation']> {
+    if (meta.KeySpec !== 'SYMMETRIC_DEFAULT' || meta.Origin !== 'AWS_KMS' || meta.KeyManager !== 'CUSTOMER' || meta.KeyState !== 'Enabled') return undefined;
+    const status = await this.kms.send(new GetKeyRotationStatusCommand({ KeyId: meta.KeyId! }));
+    return { enabled: status.KeyRotationEnabled ?? false, periodDays: status.RotationPeriodInDays };
+  }
+
   errorCode(err: unknown): ErrorCode {
     return awsErrorCode(err);
   }
@@ -120,7 +157,7 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer {
       KeyUsage: awsKeyUsage[usage] as KeyUsageType,
       Description: `kms-gateway ${keyId}`,
       // Discovery finds the gateway's keys again by this tag.
-      Tags: [{ TagKey: 'kmsgw:key-id', TagValue: keyId }],
+      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }],
     }));
     return `aws:${out.KeyMetadata!.Arn!}`;
   }

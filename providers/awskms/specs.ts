@@ -15,3 +15,7 @@ export const awsKeyUsage: Partial<Record<KeyUsage, string>> = {
 };
 
 export const macAlgorithm = (spec: KeySpec) => `HMAC_SHA_${spec.slice(-3)}` as 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
+
+/** The gateway spec and usage of an AWS key, when the gateway has one. */
+export const fromAwsSpec = (spec: string | undefined) => (Object.entries(awsKeySpec).find(([, v]) => v === spec)?.[0]) as KeySpec | undefined;
+export const fromAwsUsage = (usage: string | undefined) => (Object.entries(awsKeyUsage).find(([, v]) => v === usage)?.[0]) as KeyUsage | undefined;

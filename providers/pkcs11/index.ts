@@ -12,12 +12,12 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, KeyProvider, KeyVersionRef, KeyVersions,
-  KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, EncryptRequest, Exporter, ExportRequest,
+  KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
-import { find, findAll, generate, pkcs11Specs, publicKeyDer, readAttributes, type Part } from './objects.ts';
+import { find, findAll, generate, isGatewayLabel, listKeys, pkcs11Specs, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
 import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
 import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
@@ -25,7 +25,7 @@ import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.
 /** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
 const oaepTag = { sha1: 1, sha256: 2 } as const;
 
-export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter {
+export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Discoverer {
   readonly kind = 'pkcs11' as const;
   readonly capabilities: Capabilities = {
     specs: pkcs11Specs,
@@ -165,6 +165,34 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
 
   errorCode(err: unknown): ErrorCode {
     return pkcs11ErrorCode(err);
+  }
+
+  /**
+   * Every key object on the token, one entry per object: a gateway key's versions appear each
+   * under its label (the gateway key id). The cursor is an offset into the sorted listing.
+   */
+  async discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage> {
+    const all = await this.token.withSession(async (lib, s) => listKeys(lib, this.token.p, s));
+    const from = Number(req.cursor ?? 0);
+    const page = all.slice(from, from + req.pageSize).map((k) => this.discovered(k));
+    return { keys: page, next: from + req.pageSize < all.length ? String(from + req.pageSize) : undefined };
+  }
+
+  async describeKey(ref: string): Promise<DiscoveredKey> {
+    const uri = parseUri(ref, true);
+    const found = await this.token.withSession(async (lib, s) => listKeys(lib, this.token.p, s).find((k) => k.id.equals(uri.id)));
+    if (!found) throw new KmsError('NOT_FOUND', 'the token holds no key with this id');
+    return this.discovered(found);
+  }
+
+  private discovered(k: TokenKey): DiscoveredKey {
+    // Objects without a label are named by their id, so their references stay distinct.
+    const object = k.label || `id-${k.id.toString('hex')}`;
+    const ref = formatUri({ token: this.token.label!, object, id: k.id });
+    return {
+      ref, versionRef: ref, spec: k.spec, usage: k.usage, nativeSpec: k.nativeSpec, state: 'ENABLED', tags: {},
+      ...(isGatewayLabel(k.label) && { gatewayKeyId: k.label }),
+    };
   }
 
   async close(): Promise<void> {

@@ -123,3 +123,59 @@ function ecPoint(value: Buffer, spec: KeySpec): Buffer {
   if (value[0] !== 0x04 || value.length !== headerLength + raw) throw new KmsError('INTERNAL', `the token returned an EC point of unexpected length ${value.length}`);
   return value.subarray(headerLength);
 }
+
+/** A key object found on the token, described as far as the gateway's specs go. */
+export interface TokenKey { label: string; id: Buffer; spec?: KeySpec; usage?: KeyUsage; nativeSpec: string }
+
+const ED25519_NAMED = Buffer.concat([Buffer.from([0x13, 12]), Buffer.from('edwards25519')]).toString('hex');
+const GATEWAY_LABEL = /^key_[0-9a-z]{26}$/;
+export const isGatewayLabel = (label: string) => GATEWAY_LABEL.test(label);
+
+/**
+ * Every secret and private key on the token, in (label, id) order so a listing can resume at an
+ * offset; public keys are the other half of a private one. Objects without a CKA_ID cannot be
+ * addressed by the gateway's references and are left out.
+ */
+export function listKeys(lib: PKCS11, p: Pkcs11Lib, session: Handle): TokenKey[] {
+  const handles: Handle[] = [];
+  for (const cls of [p.CKO_SECRET_KEY, p.CKO_PRIVATE_KEY]) {
+    lib.C_FindObjectsInit(session, [{ type: p.CKA_CLASS, value: cls }, { type: p.CKA_TOKEN, value: true }]);
+    try {
+      for (let batch = lib.C_FindObjects(session, 256); batch.length > 0; batch = lib.C_FindObjects(session, 256)) handles.push(...batch);
+    } finally {
+      lib.C_FindObjectsFinal(session);
+    }
+  }
+  const keys = handles.map((h) => describe(lib, p, session, h)).filter((k) => k.id.length > 0);
+  return keys.sort((a, b) => a.label.localeCompare(b.label) || Buffer.compare(a.id, b.id));
+}
+
+/** A CK_ULONG attribute value (8 bytes on 64-bit platforms). */
+const ulong = (b: Buffer): number => (b.length === 8 ? Number(b.readBigUInt64LE()) : b.readUIntLE(0, b.length));
+
+function describe(lib: PKCS11, p: Pkcs11Lib, session: Handle, h: Handle): TokenKey {
+  const [label, id, keyType, cls] = lib.C_GetAttributeValue(session, h, [{ type: p.CKA_LABEL }, { type: p.CKA_ID }, { type: p.CKA_KEY_TYPE }, { type: p.CKA_CLASS }])
+    .map((a) => a.value as Buffer);
+  const type = ulong(keyType!);
+  const flag = (attr: number) => (lib.C_GetAttributeValue(session, h, [{ type: attr }])[0]!.value as Buffer)[0] === 1;
+  const base = { label: label!.toString(), id: id! };
+  if (ulong(cls!) === p.CKO_SECRET_KEY) {
+    const bytes = ulong(lib.C_GetAttributeValue(session, h, [{ type: p.CKA_VALUE_LEN }])[0]!.value as Buffer);
+    if (type === p.CKK_AES) {
+      const usage: KeyUsage = flag(p.CKA_WRAP) ? 'WRAP_UNWRAP' : 'ENCRYPT_DECRYPT';
+      return { ...base, nativeSpec: `AES-${bytes * 8}`, ...(bytes === 32 && { spec: 'AES_256' as const, usage }) };
+    }
+    const hmacSpec = ({ 32: 'HMAC_256', 48: 'HMAC_384', 64: 'HMAC_512' } as const)[bytes];
+    return { ...base, nativeSpec: `GENERIC_SECRET-${bytes * 8}`, ...(type === p.CKK_GENERIC_SECRET && hmacSpec && flag(p.CKA_SIGN) && { spec: hmacSpec, usage: 'MAC' as const }) };
+  }
+  if (type === p.CKK_RSA) {
+    const bits = (lib.C_GetAttributeValue(session, h, [{ type: p.CKA_MODULUS }])[0]!.value as Buffer).length * 8;
+    const spec = ({ 2048: 'RSA_2048', 3072: 'RSA_3072', 4096: 'RSA_4096' } as const)[bits];
+    const usage: KeyUsage = flag(p.CKA_SIGN) ? 'SIGN_VERIFY' : flag(p.CKA_UNWRAP) ? 'WRAP_UNWRAP' : 'ENCRYPT_DECRYPT';
+    return { ...base, nativeSpec: `RSA-${bits}`, ...(spec && { spec, usage }) };
+  }
+  const params = (lib.C_GetAttributeValue(session, h, [{ type: p.CKA_EC_PARAMS }])[0]!.value as Buffer).toString('hex');
+  // Ed25519 keys name their curve by OID or, as PKCS#11 3.0 allows (SoftHSM2 does), as PrintableString "edwards25519".
+  const spec = params === ED25519_NAMED ? 'ED25519' : (Object.entries(curves).find(([, c]) => c.params === params)?.[0]) as KeySpec | undefined;
+  return { ...base, nativeSpec: `EC-${params}`, ...(spec && { spec, usage: 'SIGN_VERIFY' as const }) };
+}

@@ -27,6 +27,7 @@ async function start(config: Config): Promise<void> {
     // Straight to the terminal, not the log: the secret is shown this once and kept nowhere.
     process.stderr.write(`\nFirst start: an administrator API key was made. It is shown only now; keep it safe:\n\n  ${adminKey}\n\n`);
   }
+  await runtime.jobs.start();
   const stopSweep = startLifecycleSweep(runtime.services.database.db, runtime.services.keys, logger, config.sweepIntervalSeconds * 1000);
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
   const server = listen(app, config, (info) => {

@@ -8,6 +8,7 @@ import type { CryptoService } from '../keys/crypto.ts';
 import type { Actor } from '../keys/model.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Approvals } from '../policy/approvals.ts';
+import type { Inventory } from '../inventory/inventory.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Database } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
@@ -30,6 +31,7 @@ export interface Services {
   access: Access;
   governance: Governance;
   approvals: Approvals;
+  inventory: Inventory;
   policies: PolicyStore;
   audit: AuditLog;
   database: Database;

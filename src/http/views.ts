@@ -18,6 +18,9 @@ export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()):
     description: key.description,
     tags: key.tags,
     origin: key.origin,
+    managed: key.managed,
+    connection: key.connection,
+    provider: key.provider,
     currentVersion: key.currentVersion,
     rotationPeriodDays: key.rotationPeriodDays,
     nextRotationAt: iso(key.nextRotationAt),
@@ -26,7 +29,7 @@ export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()):
       activation: iso(key.activationDate), protectStop: iso(key.protectStopDate), deactivation: iso(key.deactivationDate),
       deletion: iso(key.deletionDate), compromise: iso(key.compromiseDate), destroyed: iso(key.destroyedAt),
     },
-    bindings: bindings.map((b) => ({ id: b.id, connection: b.connection, provider: b.provider, ref: b.ref, role: b.role, syncStatus: b.syncStatus })),
+    bindings: bindings.map((b) => ({ id: b.id, connection: b.connection, provider: b.provider, ref: b.ref, role: b.role, syncStatus: b.syncStatus, lastSeenAt: iso(b.lastSeenAt) })),
     createdAt: key.createdAt.toISOString(),
     updatedAt: key.updatedAt.toISOString(),
   };

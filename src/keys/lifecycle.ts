@@ -60,10 +60,14 @@ export function stateAfterCancel(before: KeyState | null): KeyState {
   return before;
 }
 
+export const OBSERVED = 'the key is observed at its backend, not managed by the gateway: adopt it first (POST /v1/keys/{key}/adopt)';
+
 export const deletionWindow = { minDays: 7, maxDays: 30, defaultDays: 30 } as const;
 
 export interface KeyDates {
   state: KeyState;
+  /** False for a key discovery found and nobody adopted: it is never used. */
+  managed: boolean;
   activationDate: Date | null;
   protectStopDate: Date | null;
   deactivationDate: Date | null;
@@ -89,6 +93,7 @@ export function effectiveState(key: KeyDates, now: Date): KeyState {
 
 /** Why `op` is refused on a key at `now`, or undefined when the lifecycle allows it. */
 export function lifecycleRefusal(key: KeyDates, op: KeyOperation, now: Date): string | undefined {
+  if (!key.managed) return OBSERVED;
   const state = effectiveState(key, now);
   if (!allowedOperations[state].has(op)) return `operation ${op} is not allowed on a key in state ${state}`;
   // Past its protect-stop date a key still processes what it protected, but protects nothing new.

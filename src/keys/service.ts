@@ -5,14 +5,14 @@ import { KmsError, needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, updateKeyGuarded, type KeyFilter, type KeyGraph } from '../db/queries/keys.ts';
+import { insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, updateKeyGuarded, updateKeyManaged, type KeyFilter, type KeyGraph } from '../db/queries/keys.ts';
 import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
 import type { Capabilities, CreatedKey, KeyProvider } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
-import { deletionWindow, effectiveState, lifecycleRefusal, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
+import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import { systemActor, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
 import { NEW_KEY, type Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
@@ -80,6 +80,7 @@ export class KeyService {
       await this.db.transaction(async (tx) => {
         await insertKey(tx, {
           id, spec: input.spec, usage: input.usage, signingAlgorithm: signingAlgorithm ?? null, state, origin: 'GATEWAY', currentVersion: 1,
+          connection: connection.name, provider: connection.provider.kind,
           description: input.description ?? '', tags: input.tags ?? {},
           rotationPeriodDays: input.rotationPeriodDays ?? null,
           nextRotationAt: input.rotationPeriodDays ? new Date(now.getTime() + input.rotationPeriodDays * DAY) : null,
@@ -279,7 +280,19 @@ export class KeyService {
 
   /** The key moved on by its dates, once the actor's access to it is decided. */
   private async settled(actor: Actor, ref: string): Promise<KeyGraph> {
-    return this.settleGraph(await this.get(actor, ref));
+    const graph = await this.get(actor, ref);
+    needs(graph.key.managed, 'FAILED_PRECONDITION', OBSERVED);
+    return this.settleGraph(graph);
+  }
+
+  /** Brings a key discovery found under the gateway's management: from now on it is used and governed. */
+  async adopt(actor: Actor, ref: string): Promise<KeyGraph> {
+    const { key } = await this.get(actor, ref);
+    needs(!key.managed, 'FAILED_PRECONDITION', `key "${ref}" is managed already`);
+    await this.change(actor, key.id, { type: 'ADOPTED', detail: {} }, async (tx) => {
+      needs(await updateKeyManaged(tx, key.id), 'FAILED_PRECONDITION', `key "${ref}" was adopted concurrently`);
+    });
+    return this.cache.fresh(key.id);
   }
 
   private async current(actor: Actor, ref: string, op: KeyOperation): Promise<KeyGraph> {

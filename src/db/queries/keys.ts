@@ -3,7 +3,7 @@ import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
-import type { KeySpec } from '../../keys/specs.ts';
+import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
 import { bindingVersions, keyAliases, keyBindings, keys, type KeyBindingRow, type KeyRow, type NewKeyRow } from '../schema/index.ts';
 
 export interface BindingGraph extends KeyBindingRow { versions: Map<number, string> }
@@ -46,12 +46,21 @@ export async function loadKeyGraphs(db: Db, ids: string[]): Promise<KeyGraph[]> 
   }));
 }
 
-export interface KeyFilter { state?: KeyState; spec?: KeySpec; tags?: Record<string, string>; alias?: string; after?: string }
+export interface KeyFilter {
+  state?: KeyState; spec?: KeySpec; usage?: KeyUsage; provider?: string; connection?: string; origin?: string; managed?: boolean;
+  tags?: Record<string, string>; alias?: string; rotationDueBefore?: Date; after?: string;
+}
 
 export async function listKeyIds(db: Db, filter: KeyFilter, limit: number): Promise<string[]> {
   const where: SQL[] = [];
   if (filter.state) where.push(eq(keys.state, filter.state));
   if (filter.spec) where.push(eq(keys.spec, filter.spec));
+  if (filter.usage) where.push(eq(keys.usage, filter.usage));
+  if (filter.provider) where.push(eq(keys.provider, filter.provider));
+  if (filter.connection) where.push(eq(keys.connection, filter.connection));
+  if (filter.origin) where.push(eq(keys.origin, filter.origin));
+  if (filter.managed !== undefined) where.push(eq(keys.managed, filter.managed));
+  if (filter.rotationDueBefore) where.push(lte(keys.nextRotationAt, filter.rotationDueBefore));
   if (filter.tags && Object.keys(filter.tags).length > 0) where.push(sql`${keys.tags} @> ${JSON.stringify(filter.tags)}::jsonb`);
   if (filter.alias) where.push(inArray(keys.id, db.select({ id: keyAliases.keyId }).from(keyAliases).where(eq(keyAliases.name, filter.alias))));
   if (filter.after) where.push(gt(keys.id, filter.after));
@@ -92,4 +101,10 @@ export async function claimRotation(db: Db, id: string, due: Date, retryAt: Date
   const rows = await db.update(keys).set({ nextRotationAt: retryAt })
     .where(and(eq(keys.id, id), eq(keys.state, 'ACTIVE'), eq(keys.nextRotationAt, due))).returning({ id: keys.id });
   return rows.length > 0;
+}
+
+/** Marks an observed key managed; false when it already was. */
+export async function updateKeyManaged(db: Db, id: string): Promise<boolean> {
+  const rows = await db.update(keys).set({ managed: true, updatedAt: new Date() }).where(and(eq(keys.id, id), eq(keys.managed, false))).returning({ id: keys.id });
+  return rows.length === 1;
 }

@@ -11,3 +11,4 @@ export * from './audit_events.ts';
 export * from './api_keys.ts';
 export * from './policies.ts';
 export * from './approvals.ts';
+export * from './jobs.ts';

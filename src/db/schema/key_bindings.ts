@@ -11,6 +11,8 @@ export const keyBindings = pgTable('key_bindings', {
   ref: text('ref').notNull(),
   role: text('role').$type<'primary' | 'replica'>().notNull(),
   syncStatus: text('sync_status').notNull().default('in_sync'),
+  /** When discovery last saw the backend key; a complete pass that misses it finds it gone. */
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   foreignKey({ name: 'key_bindings_key_id_fk', columns: [t.keyId], foreignColumns: [keys.id] }),

@@ -16,6 +16,11 @@ export const keys = pgTable('keys', {
   description: text('description').notNull().default(''),
   tags: jsonb('tags').$type<Record<string, string>>().notNull().default({}),
   origin: text('origin').notNull(),
+  /** False for keys discovery found at a backend and nobody adopted: listed, never used. */
+  managed: boolean('managed').notNull().default(true),
+  /** The primary binding's connection and provider, kept here so inventory filters need no join. */
+  connection: text('connection').notNull(),
+  provider: text('provider').notNull(),
   currentVersion: integer('current_version').notNull(),
   rotationPeriodDays: integer('rotation_period_days'),
   nextRotationAt: ts('next_rotation_at'),
@@ -35,6 +40,8 @@ export const keys = pgTable('keys', {
   index('keys_state_id_idx').on(t.state, t.id),
   index('keys_spec_id_idx').on(t.spec, t.id),
   index('keys_tags_idx').using('gin', t.tags),
+  index('keys_provider_state_id_idx').on(t.provider, t.state, t.id),
+  index('keys_connection_state_id_idx').on(t.connection, t.state, t.id),
   // The lifecycle sweep looks only at keys with a date still to act on.
   index('keys_next_rotation_idx').on(t.nextRotationAt),
   index('keys_deletion_date_idx').on(t.deletionDate),

@@ -40,6 +40,10 @@ import { registerRequestApproval } from './approvals/request.ts';
 import { registerListApprovals } from './approvals/list.ts';
 import { registerGetApproval } from './approvals/get.ts';
 import { registerVotes } from './approvals/vote.ts';
+import { registerDiscover } from './connections/discover.ts';
+import { registerJobs } from './jobs/get.ts';
+import { registerDrift } from './inventory/drift.ts';
+import { registerAdoptKey } from './keys/adopt.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 
@@ -48,7 +52,7 @@ export function registerRoutes(app: App): void {
     registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
     registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
     registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
-    registerListConnections,
+    registerListConnections, registerDiscover, registerJobs, registerDrift, registerAdoptKey,
     registerCreateApiKey, registerListApiKeys, registerRevokeApiKey,
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,

@@ -1,0 +1,40 @@
+// Queries for discovery: matching backend keys to the bindings that know them, recording keys
+// nobody made through the gateway, and finding bindings a complete pass did not see.
+import { and, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { bindingVersions, keyBindings, keys, type KeyRow } from '../schema/index.ts';
+
+export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; versionRef: string }
+
+/** The keys that hold these version references on a connection. */
+export async function knownVersions(db: Db, connection: string, versionRefs: string[]): Promise<KnownVersion[]> {
+  if (versionRefs.length === 0) return [];
+  const rows = await db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, versionRef: bindingVersions.versionRef })
+    .from(bindingVersions)
+    .innerJoin(keyBindings, eq(keyBindings.id, bindingVersions.bindingId))
+    .innerJoin(keys, eq(keys.id, keyBindings.keyId))
+    .where(and(eq(keyBindings.connection, connection), inArray(bindingVersions.versionRef, versionRefs)));
+  return rows;
+}
+
+export async function touchBindings(db: Db, ids: string[], at: Date): Promise<void> {
+  if (ids.length > 0) await db.update(keyBindings).set({ lastSeenAt: at }).where(inArray(keyBindings.id, ids));
+}
+
+/** Bindings on the connection that no pass since `since` has seen, of keys not destroyed. */
+export async function unseenBindings(db: Db, connection: string, since: Date) {
+  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref }).from(keyBindings)
+    .innerJoin(keys, eq(keys.id, keyBindings.keyId))
+    .where(and(eq(keyBindings.connection, connection), ne(keys.state, 'DESTROYED'), or(isNull(keyBindings.lastSeenAt), lt(keyBindings.lastSeenAt, since))));
+}
+
+/** The newest drift record per (key, backend reference), to record only what changed since. */
+export async function lastDrift(db: Db, keyIds: string[]): Promise<Map<string, string>> {
+  if (keyIds.length === 0) return new Map();
+  const rows = await db.execute(sql`
+    select distinct on (key_id, detail->>'ref') key_id, detail->>'ref' as ref, type, detail->>'after' as after
+    from key_events where type in ('DRIFT', 'DRIFT_RESOLVED') and key_id in ${keyIds}
+    order by key_id, detail->>'ref', id desc`);
+  const list = (Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows) as { key_id: string; ref: string; type: string; after: string }[];
+  return new Map(list.map((r) => [`${r.key_id} ${r.ref}`, r.type === 'DRIFT' ? r.after : 'resolved']));
+}

@@ -1,0 +1,71 @@
+// Queries on background jobs: enqueue (one active job per kind and target), claim under a lease
+// with SKIP LOCKED so instances never take the same job, checkpoints guarded by the lease, and
+// the end of a job.
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { jobs, type JobRow } from '../schema/index.ts';
+
+export const JOB_CHANNEL = 'kmsgw_jobs';
+
+export async function insertJob(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.insert(jobs).values({ ...row, status: 'QUEUED' });
+    await tx.execute(sql`select pg_notify(${JOB_CHANNEL}, ${row.id})`);
+  });
+}
+
+export async function activeJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(and(eq(jobs.kind, kind), eq(jobs.target, target), sql`${jobs.status} in ('QUEUED', 'RUNNING')`));
+  return row;
+}
+
+export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
+  return row;
+}
+
+export async function listJobs(db: Db, filter: { kind?: string; target?: string }, limit: number): Promise<JobRow[]> {
+  return db.select().from(jobs)
+    .where(and(filter.kind ? eq(jobs.kind, filter.kind) : undefined, filter.target ? eq(jobs.target, filter.target) : undefined))
+    .orderBy(desc(jobs.createdAt)).limit(limit);
+}
+
+/** The last finished job of a kind and target, for schedules. */
+export async function lastFinishedJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(and(eq(jobs.kind, kind), eq(jobs.target, target), sql`${jobs.finishedAt} is not null`))
+    .orderBy(desc(jobs.finishedAt)).limit(1);
+  return row;
+}
+
+/** Takes the oldest runnable job: queued and due, or running under a lease that ran out. */
+export async function claimJob(db: Db, owner: string, leaseMs: number): Promise<JobRow | undefined> {
+  const rows = await db.execute(sql`
+    update jobs set status = 'RUNNING', lease_owner = ${owner}, lease_until = now() + ${`${leaseMs} milliseconds`}::interval,
+      attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
+    where id = (
+      select id from jobs
+      where ((status = 'QUEUED' and (lease_until is null or lease_until < now())) or (status = 'RUNNING' and lease_until < now()))
+      order by created_at limit 1 for update skip locked
+    )
+    returning id`);
+  const id = (rows as unknown as { id: string }[])[0]?.id ?? (rows as unknown as { rows?: { id: string }[] }).rows?.[0]?.id;
+  return id ? getJob(db, id) : undefined;
+}
+
+/** Records progress and renews the lease; false when the lease is no longer this owner's. */
+export async function checkpoint(db: Db, id: string, owner: string, leaseMs: number, set: Pick<JobRow, 'cursor' | 'progress' | 'notes'>): Promise<boolean> {
+  const rows = await db.update(jobs).set({ ...set, leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval`, updatedAt: new Date() })
+    .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, 'RUNNING'))).returning({ id: jobs.id });
+  return rows.length === 1;
+}
+
+export async function finishJob(db: Db, id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED'; error?: string }): Promise<void> {
+  await db.update(jobs).set({ status: outcome.status, error: outcome.error ?? null, leaseOwner: null, leaseUntil: null, finishedAt: new Date(), updatedAt: new Date() })
+    .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)));
+}
+
+/** Puts a failed attempt back in the queue until `retryAt`. */
+export async function requeueJob(db: Db, id: string, owner: string, error: string, retryAt: Date): Promise<void> {
+  await db.update(jobs).set({ status: 'QUEUED', error, leaseOwner: null, leaseUntil: retryAt, updatedAt: new Date() })
+    .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)));
+}

@@ -1,0 +1,143 @@
+// Discovery of a connection: every key its credentials can see, a page per job step. A backend key
+// that a gateway key holds is matched to it: its state is checked against what the gateway expects
+// and a difference is recorded as drift (once, until it changes again). Any other key is recorded as
+// *observed*: listed in the inventory, never used until adopted. When the last page is done, the
+// bindings the pass did not see are gone: drift for managed keys, destroyed for observed ones.
+import { newId } from '../ids.ts';
+import { KmsError } from '../errors.ts';
+import type { Db } from '../db/client.ts';
+import { insertKey, notifyKeyChanged, updateKeyGuarded } from '../db/queries/keys.ts';
+import { insertBinding, insertVersion } from '../db/queries/bindings.ts';
+import { insertEvent } from '../db/queries/events.ts';
+import { knownVersions, lastDrift, touchBindings, unseenBindings, type KnownVersion } from '../db/queries/inventory.ts';
+import type { JobRow, KeyRow } from '../db/schema/index.ts';
+import type { KeyState } from '../keys/lifecycle.ts';
+import type { Connection, Connections } from '../routing/connection.ts';
+import { isDiscoverer, type DiscoveredKey } from '../../providers/provider.ts';
+import type { JobKind, StepResult } from '../jobs/runner.ts';
+
+export const DISCOVERY = 'discovery';
+const PAGE_SIZE = 100;
+const ACTOR = 'system:discovery';
+
+const observedState: Record<DiscoveredKey['state'], KeyState> = {
+  ENABLED: 'ACTIVE', DISABLED: 'SUSPENDED', PENDING_DELETION: 'PENDING_DELETION', DESTROYED: 'DESTROYED', OTHER: 'PRE_ACTIVE',
+};
+
+/** The state a managed key's backend key should be in, given the gateway's state for the key. */
+function expectedState(key: KeyRow, connection: Connection): DiscoveredKey['state'] {
+  if (key.state === 'DESTROYED') return 'DESTROYED';
+  if (key.state === 'PENDING_DELETION' && connection.provider.capabilities.deletion === 'provider') return 'PENDING_DELETION';
+  return 'ENABLED';
+}
+
+interface Cursor { page?: string; startedAt?: string }
+
+export class Discovery implements JobKind {
+  constructor(private readonly db: Db, private readonly connections: Connections) {}
+
+  /** Whether a connection can be discovered: its provider lists keys. */
+  supports(connection: string): boolean {
+    return isDiscoverer(this.connections.get(connection).provider);
+  }
+
+  async step(job: JobRow): Promise<StepResult> {
+    const connection = this.connections.get(job.target);
+    const provider = connection.provider;
+    if (!isDiscoverer(provider)) throw new KmsError('UNIMPLEMENTED', `connection "${connection.name}" (${provider.kind}) cannot list its keys`);
+    const cursor = job.cursor as Cursor;
+    const startedAt = cursor.startedAt ?? new Date().toISOString();
+    const page = await connection.call('discoverKeys', () => provider.discoverKeys({ cursor: cursor.page, pageSize: PAGE_SIZE }));
+    const progress = { ...job.progress };
+    const count = (name: string, n = 1) => { progress[name] = (progress[name] ?? 0) + n; };
+    const notes = [...job.notes];
+    count('pages');
+    count('seen', page.keys.length);
+    const known = await knownVersions(this.db, connection.name, page.keys.map((k) => k.versionRef));
+    const byRef = new Map<string, KnownVersion>(known.map((k) => [k.versionRef, k]));
+    const drift = await lastDrift(this.db, [...new Set(known.filter((k) => k.key.managed).map((k) => k.key.id))]);
+    const now = new Date();
+    const writes: ((db: Db) => Promise<void>)[] = [];
+    const changed = new Set<string>();
+    for (const found of page.keys) {
+      const match = byRef.get(found.versionRef);
+      if (match?.key.managed) {
+        count('managed');
+        const expected = expectedState(match.key, connection);
+        const last = drift.get(`${match.key.id} ${found.ref}`);
+        if (found.state !== expected && last !== found.state) {
+          count('drift');
+          writes.push((db) => insertEvent(db, { keyId: match.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: found.ref, field: 'state', before: expected, after: found.state } }));
+          changed.add(match.key.id);
+        } else if (found.state === expected && last !== undefined && last !== 'resolved') {
+          writes.push((db) => insertEvent(db, { keyId: match.key.id, type: 'DRIFT_RESOLVED', actor: ACTOR, detail: { connection: connection.name, ref: found.ref, after: found.state } }));
+          changed.add(match.key.id);
+        }
+      } else if (match) {
+        const state = observedState[found.state];
+        if (state !== match.key.state || JSON.stringify(found.tags) !== JSON.stringify(match.key.tags)) {
+          count('changed');
+          const before = { state: match.key.state, tags: match.key.tags };
+          writes.push(async (db) => {
+            await updateKeyGuarded(db, match.key.id, [match.key.state], { state, tags: found.tags });
+            await insertEvent(db, { keyId: match.key.id, type: 'OBSERVED_CHANGE', fromState: match.key.state, toState: state, actor: ACTOR, detail: { before, after: { state, tags: found.tags } } });
+          });
+          changed.add(match.key.id);
+        }
+      } else if (!found.spec || !found.usage) {
+        count('unsupported');
+        notes.push(`${found.ref}: ${found.nativeSpec} has no gateway spec; not recorded`);
+      } else {
+        count('discovered');
+        writes.push((db) => recordObserved(db, connection, found, now));
+      }
+    }
+    const seen = known.map((k) => k.bindingId);
+    const done = page.next === undefined;
+    return {
+      done, progress, notes, cursor: done ? {} : { page: page.next, startedAt },
+      write: async (db) => {
+        for (const w of writes) await w(db);
+        await touchBindings(db, seen, now);
+        // A key discovered just now is seen now too: recordObserved stamps it.
+        if (done) await this.sweepUnseen(db, connection, new Date(startedAt), count, changed);
+        // Every instance's cache drops these keys when the step commits.
+        for (const id of changed) await notifyKeyChanged(db, id);
+      },
+    };
+  }
+
+  /** After a complete pass: what it did not see is gone from the backend. */
+  private async sweepUnseen(db: Db, connection: Connection, since: Date, count: (name: string) => void, changed: Set<string>): Promise<void> {
+    for (const gone of await unseenBindings(db, connection.name, since)) {
+      count('gone');
+      changed.add(gone.key.id);
+      if (gone.key.managed) {
+        const last = (await lastDrift(db, [gone.key.id])).get(`${gone.key.id} ${gone.bindingRef}`);
+        if (last !== 'GONE') await insertEvent(db, { keyId: gone.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: gone.bindingRef, field: 'presence', before: 'present', after: 'GONE' } });
+      } else {
+        await updateKeyGuarded(db, gone.key.id, [gone.key.state], { state: 'DESTROYED', destroyedAt: new Date() });
+        await insertEvent(db, { keyId: gone.key.id, type: 'OBSERVED_CHANGE', fromState: gone.key.state, toState: 'DESTROYED', actor: ACTOR, detail: { after: 'GONE' } });
+      }
+    }
+  }
+}
+
+/** A backend key nobody made through the gateway (or whose gateway key is unknown here). */
+async function recordObserved(db: Db, connection: Connection, found: DiscoveredKey, now: Date): Promise<void> {
+  const id = newId('key');
+  const bindingId = newId('bnd');
+  const state = observedState[found.state];
+  await insertKey(db, {
+    id, spec: found.spec!, usage: found.usage!, state, origin: 'PROVIDER', managed: false, currentVersion: 1,
+    connection: connection.name, provider: connection.provider.kind,
+    description: found.gatewayKeyId ? `made for gateway key ${found.gatewayKeyId}, which this gateway does not know` : '',
+    tags: found.tags, rotationPeriodDays: found.rotation?.enabled ? found.rotation.periodDays ?? 365 : null,
+    // What the backend does not say is assumed the safer way: material never leaves it.
+    extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true,
+    createdAt: found.createdAt ?? now, destroyedAt: state === 'DESTROYED' ? now : null,
+  });
+  await insertBinding(db, { id: bindingId, keyId: id, connection: connection.name, provider: connection.provider.kind, ref: found.ref, role: 'primary', lastSeenAt: now });
+  await insertVersion(db, id, 1, [{ bindingId, versionRef: found.versionRef }]);
+  await insertEvent(db, { keyId: id, type: 'DISCOVERED', toState: state, actor: ACTOR, detail: { connection: connection.name, ref: found.ref, nativeSpec: found.nativeSpec } });
+}

@@ -1,0 +1,137 @@
+// Discovery against the real emulators: keys created straight in moto and on the SoftHSM2 token
+// (not through the gateway) appear as observed, with their specs and tags; the gateway's own keys
+// are matched to their bindings, never listed twice; a managed key disabled in the emulator is
+// drift, recorded once and resolved when put right; a managed key's object destroyed on the token
+// is drift too; an observed key is never used until adopted.
+import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate, findAll } from '../providers/pkcs11/objects.ts';
+import type { Pkcs11Provider } from '../providers/pkcs11/index.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { softhsmConnection } from './support/softhsm.ts';
+
+const endpoint = process.env.AWS_ENDPOINT_URL;
+if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');
+const region = process.env.AWS_REGION ?? 'eu-west-1';
+const kms = new KMSClient({ region, endpoint });
+
+let gw: TestGateway;
+let hsm: Pkcs11Provider;
+const outsideLabel = `outside-${randomBytes(4).toString('hex')}`;
+let outsideArn: string;
+let managedAws: string;
+let managedHsm: string;
+
+beforeAll(async () => {
+  gw = await startGateway({ config: { connections: [
+    { name: 'local', provider: 'local' },
+    { name: 'aws', provider: 'aws', region, endpoint },
+    softhsmConnection('hsm'),
+  ] } });
+  hsm = gw.runtime.connections.get('hsm').provider as Pkcs11Provider;
+  await gw.runtime.jobs.start();
+  managedAws = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' })).body.id;
+  managedHsm = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'hsm' })).body.id;
+  // Made beside the gateway, as a console or another tool would.
+  outsideArn = (await kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Tags: [{ TagKey: 'team', TagValue: 'billing' }] }))).KeyMetadata!.Arn!;
+  await hsm.token.withSession(async (lib, s) => {
+    await generate(lib, hsm.token.p, s, { label: outsideLabel, id: randomBytes(16), spec: 'HMAC_256', usage: 'MAC', exportable: false });
+  });
+}, 60_000);
+afterAll(async () => { await gw.close(); });
+
+async function discover(connection: string) {
+  const started = await gw.call('POST', `/v1/connections/${connection}/discover`);
+  expect(started.status).toBe(202);
+  for (let i = 0; i < 1_000; i++) {
+    const job = (await gw.call('GET', `/v1/jobs/${started.body.id}`)).body;
+    if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
+      expect(job.status, job.error).toBe('SUCCEEDED');
+      return job;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('discovery did not finish within 100 s');
+}
+
+const observed = async (connection: string) => (await gw.call('GET', `/v1/keys?connection=${connection}&managed=false&limit=1000`)).body.keys as any[];
+const drift = async (keyId: string) => ((await gw.call('GET', '/v1/drift?limit=1000')).body.drift as any[]).filter((d) => d.keyId === keyId);
+
+// The emulator holds every key the suite's other files made too: a pass describes them all.
+describe('discovery', { timeout: 120_000 }, () => {
+  it('keys made straight in the AWS emulator appear as observed, with spec and tags; the gateway\'s own are not listed twice', async () => {
+    const job = await discover('aws');
+    expect(job.progress.seen).toBeGreaterThanOrEqual(2);
+    expect(job.progress.managed).toBeGreaterThanOrEqual(1);
+    const outside = (await observed('aws')).find((k) => k.bindings[0].ref === `aws:${outsideArn}`);
+    expect(outside).toMatchObject({ managed: false, origin: 'PROVIDER', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', state: 'ACTIVE', provider: 'aws', tags: { team: 'billing' } });
+    const all = (await gw.call('GET', '/v1/keys?connection=aws&limit=1000')).body.keys as any[];
+    const managedRef = all.find((k) => k.id === managedAws).bindings[0].ref;
+    expect(all.filter((k) => k.bindings.some((b: any) => b.ref === managedRef))).toHaveLength(1);
+    expect(all.find((k) => k.id === managedAws).bindings[0].lastSeenAt).not.toBeNull();
+  });
+
+  it('a second pass records nothing new: discovery is idempotent', async () => {
+    const before = (await observed('aws')).length;
+    const job = await discover('aws');
+    expect(job.progress.discovered ?? 0).toBe(0);
+    expect((await observed('aws')).length).toBe(before);
+  });
+
+  it('objects made straight on the token appear as observed', async () => {
+    await discover('hsm');
+    const outside = (await observed('hsm')).find((k) => k.bindings[0].ref.includes(`object=${outsideLabel};`));
+    expect(outside).toMatchObject({ spec: 'HMAC_256', usage: 'MAC', provider: 'pkcs11', managed: false });
+  });
+
+  it('an observed key is never used until adopted; adopted, it works', async () => {
+    const outside = (await observed('aws')).find((k) => k.bindings[0].ref === `aws:${outsideArn}`);
+    const refused = await gw.call('POST', `/v1/keys/${outside.id}/encrypt`, { plaintext: b64('x') });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/observed.*adopt it first/);
+    expect((await gw.call('POST', `/v1/keys/${outside.id}/suspend`)).status).toBe(409);
+    const adopted = await gw.call('POST', `/v1/keys/${outside.id}/adopt`);
+    expect(adopted.body).toMatchObject({ managed: true });
+    const sealed = await gw.call('POST', `/v1/keys/${outside.id}/encrypt`, { plaintext: b64('adopted') });
+    expect(sealed.status).toBe(200);
+    expect((await gw.call('POST', '/v1/decrypt', { ciphertext: sealed.body.ciphertext })).body.plaintext).toBe(b64('adopted'));
+  });
+
+  it('a managed key disabled in the emulator is drift, recorded once, and resolved when enabled again', async () => {
+    const ref = (await gw.call('GET', `/v1/keys/${managedAws}`)).body.bindings[0].ref as string;
+    await kms.send(new DisableKeyCommand({ KeyId: ref.split('/').at(-1) }));
+    const job = await discover('aws');
+    expect(job.progress.drift).toBe(1);
+    expect(await drift(managedAws)).toMatchObject([{ type: 'DRIFT', detail: { connection: 'aws', ref, field: 'state', before: 'ENABLED', after: 'DISABLED' } }]);
+    await discover('aws');
+    expect(await drift(managedAws)).toHaveLength(1);
+    await kms.send(new EnableKeyCommand({ KeyId: ref.split('/').at(-1) }));
+    await discover('aws');
+    expect((await drift(managedAws)).map((d) => d.type)).toEqual(['DRIFT_RESOLVED', 'DRIFT']);
+    const events = (await gw.call('GET', `/v1/keys/${managedAws}/events`)).body.events.map((e: any) => e.type);
+    expect(events).toEqual(['CREATED', 'DRIFT', 'DRIFT_RESOLVED']);
+  });
+
+  it('a managed key whose object is destroyed on the token is drift: gone', async () => {
+    const versionRef = (await gw.call('GET', `/v1/keys/${managedHsm}`)).body.bindings[0].ref as string;
+    expect(versionRef).toContain(managedHsm);
+    const id = await hsm.token.withSession(async (lib, s) => {
+      // The version's objects carry the key id as their label; find them by the version's CKA_ID.
+      const graph = await gw.runtime.services.keys.find(managedHsm);
+      const ref = [...graph.bindings[0]!.versions.values()][0]!;
+      const cka = Buffer.from(/id=([%0-9a-f]+)/.exec(ref)![1]!.replaceAll('%', ''), 'hex');
+      for (const h of findAll(lib, hsm.token.p, s, cka)) lib.C_DestroyObject(s, h);
+      return cka;
+    });
+    expect(id.length).toBe(16);
+    const job = await discover('hsm');
+    expect(job.progress.gone).toBeGreaterThanOrEqual(1);
+    expect(await drift(managedHsm)).toMatchObject([{ type: 'DRIFT', detail: { field: 'presence', after: 'GONE' } }]);
+  });
+
+  it('a connection that cannot list keys is refused; an unknown one is 404', async () => {
+    expect((await gw.call('POST', '/v1/connections/local/discover')).status).toBe(409);
+    expect((await gw.call('POST', '/v1/connections/nowhere/discover')).status).toBe(404);
+  });
+});
