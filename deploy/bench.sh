@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: the local encrypt/decrypt bench, the AWS adapter bench against moto, the pkcs11
-# provider against local on a SoftHSM2 token, and what access decisions and audit cost (services started here).
+# provider against local on a SoftHSM2 token, what access decisions and audit cost, and the
+# inventory at 1,000,000 keys in PostgreSQL (services started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsx test/bench/encrypt.bench.ts
@@ -13,3 +14,4 @@ npx tsx test/bench/pkcs11.bench.ts
 if [ -z "${DATABASE_URL:-}" ]; then eval "$(bash deploy/postgres.sh env)"; fi
 export DATABASE_URL
 npx tsx test/bench/policy-audit.bench.ts
+npx tsx test/bench/inventory.bench.ts

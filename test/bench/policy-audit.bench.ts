@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { Access, keyResource } from '../../src/policy/access.ts';
+import { RateLimits } from '../../src/policy/rate-limits.ts';
 import { AuditLog } from '../../src/audit/log.ts';
 import { newId } from '../../src/ids.ts';
 import type { KeyGraph } from '../../src/db/queries/keys.ts';
@@ -24,7 +25,8 @@ function perCall(fn: () => void, n: number): number {
 
 // (1) decisions
 const engine = new PolicyEngine();
-const access = new Access(engine, undefined as never);
+// The per-key rate limit is on, high enough never to refuse: its bucket is part of the cached path.
+const access = new Access(engine, undefined as never, new RateLimits({ perPrincipal: { requests: 1e7, perSeconds: 1 }, perKey: { requests: 1e7, perSeconds: 1 } }));
 const graph = {
   key: { id: 'key_01jd0000000000000000000000', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', state: 'ACTIVE', origin: 'GATEWAY', extractable: false, tags: { 'kmsgw:users': 'payments' } },
   aliases: [], bindings: [{ role: 'primary', connection: 'local', provider: 'local' }],
