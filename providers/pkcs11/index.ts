@@ -22,6 +22,9 @@ import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
 import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
 
+/** A key object's place in discovery order: label, then id (\u0001 between them: jsonb cursors cannot hold \u0000). */
+const sortKey = (k: TokenKey) => `${k.label}\u0001${k.id.toString('hex')}`;
+
 /** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
 const oaepTag = { sha1: 1, sha256: 2 } as const;
 
@@ -169,13 +172,15 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
 
   /**
    * Every key object on the token, one entry per object: a gateway key's versions appear each
-   * under its label (the gateway key id). The cursor is an offset into the sorted listing.
+   * under its label (the gateway key id). The cursor is the last key's place in (label, id) order.
    */
   async discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage> {
     const all = await this.token.withSession(async (lib, s) => listKeys(lib, this.token.p, s));
-    const from = Number(req.cursor ?? 0);
-    const page = all.slice(from, from + req.pageSize).map((k) => this.discovered(k));
-    return { keys: page, next: from + req.pageSize < all.length ? String(from + req.pageSize) : undefined };
+    // Resume after the last key of the previous page, not at an offset: objects made or destroyed
+    // meanwhile must not make a pass skip a key (a skipped key would look gone).
+    const rest = req.cursor === undefined ? all : all.filter((k) => sortKey(k) > req.cursor!);
+    const page = rest.slice(0, req.pageSize);
+    return { keys: page.map((k) => this.discovered(k)), next: rest.length > req.pageSize ? sortKey(page.at(-1)!) : undefined };
   }
 
   async describeKey(ref: string): Promise<DiscoveredKey> {

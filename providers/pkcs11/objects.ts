@@ -132,8 +132,8 @@ const GATEWAY_LABEL = /^key_[0-9a-z]{26}$/;
 export const isGatewayLabel = (label: string) => GATEWAY_LABEL.test(label);
 
 /**
- * Every secret and private key on the token, in (label, id) order so a listing can resume at an
- * offset; public keys are the other half of a private one. Objects without a CKA_ID cannot be
+ * Every secret and private key on the token, in (label, id) order (code units, then bytes) so a
+ * listing can resume after a key; public keys are the other half of a private one. Objects without a CKA_ID cannot be
  * addressed by the gateway's references and are left out.
  */
 export function listKeys(lib: PKCS11, p: Pkcs11Lib, session: Handle): TokenKey[] {
@@ -147,7 +147,7 @@ export function listKeys(lib: PKCS11, p: Pkcs11Lib, session: Handle): TokenKey[]
     }
   }
   const keys = handles.map((h) => describe(lib, p, session, h)).filter((k) => k.id.length > 0);
-  return keys.sort((a, b) => a.label.localeCompare(b.label) || Buffer.compare(a.id, b.id));
+  return keys.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : Buffer.compare(a.id, b.id)));
 }
 
 /** A CK_ULONG attribute value (8 bytes on 64-bit platforms). */
