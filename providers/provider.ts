@@ -158,8 +158,6 @@ export interface DiscoveryPage { keys: DiscoveredKey[]; next?: string }
  */
 export interface Discoverer {
   discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage>;
-  /** One key, now: for reconciliation of a key the inventory knows. NOT_FOUND when it is gone. */
-  describeKey(ref: string): Promise<DiscoveredKey>;
 }
 
 export const isDiscoverer = (p: KeyProvider): p is KeyProvider & Discoverer => typeof (p as Partial<Discoverer>).discoverKeys === 'function';

@@ -128,7 +128,7 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
     return { keys, next: page.Truncated ? page.NextMarker : undefined };
   }
 
-  async describeKey(ref: string): Promise<DiscoveredKey> {
+  private async describeKey(ref: string): Promise<DiscoveredKey> {
     const id = keyIdOf(ref);
     const meta = (await this.kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!;
     const tags = Object.fromEntries(((await this.kms.send(new ListResourceTagsCommand({ KeyId: id }))).Tags ?? []).map((t) => [t.TagKey!, t.TagValue!]));

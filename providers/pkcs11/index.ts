@@ -17,13 +17,10 @@ import type {
 } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
-import { find, findAll, generate, isGatewayLabel, listKeys, pkcs11Specs, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
+import { describe, find, findAll, generate, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
 import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
 import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
-
-/** A key object's place in discovery order: label, then id (\u0001 between them: jsonb cursors cannot hold \u0000). */
-const sortKey = (k: TokenKey) => `${k.label}\u0001${k.id.toString('hex')}`;
 
 /** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
 const oaepTag = { sha1: 1, sha256: 2 } as const;
@@ -175,19 +172,17 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
    * under its label (the gateway key id). The cursor is the last key's place in (label, id) order.
    */
   async discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage> {
-    const all = await this.token.withSession(async (lib, s) => listKeys(lib, this.token.p, s));
-    // Resume after the last key of the previous page, not at an offset: objects made or destroyed
-    // meanwhile must not make a pass skip a key (a skipped key would look gone).
-    const rest = req.cursor === undefined ? all : all.filter((k) => sortKey(k) > req.cursor!);
-    const page = rest.slice(0, req.pageSize);
-    return { keys: page.map((k) => this.discovered(k)), next: rest.length > req.pageSize ? sortKey(page.at(-1)!) : undefined };
-  }
-
-  async describeKey(ref: string): Promise<DiscoveredKey> {
-    const uri = parseUri(ref, true);
-    const found = await this.token.withSession(async (lib, s) => listKeys(lib, this.token.p, s).find((k) => k.id.equals(uri.id)));
-    if (!found) throw new KmsError('NOT_FOUND', 'the token holds no key with this id');
-    return this.discovered(found);
+    return this.token.withSession(async (lib, s) => {
+      // Resume after the last object of the previous page, not at an offset: objects made or destroyed
+      // meanwhile must not make a pass skip one (a skipped key would look gone).
+      const all = listKeyObjects(lib, this.token.p, s);
+      const rest = req.cursor === undefined ? all : all.filter((o) => placeOf(o) > req.cursor!);
+      const page = rest.slice(0, req.pageSize);
+      return {
+        keys: page.map((o) => this.discovered(describe(lib, this.token.p, s, o.handle))),
+        next: rest.length > req.pageSize ? placeOf(page.at(-1)!) : undefined,
+      };
+    });
   }
 
   private discovered(k: TokenKey): DiscoveredKey {

@@ -131,12 +131,18 @@ const ED25519_NAMED = Buffer.concat([Buffer.from([0x13, 12]), Buffer.from('edwar
 const GATEWAY_LABEL = /^key_[0-9a-z]{26}$/;
 export const isGatewayLabel = (label: string) => GATEWAY_LABEL.test(label);
 
+/** A key object's handle with what orders it: label, then id. */
+export interface KeyObject { handle: Handle; label: string; id: Buffer }
+
+/** Where an object stands in (label, id) order; \u0001 separates them because jsonb cursors cannot hold \u0000. */
+export const placeOf = (o: { label: string; id: Buffer }) => `${o.label}\u0001${o.id.toString('hex')}`;
+
 /**
- * Every secret and private key on the token, in (label, id) order (code units, then bytes) so a
- * listing can resume after a key; public keys are the other half of a private one. Objects without a CKA_ID cannot be
- * addressed by the gateway's references and are left out.
+ * Every secret and private key on the token, in (label, id) order so a listing can resume after an
+ * object; public keys are the other half of a private one. Only the label and id are read here.
+ * Objects without a CKA_ID cannot be addressed by the gateway's references and are left out.
  */
-export function listKeys(lib: PKCS11, p: Pkcs11Lib, session: Handle): TokenKey[] {
+export function listKeyObjects(lib: PKCS11, p: Pkcs11Lib, session: Handle): KeyObject[] {
   const handles: Handle[] = [];
   for (const cls of [p.CKO_SECRET_KEY, p.CKO_PRIVATE_KEY]) {
     lib.C_FindObjectsInit(session, [{ type: p.CKA_CLASS, value: cls }, { type: p.CKA_TOKEN, value: true }]);
@@ -146,14 +152,18 @@ export function listKeys(lib: PKCS11, p: Pkcs11Lib, session: Handle): TokenKey[]
       lib.C_FindObjectsFinal(session);
     }
   }
-  const keys = handles.map((h) => describe(lib, p, session, h)).filter((k) => k.id.length > 0);
-  return keys.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : Buffer.compare(a.id, b.id)));
+  const objects = handles.map((handle) => {
+    const [label, id] = lib.C_GetAttributeValue(session, handle, [{ type: p.CKA_LABEL }, { type: p.CKA_ID }]).map((a) => a.value as Buffer);
+    return { handle, label: label!.toString(), id: id! };
+  }).filter((o) => o.id.length > 0);
+  return objects.sort((a, b) => (placeOf(a) < placeOf(b) ? -1 : 1));
 }
 
 /** A CK_ULONG attribute value (8 bytes on 64-bit platforms). */
 const ulong = (b: Buffer): number => (b.length === 8 ? Number(b.readBigUInt64LE()) : b.readUIntLE(0, b.length));
 
-function describe(lib: PKCS11, p: Pkcs11Lib, session: Handle, h: Handle): TokenKey {
+/** What a key object is, as far as the gateway's specs go. */
+export function describe(lib: PKCS11, p: Pkcs11Lib, session: Handle, h: Handle): TokenKey {
   const [label, id, keyType, cls] = lib.C_GetAttributeValue(session, h, [{ type: p.CKA_LABEL }, { type: p.CKA_ID }, { type: p.CKA_KEY_TYPE }, { type: p.CKA_CLASS }])
     .map((a) => a.value as Buffer);
   const type = ulong(keyType!);

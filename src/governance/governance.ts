@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KmsError, needs } from '../errors.ts';
-import { primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
+import type { KeyGraph } from '../db/queries/keys.ts';
 import type { Connections } from '../routing/connection.ts';
 import { loadRuleSet, violations, type KeyFacts, type Placement, type RuleName, type RuleSet, type Violation } from './rules.ts';
 
@@ -34,10 +34,9 @@ export class Governance {
 
   facts(graph: KeyGraph): KeyFacts {
     const { key } = graph;
-    const primary = primaryBinding(graph);
     return {
       spec: key.spec, usage: key.usage, tags: key.tags, aliases: graph.aliases, description: key.description, rotationPeriodDays: key.rotationPeriodDays,
-      placements: [this.placement(primary.connection, 'primary'), ...graph.bindings.filter((b) => b !== primary).map((b) => this.placement(b.connection, 'replica'))],
+      placements: graph.bindings.map((b) => this.placement(b.connection, b.role)),
     };
   }
 

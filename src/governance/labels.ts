@@ -25,7 +25,7 @@ const SSN = /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/;
 const CARD_RUN = /\d(?:[ -]?\d){12,18}/g;
 const IBAN_RUN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}\b/gi;
 
-export function personalData(text: string): string | undefined {
+function personalData(text: string): string | undefined {
   if (text.split(/[\s,;<>()"'[\]]+/).some((t) => t.includes('@') && validator.isEmail(t))) return 'an email address';
   if ([...text.matchAll(CARD_RUN)].some((m) => validator.isCreditCard(m[0].replace(/[ -]/g, '')))) return 'a payment card number';
   if ([...text.matchAll(IBAN_RUN)].some((m) => validator.isIBAN(m[0].replace(/ /g, '').toUpperCase()))) return 'an IBAN';
@@ -33,7 +33,7 @@ export function personalData(text: string): string | undefined {
   return undefined;
 }
 
-export async function secret(text: string): Promise<string | undefined> {
+async function secret(text: string): Promise<string | undefined> {
   const result = await lintSource({ source: { filePath: 'label', content: text, contentType: 'text', ext: '' }, options: { config: secretlintConfig } });
   const hit = result.messages[0];
   return hit && `${hit.messageId} (${hit.ruleId.replace('@secretlint/secretlint-rule-', '')})`;

@@ -11,7 +11,7 @@ import { scanLabels, type Label } from './labels.ts';
 const providers = ['local', 'aws', 'azure', 'gcp', 'pkcs11'] as const;
 const days = z.number().int().min(1).max(3650);
 
-export const ruleSetSchema = z.object({
+const ruleSetSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
   description: z.string().default(''),
   /** Allowed specs; a spec names its size, so this is also the minimum size. */
@@ -27,7 +27,8 @@ export const ruleSetSchema = z.object({
 }).strict();
 export type RuleSet = z.infer<typeof ruleSetSchema>;
 
-export type RuleName = 'specs' | 'rotation' | 'tags' | 'labels' | 'replicas' | 'placement';
+export const RULE_NAMES = ['specs', 'rotation', 'tags', 'labels', 'replicas', 'placement'] as const;
+export type RuleName = (typeof RULE_NAMES)[number];
 
 /** Where a key lives: its primary and replica bindings' connections. */
 export interface Placement { connection: string; provider: string; region?: string; role: 'primary' | 'replica' }
@@ -56,7 +57,7 @@ export function loadRuleSet(path: string): RuleSet {
   throw new ConfigError(`invalid governance rule set in ${path}:\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
 }
 
-export function labelsOf(facts: Pick<KeyFacts, 'tags' | 'aliases' | 'description'>): Label[] {
+function labelsOf(facts: Pick<KeyFacts, 'tags' | 'aliases' | 'description'>): Label[] {
   return [
     ...Object.entries(facts.tags).map(([k, v]) => ({ name: `tag "${k}"`, text: `${k} = ${v}` })),
     ...facts.aliases.map((a) => ({ name: `alias "${a}"`, text: a })),

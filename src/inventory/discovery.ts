@@ -109,12 +109,14 @@ export class Discovery implements JobKind {
 
   /** After a complete pass: what it did not see is gone from the backend. */
   private async sweepUnseen(db: Db, connection: Connection, since: Date, count: (name: string) => void, changed: Set<string>): Promise<void> {
-    for (const gone of await unseenBindings(db, connection.name, since)) {
+    const unseen = await unseenBindings(db, connection.name, since);
+    const drift = await lastDrift(db, unseen.filter((u) => u.key.managed).map((u) => u.key.id));
+    for (const gone of unseen) {
       count('gone');
+      if (gone.key.managed && drift.get(`${gone.key.id} ${gone.bindingRef}`) === 'GONE') continue; // recorded by an earlier pass
       changed.add(gone.key.id);
       if (gone.key.managed) {
-        const last = (await lastDrift(db, [gone.key.id])).get(`${gone.key.id} ${gone.bindingRef}`);
-        if (last !== 'GONE') await insertEvent(db, { keyId: gone.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: gone.bindingRef, field: 'presence', before: 'present', after: 'GONE' } });
+        await insertEvent(db, { keyId: gone.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: gone.bindingRef, field: 'presence', before: 'present', after: 'GONE' } });
       } else {
         await updateKeyGuarded(db, gone.key.id, [gone.key.state], { state: 'DESTROYED', destroyedAt: new Date() });
         await insertEvent(db, { keyId: gone.key.id, type: 'OBSERVED_CHANGE', fromState: gone.key.state, toState: 'DESTROYED', actor: ACTOR, detail: { after: 'GONE' } });

@@ -14,7 +14,7 @@ import type { Capabilities, CreatedKey, KeyProvider } from '../../providers/prov
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import { systemActor, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
-import { NEW_KEY, type Access } from '../policy/access.ts';
+import type { Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
 import { specInfo, type SigningAlgorithm } from './specs.ts';
 
@@ -50,7 +50,7 @@ export class KeyService {
     needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
     needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
     this.access.checkNewKey(actor, {
-      type: 'Key', id: NEW_KEY, tags: input.tags ?? {},
+      type: 'Key', id: 'new', tags: input.tags ?? {},
       attrs: { spec: input.spec, usage: input.usage, state: 'PRE_ACTIVE', origin: 'GATEWAY', connection: connection.name, provider: connection.provider.kind, exportable: input.exportable ?? false },
     });
     const signingAlgorithm = pinnedAlgorithm(input, caps);

@@ -6,7 +6,7 @@
 import { KmsError } from '../errors.ts';
 import type { Database, Db } from '../db/client.ts';
 import { activePolicies } from '../db/queries/policies.ts';
-import { primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
+import type { KeyGraph } from '../db/queries/keys.ts';
 import type { Actor } from '../keys/model.ts';
 import { RateLimits } from './rate-limits.ts';
 import { DEFAULT_DENY, PolicyEngine, type Decision, type Resource } from './engine.ts';
@@ -16,9 +16,6 @@ export const POLICY_CHANNEL = 'kmsgw_policies';
 interface Cached { decision: Decision; until: number }
 
 export const GATEWAY: Resource = { type: 'Gateway' };
-
-/** The id of the key a create would make, for the decision before it exists. */
-export const NEW_KEY = 'new';
 
 /** More approvals than any sane rule asks for: the search for the count needed stops here. */
 export const MAX_APPROVALS = 9;
@@ -67,7 +64,7 @@ export class Access {
     actor.record.keyId = graph.key.id;
     let cache = this.byKey.get(graph.key);
     if (!cache) this.byKey.set(graph.key, (cache = new Map()));
-    this.check(actor, keyResource(graph), cache);
+    this.check(actor, () => keyResource(graph), cache, graph.key.id);
     this.limits.key(actor, graph.key.id);
   }
 
@@ -78,26 +75,29 @@ export class Access {
 
   /** Decides an operation on a key that does not exist yet, from the attributes it would have. */
   checkNewKey(actor: Actor, resource: Extract<Resource, { type: 'Key' }>): void {
-    this.check(actor, resource);
+    this.check(actor, () => resource);
   }
 
   /** Decides an operation on the gateway itself: collections and administration. */
   checkGateway(actor: Actor): void {
-    this.check(actor, GATEWAY, this.onGateway);
+    this.check(actor, () => GATEWAY, this.onGateway);
   }
 
-  private check(actor: Actor, target: Resource, cache?: Map<string, Cached>): void {
+  /**
+   * `resource` is built only when the decision is not cached. `keyId` names an existing key: its
+   * approval must be for that key. A gateway operation's approval was matched to its path when
+   * claimed, and a key to be created has none.
+   */
+  private check(actor: Actor, resource: () => Resource, cache?: Map<string, Cached>, keyId?: string): void {
     const { identity, operation } = actor;
     if (identity.authMethod === 'system') return;
     if (!operation) throw new KmsError('INTERNAL', 'a request reached an access decision without an operation');
     const now = Date.now();
-    // A gateway operation's approval was matched to its path when claimed; a key's is matched here.
-    const onKey = target.type === 'Key' && target.id !== NEW_KEY;
-    const approvals = actor.approval && (!onKey || actor.approval.target === target.id) ? actor.approval.count : 0;
+    const approvals = actor.approval && (keyId === undefined || actor.approval.target === keyId) ? actor.approval.count : 0;
     const id = `${this.generation}|${identity.principal}|${identity.roles.join(',')}|${identity.groups.join(',')}|${operation}|${actor.ip ?? ''}|${approvals}`;
     let hit = cache?.get(id);
     if (!hit || hit.until <= now) {
-      hit = { decision: this.engine.decide(identity, operation, target, { now: new Date(now), ip: actor.ip, approvals }), until: now + 1000 - (now % 1000) };
+      hit = { decision: this.engine.decide(identity, operation, resource(), { now: new Date(now), ip: actor.ip, approvals }), until: now + 1000 - (now % 1000) };
       if (cache) {
         if (cache.size >= 256) cache.clear();
         cache.set(id, hit);
@@ -108,7 +108,7 @@ export class Access {
     if (hit.decision.allowed) return;
     const refusal = `principal "${identity.principal}" may not ${operation}${actor.record.keyId ? ` key "${actor.record.keyId}"` : ''} (${hit.decision.reasons.join(', ')})`;
     // Approvals only lift forbids: when one decided, say how many approvals would do.
-    const needed = hit.decision.reasons.includes(DEFAULT_DENY) ? undefined : this.approvalsNeeded(actor, operation, target);
+    const needed = hit.decision.reasons.includes(DEFAULT_DENY) ? undefined : this.approvalsNeeded(actor, operation, resource());
     throw new KmsError('PERMISSION_DENIED', needed && needed > approvals
       ? `${refusal}: it needs ${needed} approval(s); ask with POST /v1/approvals and present the approved request in the Kmsgw-Approval header`
       : refusal);
@@ -117,9 +117,8 @@ export class Access {
 
 export function keyResource(graph: KeyGraph): Extract<Resource, { type: 'Key' }> {
   const { key } = graph;
-  const primary = primaryBinding(graph);
   return {
     type: 'Key', id: key.id, tags: key.tags,
-    attrs: { spec: key.spec, usage: key.usage, state: key.state, origin: key.origin, connection: primary.connection, provider: primary.provider, exportable: key.extractable },
+    attrs: { spec: key.spec, usage: key.usage, state: key.state, origin: key.origin, connection: key.connection, provider: key.provider, exportable: key.extractable },
   };
 }

@@ -28,7 +28,7 @@ const engine = new PolicyEngine();
 // The per-key rate limit is on, high enough never to refuse: its bucket is part of the cached path.
 const access = new Access(engine, undefined as never, new RateLimits({ perPrincipal: { requests: 1e7, perSeconds: 1 }, perKey: { requests: 1e7, perSeconds: 1 } }));
 const graph = {
-  key: { id: 'key_01jd0000000000000000000000', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', state: 'ACTIVE', origin: 'GATEWAY', extractable: false, tags: { 'kmsgw:users': 'payments' } },
+  key: { id: 'key_01jd0000000000000000000000', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', state: 'ACTIVE', origin: 'GATEWAY', connection: 'local', provider: 'local', extractable: false, tags: { 'kmsgw:users': 'payments' } },
   aliases: [], bindings: [{ role: 'primary', connection: 'local', provider: 'local' }],
 } as unknown as KeyGraph;
 const identity = { principal: 'ak_01jd0000000000000000000001', name: 'bench', authMethod: 'api-key' as const, roles: ['crypto-user'], groups: ['payments'] };

@@ -1,7 +1,7 @@
 // Queries on API keys. Revocation and creation NOTIFY every instance, whose credential caches
 // then drop the key at once rather than when their entries expire.
 import { asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../client.ts';
+import { notify, type Db } from '../client.ts';
 import { apiKeys } from '../schema/index.ts';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -30,7 +30,7 @@ export async function countLiveApiKeys(db: Db): Promise<number> {
 export async function revokeApiKey(db: Db, id: string): Promise<ApiKeyRow | undefined> {
   return db.transaction(async (tx) => {
     const [row] = await tx.update(apiKeys).set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` }).where(eq(apiKeys.id, id)).returning();
-    if (row) await tx.execute(sql`select pg_notify(${API_KEY_CHANNEL}, ${row.secretHash})`);
+    if (row) await notify(tx, API_KEY_CHANNEL, row.secretHash);
     return row;
   });
 }

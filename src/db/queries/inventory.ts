@@ -1,8 +1,8 @@
 // Queries for discovery: matching backend keys to the bindings that know them, recording keys
 // nobody made through the gateway, and finding bindings a complete pass did not see.
-import { and, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { bindingVersions, keyBindings, keys, type KeyRow } from '../schema/index.ts';
+import { bindingVersions, keyBindings, keyEvents, keys, type KeyRow } from '../schema/index.ts';
 
 export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; versionRef: string }
 
@@ -31,10 +31,10 @@ export async function unseenBindings(db: Db, connection: string, since: Date) {
 /** The newest drift record per (key, backend reference), to record only what changed since. */
 export async function lastDrift(db: Db, keyIds: string[]): Promise<Map<string, string>> {
   if (keyIds.length === 0) return new Map();
-  const rows = await db.execute(sql`
-    select distinct on (key_id, detail->>'ref') key_id, detail->>'ref' as ref, type, detail->>'after' as after
-    from key_events where type in ('DRIFT', 'DRIFT_RESOLVED') and key_id in ${keyIds}
-    order by key_id, detail->>'ref', id desc`);
-  const list = (Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows) as { key_id: string; ref: string; type: string; after: string }[];
-  return new Map(list.map((r) => [`${r.key_id} ${r.ref}`, r.type === 'DRIFT' ? r.after : 'resolved']));
+  const ref = sql<string>`${keyEvents.detail}->>'ref'`;
+  const rows = await db.selectDistinctOn([keyEvents.keyId, ref], { keyId: keyEvents.keyId, ref, type: keyEvents.type, after: sql<string>`${keyEvents.detail}->>'after'` })
+    .from(keyEvents)
+    .where(and(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED']), inArray(keyEvents.keyId, keyIds)))
+    .orderBy(keyEvents.keyId, ref, desc(keyEvents.id));
+  return new Map(rows.map((r) => [`${r.keyId} ${r.ref}`, r.type === 'DRIFT' ? r.after : 'resolved']));
 }

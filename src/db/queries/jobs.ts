@@ -2,7 +2,7 @@
 // with SKIP LOCKED so instances never take the same job, checkpoints guarded by the lease, and
 // the end of a job.
 import { and, desc, eq, sql } from 'drizzle-orm';
-import type { Db } from '../client.ts';
+import { notify, type Db } from '../client.ts';
 import { jobs, type JobRow } from '../schema/index.ts';
 
 export const JOB_CHANNEL = 'kmsgw_jobs';
@@ -10,7 +10,7 @@ export const JOB_CHANNEL = 'kmsgw_jobs';
 export async function insertJob(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.insert(jobs).values({ ...row, status: 'QUEUED' });
-    await tx.execute(sql`select pg_notify(${JOB_CHANNEL}, ${row.id})`);
+    await notify(tx, JOB_CHANNEL, row.id);
   });
 }
 
@@ -30,26 +30,17 @@ export async function listJobs(db: Db, filter: { kind?: string; target?: string 
     .orderBy(desc(jobs.createdAt)).limit(limit);
 }
 
-/** The last finished job of a kind and target, for schedules. */
-export async function lastFinishedJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
-  const [row] = await db.select().from(jobs).where(and(eq(jobs.kind, kind), eq(jobs.target, target), sql`${jobs.finishedAt} is not null`))
-    .orderBy(desc(jobs.finishedAt)).limit(1);
-  return row;
-}
-
 /** Takes the oldest runnable job: queued and due, or running under a lease that ran out. */
 export async function claimJob(db: Db, owner: string, leaseMs: number): Promise<JobRow | undefined> {
-  const rows = await db.execute(sql`
-    update jobs set status = 'RUNNING', lease_owner = ${owner}, lease_until = now() + ${`${leaseMs} milliseconds`}::interval,
-      attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
-    where id = (
+  const [row] = await db.update(jobs).set({
+    status: 'RUNNING', leaseOwner: owner, leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
+    attempts: sql`${jobs.attempts} + 1`, startedAt: sql`coalesce(${jobs.startedAt}, now())`, updatedAt: new Date(),
+  }).where(sql`${jobs.id} = (
       select id from jobs
-      where ((status = 'QUEUED' and (lease_until is null or lease_until < now())) or (status = 'RUNNING' and lease_until < now()))
+      where (status = 'QUEUED' and (lease_until is null or lease_until < now())) or (status = 'RUNNING' and lease_until < now())
       order by created_at limit 1 for update skip locked
-    )
-    returning id`);
-  const id = (rows as unknown as { id: string }[])[0]?.id ?? (rows as unknown as { rows?: { id: string }[] }).rows?.[0]?.id;
-  return id ? getJob(db, id) : undefined;
+    )`).returning();
+  return row;
 }
 
 /** Records progress and renews the lease; false when the lease is no longer this owner's. */

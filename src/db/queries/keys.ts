@@ -1,6 +1,6 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
 import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../client.ts';
+import { notify, type Db } from '../client.ts';
 import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
 import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
@@ -90,7 +90,7 @@ export async function keysDueForSweep(db: Db, now: Date, limit: number): Promise
 }
 
 export async function notifyKeyChanged(db: Db, id: string): Promise<void> {
-  await db.execute(sql`select pg_notify('kmsgw_keys', ${id})`);
+  await notify(db, 'kmsgw_keys', id);
 }
 
 /**

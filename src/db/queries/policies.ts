@@ -1,7 +1,7 @@
 // Queries on the stored access policies. Every change inserts a version, in a transaction that
 // also tells every instance (NOTIFY) to reload the set in force.
-import { desc, eq, sql } from 'drizzle-orm';
-import type { Db } from '../client.ts';
+import { desc, eq } from 'drizzle-orm';
+import { notify, type Db } from '../client.ts';
 import { policies } from '../schema/index.ts';
 
 export type PolicyRow = typeof policies.$inferSelect;
@@ -22,7 +22,7 @@ export async function insertPolicyVersion(db: Db, row: NewPolicyVersion, channel
   return db.transaction(async (tx) => {
     const [last] = await tx.select({ version: policies.version }).from(policies).where(eq(policies.id, row.id)).orderBy(desc(policies.version)).limit(1);
     const [inserted] = await tx.insert(policies).values({ ...row, version: (last?.version ?? 0) + 1 }).returning();
-    await tx.execute(sql`select pg_notify(${channel}, ${row.id})`);
+    await notify(tx, channel, row.id);
     return inserted!;
   });
 }

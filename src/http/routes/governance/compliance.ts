@@ -6,6 +6,7 @@ import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { errorResponses, json } from '../../schemas.ts';
 import { keyAfter, keyCursor } from '../../cursor.ts';
+import { RULE_NAMES } from '../../../governance/rules.ts';
 
 const Query = z.object({
   standard: z.string().optional().openapi({ description: 'A shipped rule set to report against (cnsa-1.0, cnsa-2.0, ...); the rules in force when absent' }),
@@ -16,7 +17,7 @@ const Query = z.object({
 const Finding = z.object({
   keyId: z.string(),
   aliases: z.array(z.string()),
-  rule: z.enum(['specs', 'rotation', 'tags', 'labels', 'replicas', 'placement']),
+  rule: z.enum(RULE_NAMES),
   message: z.string(),
   fix: z.string(),
 }).openapi('ComplianceFinding');
