@@ -17,7 +17,7 @@ const common = {
   /** Milliseconds one attempt may take, and a whole call with its retries. */
   timeoutMs: z.number().int().min(50).max(120_000).optional(),
   deadlineMs: z.number().int().min(50).max(600_000).optional(),
-  /** Milliseconds a key or version generation may take (RSA-4096 on an HSM takes seconds). */
+  /** Milliseconds a key or version generation, or a discovery page, may take (RSA-4096 on an HSM takes seconds). */
   generationTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
   /** Calls per second one gateway instance sends at most; 0 turns the limit off. */
   rateLimitPerSecond: z.number().int().min(0).max(1_000_000).optional(),

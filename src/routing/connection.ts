@@ -8,8 +8,12 @@ import type { KeyProvider } from '../../providers/provider.ts';
 
 /** Operations a repeat could do twice: retried only when the provider refused them outright. */
 const notIdempotent = new Set(['createKey', 'createVersion', 'scheduleDeletion', 'destroyKey']);
-/** Operations that generate key material: an RSA-4096 pair takes seconds on an HSM or a busy host. */
-const generating = new Set(['createKey', 'createVersion']);
+/**
+ * Operations that take long by nature, under the generation timeout: generating key material (an
+ * RSA-4096 pair takes seconds on an HSM or a busy host) and a discovery page (hundreds of backend
+ * calls). Under the per-call timeout they would time out, be retried and open the circuit for live traffic.
+ */
+const slow = new Set(['createKey', 'createVersion', 'discoverKeys']);
 
 export class Connection {
   private readonly resilience: Resilience;
@@ -35,7 +39,7 @@ export class Connection {
   }
 
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
-    const timeoutMs = generating.has(op) ? Math.max(this.timeoutMs, this.generationTimeoutMs) : this.timeoutMs;
+    const timeoutMs = slow.has(op) ? Math.max(this.timeoutMs, this.generationTimeoutMs) : this.timeoutMs;
     const attempt = async (remainingMs: number) => {
       try {
         const ms = Math.min(timeoutMs, remainingMs);
@@ -44,7 +48,7 @@ export class Connection {
         throw this.wrap(op, err);
       }
     };
-    return this.resilience.execute(attempt, !notIdempotent.has(op), generating.has(op) ? timeoutMs : undefined);
+    return this.resilience.execute(attempt, !notIdempotent.has(op), slow.has(op) ? timeoutMs : undefined);
   }
 
   private wrap(op: string, err: unknown): KmsError {

@@ -77,6 +77,24 @@ describe('deadlines', () => {
     expect(created.ref).toBe(REF);
     expect(await failure(encrypt(c))).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });
+
+  it('a discovery page, many calls long, gets the longer timeout too: under the per-call one it would time out and trip the circuit', async () => {
+    const ids = Array.from({ length: 16 }, (_, i) => `1234abcd-12ab-34cd-56ef-${String(i).padStart(12, '0')}`);
+    reply.ListKeys = () => ok({ Keys: ids.map((id) => ({ KeyId: id, KeyArn: ARN.replace(/[^/]+$/, id) })), Truncated: false });
+    reply.DescribeKey = async (body) => {
+      await delay(40);
+      return ok({ KeyMetadata: { KeyId: body.KeyId, Arn: ARN.replace(/[^/]+$/, body.KeyId as string), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', KeyState: 'Enabled', KeyManager: 'CUSTOMER', Origin: 'AWS_KMS' } });
+    };
+    reply.ListResourceTags = async () => { await delay(40); return ok({ Tags: [{ TagKey: 'team', TagValue: 'billing' }] }); };
+    // Each call answers in 40 ms, well within 100; the page (16 keys, 8 at a time, two calls each) takes about 160.
+    const c = new Connection('aws-test', new AwsKmsProvider(newKmsClient({ region: 'us-east-1', endpoint: ENDPOINT })), {
+      timeoutMs: 100, generationTimeoutMs: 2_000, resilience: { maxAttempts: 1, deadlineMs: 150 },
+    });
+    const page = await c.call('discoverKeys', (p) => (p as AwsKmsProvider).discoverKeys({ pageSize: 100 }));
+    expect(page.keys).toHaveLength(16);
+    expect(page.keys[0]).toMatchObject({ spec: 'RSA_2048', usage: 'SIGN_VERIFY', state: 'ENABLED', tags: { team: 'billing' } });
+    expect(c.circuit).toBe('closed');
+  });
 });
 
 describe('retries', () => {
