@@ -87,6 +87,8 @@ const fileSchema = z.object({
   /** Request rates per principal and per key, on each instance; requests: 0 turns one off. */
   rateLimits: z.object({ perPrincipal: rateLimit.optional(), perKey: rateLimit.optional() }).strict().default({}),
   lifecycle: z.object({ sweepIntervalSeconds: z.number().int().min(1).max(86_400).default(60) }).strict().default({ sweepIntervalSeconds: 60 }),
+  /** Discovery of every connection that lists its keys, this often; 0 leaves it to requests. */
+  inventory: z.object({ discoverEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600) }).strict().default({ discoverEverySeconds: 3_600 }),
   auth: z.object({
     oidc: z.object({
       issuer: z.string().url(),
@@ -126,6 +128,7 @@ export interface Config {
   connections: ConnectionConfig[];
   defaultConnection: string;
   sweepIntervalSeconds: number;
+  discoverEverySeconds: number;
   rateLimits: RateLimitOptions;
   /** The file of the governance rule set in force; the shipped default when none. */
   governanceFile?: string;
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connections: file.connections,
     defaultConnection,
     sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
+    discoverEverySeconds: file.inventory.discoverEverySeconds,
     rateLimits: {
       perPrincipal: file.rateLimits.perPrincipal ?? defaultRateLimits.perPrincipal,
       perKey: file.rateLimits.perKey ?? defaultRateLimits.perKey,

@@ -16,6 +16,8 @@ import { Approvals } from './policy/approvals.ts';
 import { RateLimits } from './policy/rate-limits.ts';
 import { Discovery, DISCOVERY } from './inventory/discovery.ts';
 import { Inventory } from './inventory/inventory.ts';
+import { UsageRecorder } from './inventory/usage.ts';
+import { Metrics } from './metrics.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { Authenticator } from './auth/authenticator.ts';
@@ -83,17 +85,23 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   await apiKeys.start(db);
   const discovery = new Discovery(db.db, connections);
   const jobs = new JobRunner(db, { [DISCOVERY]: discovery }, logger);
+  const keys = new KeyService(db.db, connections, cache, access, governance);
+  const usage = new UsageRecorder(db.db, logger);
+  const inventory = new Inventory(db.db, connections, keys, governance, discovery);
+  usage.start();
   const services: Services = {
-    keys: new KeyService(db.db, connections, cache, access, governance),
+    keys,
     crypto: new CryptoService(connections, cache, access, logger),
     connections,
     auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger), config.mtls && new MtlsAuthenticator(config.mtls)),
     access,
     governance,
     approvals: new Approvals(db.db, access),
-    inventory: new Inventory(db.db, connections, discovery),
+    inventory,
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
+    usage,
+    metrics: new Metrics(db.db, connections, inventory),
     database: db,
     logger,
   };
@@ -101,6 +109,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     services, connections, cache, jobs,
     async close() {
       await jobs.stop();
+      await usage.stop();
       await cache.stop();
       await access.stop();
       await apiKeys.stop();

@@ -1,9 +1,10 @@
 // Discovery against the real emulators: keys created straight in moto and on the SoftHSM2 token
 // (not through the gateway) appear as observed, with their specs and tags; the gateway's own keys
 // are matched to their bindings, never listed twice; a managed key disabled in the emulator is
-// drift, recorded once and resolved when put right; a managed key's object destroyed on the token
-// is drift too; an observed key is never used until adopted.
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+// drift, recorded once and resolved when put right, and so are its rotation switched on and its tags
+// changed there; a managed key's object destroyed on the token is drift too; an observed key is
+// never used until adopted, and its changes at the backend are recorded with before and after.
+import { CreateKeyCommand, DisableKeyCommand, DisableKeyRotationCommand, EnableKeyCommand, EnableKeyRotationCommand, KMSClient, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, findAll } from '../providers/pkcs11/objects.ts';
@@ -44,8 +45,12 @@ afterAll(async () => { await gw.close(); });
 async function discover(connection: string) {
   const started = await gw.call('POST', `/v1/connections/${connection}/discover`);
   expect(started.status).toBe(202);
+  return finished(started.body.id);
+}
+
+async function finished(id: string) {
   for (let i = 0; i < 1_000; i++) {
-    const job = (await gw.call('GET', `/v1/jobs/${started.body.id}`)).body;
+    const job = (await gw.call('GET', `/v1/jobs/${id}`)).body;
     if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
       expect(job.status, job.error).toBe('SUCCEEDED');
       return job;
@@ -53,6 +58,11 @@ async function discover(connection: string) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('discovery did not finish within 100 s');
+}
+
+async function openDriftMetric(): Promise<number> {
+  const text = await (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
+  return Number(/^kmsgw_drift_open_keys (\d+)$/m.exec(text)![1]);
 }
 
 const observed = async (connection: string) => (await gw.call('GET', `/v1/keys?connection=${connection}&managed=false&limit=1000`)).body.keys as any[];
@@ -114,6 +124,46 @@ describe('discovery', { timeout: 120_000 }, () => {
     expect((await drift(managedAws)).map((d) => d.type)).toEqual(['DRIFT_RESOLVED', 'DRIFT']);
     const events = (await gw.call('GET', `/v1/keys/${managedAws}/events`)).body.events.map((e: any) => e.type);
     expect(events).toEqual(['CREATED', 'DRIFT', 'DRIFT_RESOLVED']);
+  });
+
+  it('rotation switched on and tags changed in the emulator are drift, field by field, counted in the metrics until put right', async () => {
+    const keyId = ((await gw.call('GET', `/v1/keys/${managedAws}`)).body.bindings[0].ref as string).split('/').at(-1)!;
+    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }));
+    await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'owner', TagValue: 'someone-else' }] }));
+    await discover('aws');
+    const open = (await drift(managedAws)).filter((d) => d.type === 'DRIFT' && d.detail.field !== 'state');
+    expect(open.map((d) => [d.detail.field, d.detail.before, d.detail.after]).sort()).toEqual([['rotation', 'off', 'on'], ['tags', '{}', '{"owner":"someone-else"}']]);
+    expect(await openDriftMetric()).toBe(1);
+    await discover('aws');
+    expect((await drift(managedAws)).filter((d) => d.type === 'DRIFT' && d.detail.field !== 'state')).toHaveLength(2);
+    await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+    await kms.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: ['owner'] }));
+    await discover('aws');
+    const resolved = (await drift(managedAws)).filter((d) => d.type === 'DRIFT_RESOLVED' && d.detail.field !== 'state');
+    expect(resolved.map((d) => d.detail.field).sort()).toEqual(['rotation', 'tags']);
+    expect(await openDriftMetric()).toBe(0);
+  });
+
+  it('an observed key whose rotation is switched off in the emulator is an observed change, with before and after', async () => {
+    const arn = (await kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!.Arn!;
+    await kms.send(new EnableKeyRotationCommand({ KeyId: arn }));
+    await discover('aws');
+    const key = (await observed('aws')).find((k) => k.bindings[0].ref === `aws:${arn}`);
+    expect(key.rotationPeriodDays).toBeGreaterThan(0);
+    await kms.send(new DisableKeyRotationCommand({ KeyId: arn }));
+    await discover('aws');
+    const changes = ((await gw.call('GET', '/v1/drift?limit=1000')).body.drift as any[]).filter((d) => d.keyId === key.id);
+    expect(changes).toMatchObject([{ type: 'OBSERVED_CHANGE', detail: { before: { rotationPeriodDays: key.rotationPeriodDays }, after: { rotationPeriodDays: null } } }]);
+    expect((await gw.call('GET', `/v1/keys/${key.id}`)).body.rotationPeriodDays).toBeNull();
+  });
+
+  it('scheduled discovery queues a pass of each listable connection only once the period has run', async () => {
+    const inventory = gw.runtime.services.inventory;
+    expect(await inventory.discoverDue(3_600_000)).toEqual([]);
+    const queued = await inventory.discoverDue(0);
+    expect(queued.map((j) => j.target).sort()).toEqual(['aws', 'hsm']);
+    expect(queued.every((j) => j.createdBy === 'system:schedule')).toBe(true);
+    for (const job of queued) await finished(job.id);
   });
 
   it('a managed key whose object is destroyed on the token is drift: gone', async () => {

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { newApp } from '../http/app.ts';
 import { listen } from '../http/server.ts';
 import { startLifecycleSweep } from '../jobs/lifecycle-sweep.ts';
+import { every } from '../jobs/every.ts';
 import { newLogger } from '../log.ts';
 import { openRuntime } from '../services.ts';
 import { bootstrapAdminKey } from '../auth/api-keys.ts';
@@ -29,6 +30,11 @@ async function start(config: Config): Promise<void> {
   }
   await runtime.jobs.start();
   const stopSweep = startLifecycleSweep(runtime.services.database.db, runtime.services.keys, logger, config.sweepIntervalSeconds * 1000);
+  // Checked each minute; every instance checks, and a connection's last job tells them all it is not yet due.
+  const discoverEvery = config.discoverEverySeconds * 1000;
+  const stopDiscovery = discoverEvery > 0
+    ? every(Math.min(60_000, discoverEvery), () => runtime.services.inventory.discoverDue(discoverEvery), (err) => logger.error({ err }, 'scheduled discovery failed'))
+    : () => {};
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
   const server = listen(app, config, (info) => {
     logger.info({ ...info, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');
@@ -36,6 +42,7 @@ async function start(config: Config): Promise<void> {
   const stop = () => {
     logger.info('shutting down');
     stopSweep();
+    stopDiscovery();
     server.close(() => void runtime.close().then(() => logger.flush(() => process.exit(0))));
   };
   process.once('SIGINT', stop);

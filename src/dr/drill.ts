@@ -3,7 +3,7 @@
 // DEK wrapped and unwrapped, a MAC, a public key), never touching the connection under test.
 import { randomBytes } from 'node:crypto';
 import { KmsError, needs } from '../errors.ts';
-import { listKeyIds, loadKeyGraphs, type BindingGraph, type KeyGraph } from '../db/queries/keys.ts';
+import { BY_ID, listKeyIds, loadKeyGraphs, type After, type BindingGraph, type KeyGraph } from '../db/queries/keys.ts';
 import type { Db } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isKeyWrapper, isMacer, isSigner } from '../../providers/provider.ts';
@@ -26,15 +26,15 @@ const PROBE_AAD = Buffer.from('kmsgw dr drill');
 export async function drill(db: Db, connections: Connections, without: string, progress?: (checked: number) => void): Promise<DrillFinding[]> {
   connections.get(without);
   const findings: DrillFinding[] = [];
-  for (let after: string | undefined; ;) {
-    const ids = await listKeyIds(db, { after }, PAGE);
+  for (let after: After | undefined; ;) {
+    const ids = await listKeyIds(db, {}, BY_ID, after, PAGE);
     if (ids.length === 0) break;
     for (const graph of await loadKeyGraphs(db, ids)) {
       if (graph.key.state === 'DESTROYED') continue;
       findings.push(await check(graph, connections, without));
       progress?.(findings.length);
     }
-    after = ids.at(-1);
+    after = { id: ids.at(-1)!, value: null };
   }
   return findings;
 }

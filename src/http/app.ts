@@ -3,6 +3,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
+import type { UsageRecorder } from '../inventory/usage.ts';
+import type { Metrics } from '../metrics.ts';
 import { KmsError } from '../errors.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Actor } from '../keys/model.ts';
@@ -34,6 +36,8 @@ export interface Services {
   inventory: Inventory;
   policies: PolicyStore;
   audit: AuditLog;
+  usage: UsageRecorder;
+  metrics: Metrics;
   database: Database;
   logger: Logger;
 }

@@ -42,6 +42,7 @@ export const KeyView = z.object({
   currentVersion: z.number().int(),
   rotationPeriodDays: z.number().int().nullable(),
   nextRotationAt: Timestamp,
+  lastUsedAt: Timestamp.openapi({ description: 'When an operation last used the key\'s material; written every few seconds, so it may trail by that much' }),
   attributes: z.object({ extractable: z.boolean(), neverExtractable: z.boolean(), sensitive: z.boolean(), alwaysSensitive: z.boolean() }),
   dates: z.object({ activation: Timestamp, protectStop: Timestamp, deactivation: Timestamp, deletion: Timestamp, compromise: Timestamp, destroyed: Timestamp }),
   bindings: z.array(z.object({

@@ -24,6 +24,7 @@ export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()):
     currentVersion: key.currentVersion,
     rotationPeriodDays: key.rotationPeriodDays,
     nextRotationAt: iso(key.nextRotationAt),
+    lastUsedAt: iso(key.lastUsedAt),
     attributes: { extractable: key.extractable, neverExtractable: key.neverExtractable, sensitive: key.sensitive, alwaysSensitive: key.alwaysSensitive },
     dates: {
       activation: iso(key.activationDate), protectStop: iso(key.protectStopDate), deactivation: iso(key.deactivationDate),

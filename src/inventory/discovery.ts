@@ -9,7 +9,7 @@ import type { Db } from '../db/client.ts';
 import { insertKey, notifyKeyChanged, updateKeyGuarded } from '../db/queries/keys.ts';
 import { insertBinding, insertVersion } from '../db/queries/bindings.ts';
 import { insertEvent } from '../db/queries/events.ts';
-import { knownVersions, lastDrift, touchBindings, unseenBindings, type KnownVersion } from '../db/queries/inventory.ts';
+import { knownVersions, lastDrift, setBackendTags, touchBindings, unseenBindings, type KnownVersion } from '../db/queries/inventory.ts';
 import type { JobRow, KeyRow } from '../db/schema/index.ts';
 import type { KeyState } from '../keys/lifecycle.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
@@ -29,6 +29,28 @@ function expectedState(key: KeyRow, connection: Connection): DiscoveredKey['stat
   if (key.state === 'DESTROYED') return 'DESTROYED';
   if (key.state === 'PENDING_DELETION' && connection.provider.capabilities.deletion === 'provider') return 'PENDING_DELETION';
   return 'ENABLED';
+}
+
+/** A backend's automatic rotation as a period; one without a stated period is taken as yearly. */
+const rotationDays = (found: DiscoveredKey) => (found.rotation?.enabled ? found.rotation.periodDays ?? 365 : null);
+
+/** Tags as one comparable string: sorted, so that order at the backend does not count as a change. */
+const tagsText = (tags: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b))));
+
+/**
+ * What discovery compares on a managed key: [field, what the gateway expects, what the backend has].
+ * Rotation: the gateway rotates its own keys, so their backend rotation should be off; an adopted
+ * key keeps the rotation it was adopted with. Tags: the backend's tags when first seen are the
+ * baseline (the gateway keeps its own tags and does not write them to backends).
+ */
+function driftChecks(match: KnownVersion, found: DiscoveredKey, connection: Connection): [string, string, string][] {
+  const checks: [string, string, string][] = [['state', expectedState(match.key, connection), found.state]];
+  if (found.rotation) {
+    const expected = match.key.origin === 'PROVIDER' && match.key.rotationPeriodDays !== null ? 'on' : 'off';
+    checks.push(['rotation', expected, found.rotation.enabled ? 'on' : 'off']);
+  }
+  if (match.backendTags !== null) checks.push(['tags', tagsText(match.backendTags), tagsText(found.tags)]);
+  return checks;
 }
 
 interface Cursor { page?: string; startedAt?: string }
@@ -63,24 +85,27 @@ export class Discovery implements JobKind {
       const match = byRef.get(found.versionRef);
       if (match?.key.managed) {
         count('managed');
-        const expected = expectedState(match.key, connection);
-        const last = drift.get(`${match.key.id} ${found.ref}`);
-        if (found.state !== expected && last !== found.state) {
-          count('drift');
-          writes.push((db) => insertEvent(db, { keyId: match.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: found.ref, field: 'state', before: expected, after: found.state } }));
-          changed.add(match.key.id);
-        } else if (found.state === expected && last !== undefined && last !== 'resolved') {
-          writes.push((db) => insertEvent(db, { keyId: match.key.id, type: 'DRIFT_RESOLVED', actor: ACTOR, detail: { connection: connection.name, ref: found.ref, after: found.state } }));
-          changed.add(match.key.id);
+        for (const [field, expected, now] of driftChecks(match, found, connection)) {
+          const last = drift.get(`${match.key.id} ${found.ref} ${field}`);
+          if (now !== expected && last !== now) {
+            count('drift');
+            writes.push((db) => insertEvent(db, { keyId: match.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: found.ref, field, before: expected, after: now } }));
+            changed.add(match.key.id);
+          } else if (now === expected && last !== undefined && last !== 'resolved') {
+            writes.push((db) => insertEvent(db, { keyId: match.key.id, type: 'DRIFT_RESOLVED', actor: ACTOR, detail: { connection: connection.name, ref: found.ref, field, after: now } }));
+            changed.add(match.key.id);
+          }
         }
+        if (match.backendTags === null) writes.push((db) => setBackendTags(db, match.bindingId, found.tags));
       } else if (match) {
-        const state = observedState[found.state];
-        if (state !== match.key.state || JSON.stringify(found.tags) !== JSON.stringify(match.key.tags)) {
+        const after = { state: observedState[found.state], tags: found.tags, rotationPeriodDays: found.rotation ? rotationDays(found) : match.key.rotationPeriodDays };
+        const before = { state: match.key.state, tags: match.key.tags, rotationPeriodDays: match.key.rotationPeriodDays };
+        if (after.state !== before.state || tagsText(after.tags) !== tagsText(before.tags) || after.rotationPeriodDays !== before.rotationPeriodDays) {
           count('changed');
-          const before = { state: match.key.state, tags: match.key.tags };
           writes.push(async (db) => {
-            await updateKeyGuarded(db, match.key.id, [match.key.state], { state, tags: found.tags });
-            await insertEvent(db, { keyId: match.key.id, type: 'OBSERVED_CHANGE', fromState: match.key.state, toState: state, actor: ACTOR, detail: { before, after: { state, tags: found.tags } } });
+            await updateKeyGuarded(db, match.key.id, [before.state], after);
+            await setBackendTags(db, match.bindingId, found.tags);
+            await insertEvent(db, { keyId: match.key.id, type: 'OBSERVED_CHANGE', fromState: before.state, toState: after.state, actor: ACTOR, detail: { connection: connection.name, ref: found.ref, before, after } });
           });
           changed.add(match.key.id);
         }
@@ -113,7 +138,7 @@ export class Discovery implements JobKind {
     const drift = await lastDrift(db, unseen.filter((u) => u.key.managed).map((u) => u.key.id));
     for (const gone of unseen) {
       count('gone');
-      if (gone.key.managed && drift.get(`${gone.key.id} ${gone.bindingRef}`) === 'GONE') continue; // recorded by an earlier pass
+      if (gone.key.managed && drift.get(`${gone.key.id} ${gone.bindingRef} presence`) === 'GONE') continue; // recorded by an earlier pass
       changed.add(gone.key.id);
       if (gone.key.managed) {
         await insertEvent(db, { keyId: gone.key.id, type: 'DRIFT', actor: ACTOR, detail: { connection: connection.name, ref: gone.bindingRef, field: 'presence', before: 'present', after: 'GONE' } });
@@ -134,12 +159,12 @@ async function recordObserved(db: Db, connection: Connection, found: DiscoveredK
     id, spec: found.spec!, usage: found.usage!, state, origin: 'PROVIDER', managed: false, currentVersion: 1,
     connection: connection.name, provider: connection.provider.kind,
     description: found.gatewayKeyId ? `made for gateway key ${found.gatewayKeyId}, which this gateway does not know` : '',
-    tags: found.tags, rotationPeriodDays: found.rotation?.enabled ? found.rotation.periodDays ?? 365 : null,
+    tags: found.tags, rotationPeriodDays: rotationDays(found),
     // What the backend does not say is assumed the safer way: material never leaves it.
     extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true,
     createdAt: found.createdAt ?? now, destroyedAt: state === 'DESTROYED' ? now : null,
   });
-  await insertBinding(db, { id: bindingId, keyId: id, connection: connection.name, provider: connection.provider.kind, ref: found.ref, role: 'primary', lastSeenAt: now });
+  await insertBinding(db, { id: bindingId, keyId: id, connection: connection.name, provider: connection.provider.kind, ref: found.ref, role: 'primary', lastSeenAt: now, backendTags: found.tags });
   await insertVersion(db, id, 1, [{ bindingId, versionRef: found.versionRef }]);
   await insertEvent(db, { keyId: id, type: 'DISCOVERED', toState: state, actor: ACTOR, detail: { connection: connection.name, ref: found.ref, nativeSpec: found.nativeSpec } });
 }

@@ -1,17 +1,105 @@
-// The inventory's operations beyond listing keys: discovery jobs per connection and the drift
-// they find.
-import { and, desc, inArray, lt } from 'drizzle-orm';
+// The inventory's operations beyond single keys: search (with the filters that need the runtime or
+// the governance rules), the dashboard's summary, discovery jobs per connection and the drift they find.
+import { and, count, desc, eq, inArray, isNotNull, lt, lte, ne, sql } from 'drizzle-orm';
 import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { activeJob, getJob, insertJob } from '../db/queries/jobs.ts';
-import { keyEvents, type JobRow } from '../db/schema/index.ts';
+import { activeJob, getJob, insertJob, listJobs } from '../db/queries/jobs.ts';
+import { sortValue, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
+import { usageSince } from '../db/queries/usage.ts';
+import { keyEvents, keys, type JobRow } from '../db/schema/index.ts';
+import type { Governance } from '../governance/governance.ts';
+import type { RuleName } from '../governance/rules.ts';
+import type { KeyService } from '../keys/service.ts';
 import type { Connections } from '../routing/connection.ts';
 import { DISCOVERY, type Discovery } from './discovery.ts';
 
+export interface Search extends Omit<KeyFilter, 'connections' | 'unhealthy'> {
+  /** Keys on connections in this region. */
+  region?: string;
+  /** Keys that break this governance rule. */
+  finding?: RuleName;
+}
+
+export const DRIFT_TYPES = ['DRIFT', 'DRIFT_RESOLVED', 'OBSERVED_CHANGE'] as const;
+
+const SCHEDULE = 'system:schedule';
+
+/** How many keys one page of a `finding` search may look at before it answers with what it found. */
+const FINDING_SCAN = 5_000;
+
 export class Inventory {
-  constructor(private readonly db: Db, private readonly connections: Connections, readonly discovery: Discovery) {}
+  constructor(
+    private readonly db: Db,
+    private readonly connections: Connections,
+    private readonly keys: KeyService,
+    private readonly governance: Governance,
+    readonly discovery: Discovery,
+  ) {}
+
+  /**
+   * A page of keys matching the search. A `finding` is checked key by key, so such a page may hold
+   * fewer than `limit` keys (even none) and still have a next cursor: it stops after scanning a bounded number.
+   */
+  async search(search: Search, sort: Sort, after: After | undefined, limit: number): Promise<{ keys: KeyGraph[]; next?: After }> {
+    const { region, finding, ...rest } = search;
+    const filter: KeyFilter = {
+      ...rest,
+      connections: region === undefined ? undefined : this.connections.all().filter((c) => c.region === region).map((c) => c.name),
+      unhealthy: search.replicas ? this.connections.all().filter((c) => c.circuit !== 'closed').map((c) => c.name) : undefined,
+    };
+    if (!finding) return this.keys.list(filter, limit, sort, after);
+    const found: KeyGraph[] = [];
+    for (let scanned = 0; scanned < FINDING_SCAN;) {
+      const page = await this.keys.list(filter, Math.min(500, FINDING_SCAN - scanned), sort, after);
+      for (const graph of page.keys) {
+        if (graph.key.state !== 'DESTROYED' && (await this.governance.check(this.governance.facts(graph), [finding])).length > 0) found.push(graph);
+        after = { id: graph.key.id, value: sortValue(graph.key, sort.field) };
+        if (found.length === limit) return { keys: found, next: page.next || graph !== page.keys.at(-1) ? after : undefined };
+      }
+      scanned += page.keys.length;
+      if (!page.next) return { keys: found };
+    }
+    return { keys: found, next: after };
+  }
+
+  /** The dashboard: keys by provider and state, rotations due, drift, and operations per provider by the hour. */
+  async summary(now: Date, hours: number) {
+    const soon = new Date(now.getTime() + 30 * 86_400_000);
+    const [byProviderState, rotation, drift, usage] = await Promise.all([
+      this.db.select({ provider: keys.provider, state: keys.state, managed: keys.managed, keys: count() }).from(keys)
+        .groupBy(keys.provider, keys.state, keys.managed),
+      this.db.select({
+        overdue: sql<number>`count(*) filter (where ${keys.nextRotationAt} <= ${now.toISOString()}::timestamptz)`.mapWith(Number),
+        next30Days: sql<number>`count(*) filter (where ${keys.nextRotationAt} > ${now.toISOString()}::timestamptz)`.mapWith(Number),
+      }).from(keys).where(and(isNotNull(keys.nextRotationAt), lte(keys.nextRotationAt, soon), ne(keys.state, 'DESTROYED'))),
+      this.openDrift(),
+      usageSince(this.db, new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (hours - 1) * 3_600_000)),
+    ]);
+    const providerOf = new Map(this.connections.all().map((c) => [c.name, c.provider.kind as string]));
+    const perHour = new Map<string, number>();
+    for (const u of usage) {
+      const k = `${u.hour.toISOString()} ${providerOf.get(u.connection) ?? u.connection}`;
+      perHour.set(k, (perHour.get(k) ?? 0) + u.count);
+    }
+    return {
+      keys: byProviderState,
+      rotation: rotation[0] ?? { overdue: 0, next30Days: 0 },
+      drift,
+      operations: [...perHour].map(([k, n]) => { const [hour, provider] = k.split(' '); return { hour: hour!, provider: provider!, count: n }; }),
+    };
+  }
+
+  /** Keys whose newest drift record is not a resolution: drift nobody has dealt with yet. */
+  async openDrift(): Promise<number> {
+    const ref = sql`${keyEvents.detail}->>'ref'`;
+    const field = sql`${keyEvents.detail}->>'field'`;
+    const latest = this.db.selectDistinctOn([keyEvents.keyId, ref, field], { keyId: keyEvents.keyId, type: keyEvents.type }).from(keyEvents)
+      .where(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED'])).orderBy(keyEvents.keyId, ref, field, desc(keyEvents.id)).as('latest');
+    const [row] = await this.db.select({ n: sql<number>`count(distinct ${latest.keyId})`.mapWith(Number) }).from(latest).where(eq(latest.type, 'DRIFT'));
+    return row?.n ?? 0;
+  }
 
   /** Queues a discovery of the connection, or answers the one already queued or running. */
   async discover(connection: string, by: string): Promise<JobRow> {
@@ -30,10 +118,20 @@ export class Inventory {
     return (await getJob(this.db, id))!;
   }
 
-  /** Drift records, newest first. */
+  /** Queues a discovery of each connection that lists its keys and was last discovered `everyMs` ago or more. */
+  async discoverDue(everyMs: number, now = new Date()): Promise<JobRow[]> {
+    const queued: JobRow[] = [];
+    for (const { name } of this.connections.all().filter((c) => this.discovery.supports(c.name))) {
+      const [last] = await listJobs(this.db, { kind: DISCOVERY, target: name }, 1);
+      if (!last || last.createdAt.getTime() <= now.getTime() - everyMs) queued.push(await this.discover(name, SCHEDULE));
+    }
+    return queued;
+  }
+
+  /** Drift records and changes to observed keys, newest first. */
   async drift(before: string | undefined, limit: number) {
     return this.db.select().from(keyEvents)
-      .where(and(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED']), before ? lt(keyEvents.id, before) : undefined))
+      .where(and(inArray(keyEvents.type, [...DRIFT_TYPES]), before ? lt(keyEvents.id, before) : undefined))
       .orderBy(desc(keyEvents.id)).limit(limit);
   }
 }

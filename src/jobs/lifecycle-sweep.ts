@@ -9,6 +9,7 @@ import { pruneIdempotencyKeys } from '../db/queries/idempotency.ts';
 import { systemActor } from '../keys/model.ts';
 import { effectiveState } from '../keys/lifecycle.ts';
 import type { KeyService } from '../keys/service.ts';
+import { every } from './every.ts';
 
 const RETRY_MS = 5 * 60_000;
 /** How long a retried request still replays its first response (Stripe keeps 24 hours too). */
@@ -32,12 +33,5 @@ export async function sweepOnce(db: Db, keys: KeyService, logger: Logger, now = 
 }
 
 export function startLifecycleSweep(db: Db, keys: KeyService, logger: Logger, intervalMs: number): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    sweepOnce(db, keys, logger).catch((err) => logger.error({ err }, 'lifecycle sweep failed')).finally(() => { running = false; });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return every(intervalMs, () => sweepOnce(db, keys, logger), (err) => logger.error({ err }, 'lifecycle sweep failed'));
 }

@@ -5,7 +5,8 @@ import { KmsError, needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, updateKeyGuarded, updateKeyManaged, type KeyFilter, type KeyGraph } from '../db/queries/keys.ts';
+import { keyUsageOf } from '../db/queries/usage.ts';
+import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
 import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
@@ -131,10 +132,12 @@ export class KeyService {
     return graph;
   }
 
-  async list(filter: KeyFilter, limit: number): Promise<{ keys: KeyGraph[]; next?: string }> {
-    const ids = await listKeyIds(this.db, filter, limit + 1);
-    const page = ids.slice(0, limit);
-    return { keys: await loadKeyGraphs(this.db, page), next: ids.length > limit ? page.at(-1) : undefined };
+  /** A page of keys; `next` is where the following page starts, absent on the last one. */
+  async list(filter: KeyFilter, limit: number, sort: Sort = BY_ID, after?: After): Promise<{ keys: KeyGraph[]; next?: After }> {
+    const ids = await listKeyIds(this.db, filter, sort, after, limit + 1);
+    const page = await loadKeyGraphs(this.db, ids.slice(0, limit));
+    const last = page.at(-1)?.key;
+    return { keys: page, next: ids.length > limit && last ? { id: last.id, value: sortValue(last, sort.field) } : undefined };
   }
 
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyGraph> {
@@ -212,6 +215,11 @@ export class KeyService {
   async versions(actor: Actor, ref: string) {
     const { key } = await this.get(actor, ref);
     return { key, versions: await listVersions(this.db, key.id) };
+  }
+
+  async usage(actor: Actor, ref: string) {
+    const { key } = await this.get(actor, ref);
+    return { key, operations: await keyUsageOf(this.db, key.id) };
   }
 
   async history(actor: Actor, ref: string, after: string | undefined, limit: number) {

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { openDatabase } from '../../src/db/client.ts';
-import { findKeyIdByAlias, listKeyIds, loadKeyGraphs } from '../../src/db/queries/keys.ts';
+import { BY_ID, findKeyIdByAlias, listKeyIds, loadKeyGraphs } from '../../src/db/queries/keys.ts';
 
 const KEYS = Number(process.env.BENCH_INVENTORY_KEYS ?? 1_000_000);
 const SAMPLES = 2_000;
@@ -69,10 +69,10 @@ const baseline = await measure((i) => sql`select id from keys where id = ${id(i)
 const providers = ['local', 'aws', 'azure', 'gcp', 'pkcs11'];
 const states = ['ACTIVE', 'SUSPENDED', 'DEACTIVATED'] as const;
 const page = await measure(async (i) => {
-  const ids = await listKeyIds(db, { provider: providers[i % 5], state: states[i % 3], tags: { team: `team-${i % 100}` } }, 101);
+  const ids = await listKeyIds(db, { provider: providers[i % 5], state: states[i % 3], tags: { team: `team-${i % 100}` } }, BY_ID, undefined, 101);
   return loadKeyGraphs(db, ids.slice(0, 100));
 });
-const pageSize = (await listKeyIds(db, { provider: 'aws', state: 'ACTIVE', tags: { team: 'team-1' } }, 101)).length;
+const pageSize = (await listKeyIds(db, { provider: 'aws', state: 'ACTIVE', tags: { team: 'team-1' } }, BY_ID, undefined, 101)).length;
 const alias = await measure((i) => findKeyIdByAlias(db, `alias-${id(i).slice(4)}`));
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

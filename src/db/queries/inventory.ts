@@ -4,17 +4,21 @@ import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { bindingVersions, keyBindings, keyEvents, keys, type KeyRow } from '../schema/index.ts';
 
-export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; versionRef: string }
+export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; versionRef: string; backendTags: Record<string, string> | null }
 
 /** The keys that hold these version references on a connection. */
 export async function knownVersions(db: Db, connection: string, versionRefs: string[]): Promise<KnownVersion[]> {
   if (versionRefs.length === 0) return [];
-  const rows = await db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, versionRef: bindingVersions.versionRef })
+  const rows = await db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags })
     .from(bindingVersions)
     .innerJoin(keyBindings, eq(keyBindings.id, bindingVersions.bindingId))
     .innerJoin(keys, eq(keys.id, keyBindings.keyId))
     .where(and(eq(keyBindings.connection, connection), inArray(bindingVersions.versionRef, versionRefs)));
   return rows;
+}
+
+export async function setBackendTags(db: Db, bindingId: string, tags: Record<string, string>): Promise<void> {
+  await db.update(keyBindings).set({ backendTags: tags }).where(eq(keyBindings.id, bindingId));
 }
 
 export async function touchBindings(db: Db, ids: string[], at: Date): Promise<void> {
@@ -28,13 +32,14 @@ export async function unseenBindings(db: Db, connection: string, since: Date) {
     .where(and(eq(keyBindings.connection, connection), ne(keys.state, 'DESTROYED'), or(isNull(keyBindings.lastSeenAt), lt(keyBindings.lastSeenAt, since))));
 }
 
-/** The newest drift record per (key, backend reference), to record only what changed since. */
+/** The newest drift record per key, backend reference and field, to record only what changed since. */
 export async function lastDrift(db: Db, keyIds: string[]): Promise<Map<string, string>> {
   if (keyIds.length === 0) return new Map();
   const ref = sql<string>`${keyEvents.detail}->>'ref'`;
-  const rows = await db.selectDistinctOn([keyEvents.keyId, ref], { keyId: keyEvents.keyId, ref, type: keyEvents.type, after: sql<string>`${keyEvents.detail}->>'after'` })
+  const field = sql<string>`${keyEvents.detail}->>'field'`;
+  const rows = await db.selectDistinctOn([keyEvents.keyId, ref, field], { keyId: keyEvents.keyId, ref, field, type: keyEvents.type, after: sql<string>`${keyEvents.detail}->>'after'` })
     .from(keyEvents)
     .where(and(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED']), inArray(keyEvents.keyId, keyIds)))
-    .orderBy(keyEvents.keyId, ref, desc(keyEvents.id));
-  return new Map(rows.map((r) => [`${r.keyId} ${r.ref}`, r.type === 'DRIFT' ? r.after : 'resolved']));
+    .orderBy(keyEvents.keyId, ref, field, desc(keyEvents.id));
+  return new Map(rows.map((r) => [`${r.keyId} ${r.ref} ${r.field}`, r.type === 'DRIFT' ? r.after : 'resolved']));
 }

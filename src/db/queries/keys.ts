@@ -1,5 +1,5 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
-import { and, asc, eq, gt, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { notify, type Db } from '../client.ts';
 import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
@@ -48,23 +48,71 @@ export async function loadKeyGraphs(db: Db, ids: string[]): Promise<KeyGraph[]> 
 
 export interface KeyFilter {
   state?: KeyState; spec?: KeySpec; usage?: KeyUsage; provider?: string; connection?: string; origin?: string; managed?: boolean;
-  tags?: Record<string, string>; alias?: string; rotationDueBefore?: Date; after?: string;
+  tags?: Record<string, string>; alias?: string; rotationDueBefore?: Date;
+  /** Keys on any of these connections (a region's, say). */
+  connections?: string[];
+  /** Keys no operation has used at or after this time, never-used ones included. */
+  unusedSince?: Date;
+  /** none: no replica; degraded: a binding out of sync or on one of `unhealthy`; healthy: replicas, none degraded. */
+  replicas?: 'none' | 'degraded' | 'healthy';
+  unhealthy?: string[];
 }
 
-export async function listKeyIds(db: Db, filter: KeyFilter, limit: number): Promise<string[]> {
-  const where: SQL[] = [];
+export const SORT_FIELDS = ['id', 'createdAt', 'lastUsedAt', 'nextRotationAt', 'state', 'spec', 'provider', 'connection'] as const;
+export type SortField = typeof SORT_FIELDS[number];
+export interface Sort { field: SortField; descending: boolean }
+export const BY_ID: Sort = { field: 'id', descending: false };
+/** Where the previous page ended: the last key's id and its value of the sort field (ISO for dates). */
+export interface After { id: string; value: string | null }
+
+const sortColumns = {
+  id: keys.id, createdAt: keys.createdAt, lastUsedAt: keys.lastUsedAt, nextRotationAt: keys.nextRotationAt,
+  state: keys.state, spec: keys.spec, provider: keys.provider, connection: keys.connection,
+} as const;
+
+/** A key's value of the sort field, as a cursor carries it. */
+export function sortValue(key: KeyRow, field: SortField): string | null {
+  const v = key[field];
+  return v instanceof Date ? v.toISOString() : v ?? null;
+}
+
+/** Keyset pagination, keys without a value last in either direction, ids breaking ties. */
+function afterCondition(sort: Sort, after: After): SQL {
+  const column = sortColumns[sort.field];
+  const beyond = sort.descending ? lt : gt;
+  if (sort.field === 'id') return beyond(keys.id, after.id);
+  if (after.value === null) return and(isNull(column), beyond(keys.id, after.id))!;
+  const value = column.columnType === 'PgTimestamp' ? new Date(after.value) : after.value;
+  return or(beyond(column, value), and(eq(column, value), beyond(keys.id, after.id)), isNull(column))!;
+}
+
+const hasReplica = (where?: SQL) => sql`exists (select 1 from ${keyBindings} where ${keyBindings.keyId} = ${keys.id} and ${keyBindings.role} = 'replica'${where ? sql` and ${where}` : sql``})`;
+
+export async function listKeyIds(db: Db, filter: KeyFilter, sort: Sort, after: After | undefined, limit: number): Promise<string[]> {
+  const where: (SQL | undefined)[] = [];
   if (filter.state) where.push(eq(keys.state, filter.state));
   if (filter.spec) where.push(eq(keys.spec, filter.spec));
   if (filter.usage) where.push(eq(keys.usage, filter.usage));
   if (filter.provider) where.push(eq(keys.provider, filter.provider));
   if (filter.connection) where.push(eq(keys.connection, filter.connection));
+  if (filter.connections) where.push(filter.connections.length > 0 ? inArray(keys.connection, filter.connections) : sql`false`);
   if (filter.origin) where.push(eq(keys.origin, filter.origin));
   if (filter.managed !== undefined) where.push(eq(keys.managed, filter.managed));
   if (filter.rotationDueBefore) where.push(lte(keys.nextRotationAt, filter.rotationDueBefore));
+  if (filter.unusedSince) where.push(or(isNull(keys.lastUsedAt), lt(keys.lastUsedAt, filter.unusedSince)));
   if (filter.tags && Object.keys(filter.tags).length > 0) where.push(sql`${keys.tags} @> ${JSON.stringify(filter.tags)}::jsonb`);
   if (filter.alias) where.push(inArray(keys.id, db.select({ id: keyAliases.keyId }).from(keyAliases).where(eq(keyAliases.name, filter.alias))));
-  if (filter.after) where.push(gt(keys.id, filter.after));
-  const rows = await db.select({ id: keys.id }).from(keys).where(and(...where)).orderBy(asc(keys.id)).limit(limit);
+  if (filter.replicas) {
+    const unhealthy = filter.unhealthy?.length ? inArray(keyBindings.connection, filter.unhealthy) : undefined;
+    const degraded = sql`exists (select 1 from ${keyBindings} where ${keyBindings.keyId} = ${keys.id} and (${keyBindings.syncStatus} <> 'in_sync'${unhealthy ? sql` or ${unhealthy}` : sql``}))`;
+    if (filter.replicas === 'none') where.push(sql`not ${hasReplica()}`);
+    else if (filter.replicas === 'degraded') where.push(degraded);
+    else where.push(and(hasReplica(), sql`not ${degraded}`));
+  }
+  if (after) where.push(afterCondition(sort, after));
+  const direction = sort.descending ? sql`desc` : sql`asc`;
+  const order = sort.field === 'id' ? [sql`${keys.id} ${direction}`] : [sql`${sortColumns[sort.field]} ${direction} nulls last`, sql`${keys.id} ${direction}`];
+  const rows = await db.select({ id: keys.id }).from(keys).where(and(...where)).orderBy(...order).limit(limit);
   return rows.map((r) => r.id);
 }
 

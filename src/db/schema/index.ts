@@ -12,3 +12,4 @@ export * from './api_keys.ts';
 export * from './policies.ts';
 export * from './approvals.ts';
 export * from './jobs.ts';
+export * from './key_usage.ts';

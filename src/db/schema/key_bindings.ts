@@ -1,6 +1,6 @@
 // Where a key lives: one primary and any number of replicas, each on a connection with the
 // provider's native reference.
-import { foreignKey, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { foreignKey, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { keys } from './keys.ts';
 
 export const keyBindings = pgTable('key_bindings', {
@@ -13,6 +13,8 @@ export const keyBindings = pgTable('key_bindings', {
   syncStatus: text('sync_status').notNull().default('in_sync'),
   /** When discovery last saw the backend key; a complete pass that misses it finds it gone. */
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+  /** The backend's own tags when discovery first saw the key: the baseline tag drift is measured against. */
+  backendTags: jsonb('backend_tags').$type<Record<string, string>>(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   foreignKey({ name: 'key_bindings_key_id_fk', columns: [t.keyId], foreignColumns: [keys.id] }),

@@ -4,6 +4,8 @@ import type { KeyState } from '../../keys/lifecycle.ts';
 import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/** Listings sort by these: kept to the millisecond a cursor (and JavaScript) carries, so that a page resumes exactly. */
+const sortableTs = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
 
 export const keys = pgTable('keys', {
   id: text('id').primaryKey(),
@@ -23,7 +25,7 @@ export const keys = pgTable('keys', {
   provider: text('provider').notNull(),
   currentVersion: integer('current_version').notNull(),
   rotationPeriodDays: integer('rotation_period_days'),
-  nextRotationAt: ts('next_rotation_at'),
+  nextRotationAt: sortableTs('next_rotation_at'),
   extractable: boolean('extractable').notNull(),
   neverExtractable: boolean('never_extractable').notNull(),
   sensitive: boolean('sensitive').notNull(),
@@ -34,7 +36,9 @@ export const keys = pgTable('keys', {
   deletionDate: ts('deletion_date'),
   compromiseDate: ts('compromise_date'),
   destroyedAt: ts('destroyed_at'),
-  createdAt: ts('created_at').notNull().defaultNow(),
+  /** When an operation last used the key, as of the last usage flush (seconds behind at most). */
+  lastUsedAt: sortableTs('last_used_at'),
+  createdAt: sortableTs('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (t) => [
   index('keys_state_id_idx').on(t.state, t.id),
@@ -45,6 +49,9 @@ export const keys = pgTable('keys', {
   // The lifecycle sweep looks only at keys with a date still to act on.
   index('keys_next_rotation_idx').on(t.nextRotationAt),
   index('keys_deletion_date_idx').on(t.deletionDate),
+  // Sorted listings walk these; ids break ties so that a cursor is exact.
+  index('keys_created_at_id_idx').on(t.createdAt, t.id),
+  index('keys_last_used_at_id_idx').on(t.lastUsedAt, t.id),
 ]);
 
 export type KeyRow = typeof keys.$inferSelect;

@@ -44,20 +44,24 @@ import { registerDiscover } from './connections/discover.ts';
 import { registerJobs } from './jobs/get.ts';
 import { registerDrift } from './inventory/drift.ts';
 import { registerAdoptKey } from './keys/adopt.ts';
+import { registerKeyUsage } from './keys/usage.ts';
+import { registerExportInventory } from './inventory/export.ts';
+import { registerInventorySummary } from './inventory/summary.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
+import { registerMetrics } from './system/metrics.ts';
 
 export function registerRoutes(app: App): void {
   for (const register of [
     registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
-    registerRotateKey, registerListVersions, registerListKeyEvents, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
+    registerRotateKey, registerListVersions, registerListKeyEvents, registerKeyUsage, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
     registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
-    registerListConnections, registerDiscover, registerJobs, registerDrift, registerAdoptKey,
+    registerListConnections, registerDiscover, registerJobs, registerDrift, registerAdoptKey, registerExportInventory, registerInventorySummary,
     registerCreateApiKey, registerListApiKeys, registerRevokeApiKey,
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
     registerCompliance,
     registerRequestApproval, registerListApprovals, registerGetApproval, registerVotes,
-    registerHealth, registerDocs,
+    registerHealth, registerDocs, registerMetrics,
   ]) register(app);
 }

@@ -7,6 +7,7 @@ import type { App } from '../../app.ts';
 import { errorResponses, json } from '../../schemas.ts';
 import { keyAfter, keyCursor } from '../../cursor.ts';
 import { RULE_NAMES } from '../../../governance/rules.ts';
+import { BY_ID } from '../../../db/queries/keys.ts';
 
 const Query = z.object({
   standard: z.string().optional().openapi({ description: 'A shipped rule set to report against (cnsa-1.0, cnsa-2.0, ...); the rules in force when absent' }),
@@ -41,10 +42,10 @@ export function registerCompliance(app: App) {
     const q = c.req.valid('query');
     const { keys, governance } = c.get('services');
     const rules = governance.standard(q.standard);
-    const page = await keys.list({ after: keyAfter(q.cursor) }, q.limit);
+    const page = await keys.list({}, q.limit, BY_ID, keyAfter(q.cursor, BY_ID));
     const live = page.keys.filter((g) => g.key.state !== 'DESTROYED');
     const findings = (await Promise.all(live.map(async (g) => (await governance.check(governance.facts(g), undefined, rules))
       .map((v) => ({ keyId: g.key.id, aliases: g.aliases, rule: v.rule, message: v.message, fix: v.fix }))))).flat();
-    return c.json({ standard: rules.name, description: rules.description, scanned: live.length, findings, nextCursor: keyCursor(page.next) }, 200);
+    return c.json({ standard: rules.name, description: rules.description, scanned: live.length, findings, nextCursor: keyCursor(page.next, BY_ID) }, 200);
   });
 }
