@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: starts the services it needs (PostgreSQL, the moto AWS KMS emulator, a
-# SoftHSM2 token), then runs it on PostgreSQL and on embedded PGlite. Set DATABASE_URL,
+# SoftHSM2 token, Debian's Chromium), then runs it on PostgreSQL and on embedded PGlite. Set DATABASE_URL,
 # AWS_ENDPOINT_URL or KMSGW_PKCS11_MODULE (with _TOKEN and _PIN_FILE) to use your own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,9 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then eval "$(bash deploy/moto.sh env)"; fi
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 if [ -z "${KMSGW_PKCS11_MODULE:-}" ]; then eval "$(bash deploy/softhsm.sh env)"; fi
 export SOFTHSM2_CONF KMSGW_PKCS11_MODULE KMSGW_PKCS11_TOKEN KMSGW_PKCS11_PIN_FILE
+# Debian's Chromium for the web UI's browser tests, unless a browser is given.
+if [ -z "${KMSGW_CHROMIUM:-}" ]; then eval "$(bash deploy/chromium.sh env)"; fi
+export KMSGW_CHROMIUM
 
 mkdir -p .run
 status=0

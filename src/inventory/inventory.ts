@@ -129,9 +129,9 @@ export class Inventory {
   }
 
   /** Drift records and changes to observed keys, newest first. */
-  async drift(before: string | undefined, limit: number) {
+  async drift(keyId: string | undefined, before: string | undefined, limit: number) {
     return this.db.select().from(keyEvents)
-      .where(and(inArray(keyEvents.type, [...DRIFT_TYPES]), before ? lt(keyEvents.id, before) : undefined))
+      .where(and(inArray(keyEvents.type, [...DRIFT_TYPES]), keyId ? eq(keyEvents.keyId, keyId) : undefined, before ? lt(keyEvents.id, before) : undefined))
       .orderBy(desc(keyEvents.id)).limit(limit);
   }
 }

@@ -50,6 +50,7 @@ import { registerInventorySummary } from './inventory/summary.ts';
 import { registerHealth } from './system/health.ts';
 import { registerDocs } from './system/docs.ts';
 import { registerMetrics } from './system/metrics.ts';
+import { registerUi } from './system/ui.ts';
 
 export function registerRoutes(app: App): void {
   for (const register of [
@@ -62,6 +63,6 @@ export function registerRoutes(app: App): void {
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
     registerCompliance,
     registerRequestApproval, registerListApprovals, registerGetApproval, registerVotes,
-    registerHealth, registerDocs, registerMetrics,
+    registerHealth, registerDocs, registerMetrics, registerUi,
   ]) register(app);
 }

@@ -11,6 +11,7 @@ import { BY_ID } from '../../../db/queries/keys.ts';
 
 const Query = z.object({
   standard: z.string().optional().openapi({ description: 'A shipped rule set to report against (cnsa-1.0, cnsa-2.0, ...); the rules in force when absent' }),
+  key: z.string().max(140).optional().openapi({ description: 'Report this one key (key id or alias/NAME) instead of walking the inventory' }),
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(500).openapi({ description: 'Keys scanned by this page' }),
 });
@@ -42,7 +43,7 @@ export function registerCompliance(app: App) {
     const q = c.req.valid('query');
     const { keys, governance } = c.get('services');
     const rules = governance.standard(q.standard);
-    const page = await keys.list({}, q.limit, BY_ID, keyAfter(q.cursor, BY_ID));
+    const page = q.key ? { keys: [await keys.find(q.key)], next: undefined } : await keys.list({}, q.limit, BY_ID, keyAfter(q.cursor, BY_ID));
     const live = page.keys.filter((g) => g.key.state !== 'DESTROYED');
     const findings = (await Promise.all(live.map(async (g) => (await governance.check(governance.facts(g), undefined, rules))
       .map((v) => ({ keyId: g.key.id, aliases: g.aliases, rule: v.rule, message: v.message, fix: v.fix }))))).flat();

@@ -17,14 +17,14 @@ const Drift = z.object({
 
 const route = defineRoute({
   method: 'get', path: '/v1/drift', tags: ['inventory'], operationId: 'listDrift', summary: 'Drift found by discovery',
-  request: { query: z.object({ before: z.string().regex(/^evt_[0-9a-z]{26}$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+  request: { query: z.object({ keyId: z.string().regex(/^key_[0-9a-z]{26}$/).optional(), before: z.string().regex(/^evt_[0-9a-z]{26}$/).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
   responses: { 200: json(z.object({ drift: z.array(Drift) }), 'Newest first'), ...errorResponses },
 }, 'gateway');
 
 export function registerDrift(app: App) {
   app.openapi(route, async (c) => {
     const q = c.req.valid('query');
-    const rows = await c.get('services').inventory.drift(q.before, q.limit);
+    const rows = await c.get('services').inventory.drift(q.keyId, q.before, q.limit);
     return c.json({ drift: rows.map((e) => ({ id: e.id, keyId: e.keyId, type: e.type as typeof DRIFT_TYPES[number], detail: e.detail, at: e.at.toISOString() })) }, 200);
   });
 }

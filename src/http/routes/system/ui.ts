@@ -1,0 +1,37 @@
+// GET /ui — the web UI: static files from src/ui and Chart.js from its package, as they are (no
+// build step). The page itself is public; everything it shows comes from the /v1 API with the
+// user's own API key, under the same authentication and policy as any client.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { App } from '../../app.ts';
+
+const here = join(dirname(fileURLToPath(import.meta.url)), '../../../ui');
+const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+
+const files: Record<string, { path: string; type: string }> = {
+  '': { path: join(here, 'index.html'), type: 'text/html; charset=utf-8' },
+  'app.js': { path: join(here, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  'style.css': { path: join(here, 'style.css'), type: 'text/css; charset=utf-8' },
+  'chart.umd.js': { path: chartJs, type: 'text/javascript; charset=utf-8' },
+};
+const loaded = Object.fromEntries(Object.entries(files).map(([name, f]) => [name, { body: readFileSync(f.path), type: f.type }]));
+
+const headers = (type: string) => ({
+  'Content-Type': type,
+  // Only this origin's scripts and styles; the page frames nothing and is framed by nobody.
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+});
+
+export function registerUi(app: App) {
+  app.get('/ui', (c) => c.redirect('/ui/'));
+  app.get('/ui/:file{.*}', (c) => {
+    const file = loaded[c.req.param('file')];
+    if (!file) return c.notFound();
+    return c.body(file.body, 200, headers(file.type));
+  });
+}
