@@ -1,16 +1,95 @@
 #!/usr/bin/env tsx
 // kmsgw: the gateway's command line. `serve` runs the gateway; the rest are operator commands.
 import { Command } from 'commander';
-import { serve } from './serve.ts';
-import { rotateRootKey } from './root-key.ts';
-import { drDrill } from './dr.ts';
-import { apiKeysCreate, apiKeysList, apiKeysRevoke } from './api-keys.ts';
-import { auditVerify } from './audit.ts';
 import { ROLES } from '../auth/identity.ts';
+import { action, EXIT } from './client.ts';
+import { keysCreate, keysDelete, keysList, keysShow, keysTransition } from './keys.ts';
+import { decrypt, encrypt } from './crypto.ts';
+import { discover, inventoryExport } from './inventory.ts';
+
+// The commands on the gateway's own host load the whole gateway (database, providers, policy
+// engine): only when run, so that the client commands start at once.
+const serve = async () => (await import('./serve.ts')).serve();
+const rotateRootKey = async () => (await import('./root-key.ts')).rotateRootKey();
+const drDrill = async (o: { without: string; json?: boolean }) => (await import('./dr.ts')).drDrill(o);
+const apiKeysCreate = async (o: Parameters<typeof import('./api-keys.ts').apiKeysCreate>[0]) => (await import('./api-keys.ts')).apiKeysCreate(o);
+const apiKeysList = async (o: { json?: boolean }) => (await import('./api-keys.ts')).apiKeysList(o);
+const apiKeysRevoke = async (id: string) => (await import('./api-keys.ts')).apiKeysRevoke(id);
+const auditVerify = async (o: { json?: boolean }) => (await import('./audit.ts')).auditVerify(o);
 
 const program = new Command('kmsgw')
   .description('kms-gateway: one key API in front of cloud KMSs, HSMs and an embedded keystore')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage mistakes exit 2, as the commands' own do; help and --version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
+  .addHelpText('after', `
+Commands that talk to a running gateway (keys, encrypt, decrypt, discover, inventory) use
+  KMSGW_URL            the gateway (default http://127.0.0.1:8080)
+  KMSGW_API_KEY        an API key, or KMSGW_API_KEY_FILE naming a file that holds one
+The others (serve, root-key, dr, api-keys, audit) work on this host's gateway database and files.
+
+Exit status: 0 done; 1 refused by the gateway (not found, denied, wrong state; the reason is on
+stderr); 2 bad usage or configuration; 3 the gateway is unreachable or failed (5xx).`);
+
+const search = (c: Command) => c
+  .option('--provider <provider>', 'local, aws, azure, gcp or pkcs11')
+  .option('--state <state>', 'PRE_ACTIVE, ACTIVE, SUSPENDED, DEACTIVATED, COMPROMISED, PENDING_DELETION or DESTROYED')
+  .option('--connection <name>', 'a connection of the gateway')
+  .option('--spec <spec>', 'AES_256, RSA_2048, EC_P256, …')
+  .option('--owner <owner>', 'the keys\' owner tag')
+  .option('--tag <name:value...>', 'tags the keys must have')
+  .option('--observed', 'only keys discovery found that nobody adopted')
+  .option('--sort <field>', 'id, createdAt, lastUsedAt, nextRotationAt, state, spec, provider, connection; "-" before it for descending');
+
+const keys = program.command('keys').description('keys, through the gateway\'s API');
+search(keys.command('list').description('list keys (a page; --all for every one)'))
+  .option('--limit <n>', 'keys per page', '50')
+  .option('--all', 'follow the pages to the end')
+  .option('--json', 'print JSON')
+  .action(action(keysList));
+keys.command('show').description('one key: attributes, tags and where it lives').argument('<key>', 'key id or alias/NAME')
+  .option('--json', 'print JSON').action(action(keysShow));
+keys.command('create').description('make a key; prints its id')
+  .requiredOption('--spec <spec>', 'AES_256, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, EC_SECP256K1, ED25519, HMAC_256, HMAC_384, HMAC_512')
+  .requiredOption('--usage <usage>', 'ENCRYPT_DECRYPT, SIGN_VERIFY, MAC or WRAP_UNWRAP')
+  .option('--connection <name>', 'where to make it (the default connection otherwise)')
+  .option('--alias <name...>', 'aliases')
+  .option('--tag <name=value...>', 'tags')
+  .option('--description <text>', 'what it is for')
+  .option('--rotation-days <n>', 'rotate automatically every n days')
+  .option('--json', 'print the key as JSON')
+  .action(action(keysCreate));
+for (const [name, description] of [['rotate', 'make a new version current'], ['suspend', 'stop the key protecting and processing data until reactivated'], ['reactivate', 'undo a suspension']] as const) {
+  keys.command(name).description(description).argument('<key>', 'key id or alias/NAME')
+    .option('--approval <id>', 'an approved request (apr_…), where policy needs approvals')
+    .option('--json', 'print the key as JSON').action(action(keysTransition(name)));
+}
+keys.command('delete').description('schedule the key\'s destruction after a waiting period (cancel with the API before it ends)').argument('<key>', 'key id or alias/NAME')
+  .option('--days <n>', 'the waiting period, 7 to 30 days (30 by default)')
+  .option('--approval <id>', 'an approved request (apr_…), where policy needs approvals')
+  .option('--json', 'print the key as JSON').action(action(keysDelete));
+
+program.command('encrypt').description('encrypt a file or stdin (up to the gateway\'s body limit) into a gateway envelope').argument('<key>', 'key id or alias/NAME')
+  .option('--in <file>', 'plaintext file ("-" or none: stdin)')
+  .option('--out <file>', 'ciphertext file, written 0600 ("-" or none: stdout)')
+  .option('--context <name=value...>', 'encryption context, needed again to decrypt')
+  .action(action(encrypt));
+program.command('decrypt').description('decrypt a gateway envelope from a file or stdin; the envelope names its key')
+  .option('--in <file>', 'ciphertext file ("-" or none: stdin)')
+  .option('--out <file>', 'plaintext file, written 0600 ("-" or none: stdout)')
+  .option('--context <name=value...>', 'the encryption context it was made with')
+  .action(action(decrypt));
+
+program.command('discover').description('list every key a connection\'s credentials can see into the inventory, with a progress bar').argument('<connection>', 'the connection')
+  .option('--no-wait', 'queue the job and print its id without waiting')
+  .option('--json', 'print the job as JSON')
+  .action(action(discover));
+
+const inventory = program.command('inventory').description('the key inventory');
+search(inventory.command('export').description('export the keys the filters match, for a CMDB'))
+  .option('--format <format>', 'csv or jsonl', 'csv')
+  .option('--out <file>', 'file to write ("-" or none: stdout)')
+  .action(action(inventoryExport));
 
 program.command('serve')
   .description('run the gateway (configured by HOST, PORT, DATABASE_URL, KMSGW_DATA_DIR, KMSGW_CONFIG)')

@@ -1,0 +1,91 @@
+// `kmsgw keys …`: the everyday key operations through the gateway's API, as a table or JSON.
+import Table from 'cli-table3';
+import { call, callJson, CliError, EXIT } from './client.ts';
+
+interface Key {
+  id: string; aliases: string[]; spec: string; usage: string; state: string; provider: string; connection: string; managed: boolean;
+  currentVersion: number; tags: Record<string, string>; lastUsedAt: string | null; nextRotationAt: string | null; description: string;
+}
+
+export interface ListOptions {
+  provider?: string; state?: string; connection?: string; spec?: string; owner?: string; tag?: string[]; observed?: boolean;
+  sort?: string; limit: string; all?: boolean; json?: boolean;
+}
+
+const date = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '');
+
+function printKeys(keys: Key[]): void {
+  const table = new Table({ head: ['id', 'alias', 'spec', 'state', 'provider', 'connection', 'owner', 'last used'], style: { head: [], border: [] } });
+  for (const k of keys) table.push([k.id, k.aliases[0] ?? '', k.spec, k.state, k.provider, k.connection, k.tags.owner ?? '', date(k.lastUsedAt)]);
+  console.log(table.toString());
+}
+
+/** The search parameters the list and the export share. */
+export function searchQuery(o: Omit<ListOptions, 'limit' | 'all' | 'json'>): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const name of ['provider', 'state', 'connection', 'spec', 'owner', 'sort'] as const) if (o[name]) q.set(name, o[name]);
+  for (const t of o.tag ?? []) q.append('tag', t);
+  if (o.observed) q.set('managed', 'false');
+  return q;
+}
+
+export async function keysList(o: ListOptions): Promise<void> {
+  const q = searchQuery(o);
+  q.set('limit', o.limit);
+  const keys: Key[] = [];
+  for (let cursor: string | null = null; ;) {
+    if (cursor) q.set('cursor', cursor);
+    const page = await callJson<{ keys: Key[]; nextCursor: string | null }>('GET', `/v1/keys?${q}`);
+    keys.push(...page.keys);
+    cursor = page.nextCursor;
+    if (!cursor || !o.all) break;
+  }
+  if (o.json) console.log(JSON.stringify(keys, null, 2));
+  else printKeys(keys);
+}
+
+export async function keysShow(key: string, o: { json?: boolean }): Promise<void> {
+  const k = await callJson<Key & { bindings: { role: string; connection: string; ref: string }[] }>('GET', `/v1/keys/${encodeURIComponent(key)}`);
+  if (o.json) return console.log(JSON.stringify(k, null, 2));
+  const table = new Table({ style: { head: [], border: [] } });
+  table.push(
+    { id: k.id }, { aliases: k.aliases.join(', ') }, { spec: `${k.spec} (${k.usage})` }, { state: k.state }, { managed: String(k.managed) },
+    { version: String(k.currentVersion) }, { 'next rotation': date(k.nextRotationAt) }, { 'last used': date(k.lastUsedAt) },
+    { tags: Object.entries(k.tags).map(([n, v]) => `${n}=${v}`).join(', ') }, { description: k.description },
+    ...k.bindings.map((b) => ({ [b.role]: `${b.connection}  ${b.ref}` })),
+  );
+  console.log(table.toString());
+}
+
+export interface CreateOptions { spec: string; usage: string; connection?: string; alias?: string[]; tag?: string[]; description?: string; rotationDays?: string; json?: boolean }
+
+export async function keysCreate(o: CreateOptions): Promise<void> {
+  const tags = Object.fromEntries((o.tag ?? []).map((t) => {
+    const at = t.indexOf('=');
+    if (at < 1) throw new CliError(`--tag "${t}" must be name=value`, EXIT.usage);
+    return [t.slice(0, at), t.slice(at + 1)];
+  }));
+  const rotationPeriodDays = o.rotationDays === undefined ? undefined : Number(o.rotationDays);
+  if (rotationPeriodDays !== undefined && !Number.isInteger(rotationPeriodDays)) throw new CliError(`--rotation-days "${o.rotationDays}" is not a whole number`, EXIT.usage);
+  const key = await callJson<Key>('POST', '/v1/keys', { spec: o.spec, usage: o.usage, connection: o.connection, aliases: o.alias, tags, description: o.description, rotationPeriodDays });
+  if (o.json) console.log(JSON.stringify(key, null, 2));
+  else console.log(key.id);
+}
+
+/** rotate, suspend, reactivate: one POST, the key's new state printed. */
+export function keysTransition(path: 'rotate' | 'suspend' | 'reactivate') {
+  return async (key: string, o: { approval?: string; json?: boolean }): Promise<void> => {
+    const k = await callJson<Key>('POST', `/v1/keys/${encodeURIComponent(key)}/${path}`, undefined, approval(o));
+    if (o.json) console.log(JSON.stringify(k, null, 2));
+    else console.log(`${k.id}: ${k.state}, version ${k.currentVersion}`);
+  };
+}
+
+export async function keysDelete(key: string, o: { days?: string; approval?: string; json?: boolean }): Promise<void> {
+  const res = await call('POST', `/v1/keys/${encodeURIComponent(key)}/schedule-deletion`, o.days ? { pendingDays: Number(o.days) } : {}, approval(o));
+  const k = await res.json() as Key & { dates: { deletion: string } };
+  if (o.json) console.log(JSON.stringify(k, null, 2));
+  else console.log(`${k.id}: ${k.state}; destroyed on ${k.dates.deletion} unless cancelled`);
+}
+
+const approval = (o: { approval?: string }): Record<string, string> => (o.approval ? { 'kmsgw-approval': o.approval } : {});

@@ -1,0 +1,115 @@
+// The operator CLI against a gateway listening on loopback, run as a user runs it (a child
+// process): keys create/list/show/rotate/suspend/delete, encrypt and decrypt of files and stdin,
+// discovery against the AWS emulator, the inventory export, and the exit statuses scripts rely on.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from './support/gateway.ts';
+
+const endpoint = process.env.AWS_ENDPOINT_URL;
+if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');
+
+let gw: TestGateway;
+let server: ServerType;
+let url: string;
+const dir = mkdtempSync(join(tmpdir(), 'kmsgw-cli-'));
+
+beforeAll(async () => {
+  gw = await startGateway({ config: { connections: [{ name: 'local', provider: 'local' }, { name: 'aws', provider: 'aws', region: process.env.AWS_REGION ?? 'eu-west-1', endpoint }] } });
+  await gw.runtime.jobs.start();
+  server = serve({ fetch: gw.app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await gw?.close();
+});
+
+/** Runs `kmsgw …`; resolves its exit status and output. */
+function kmsgw(args: string[], options: { stdin?: Buffer; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/kmsgw.ts', ...args], {
+      env: { ...process.env, KMSGW_URL: url, KMSGW_API_KEY: gw.secret, ...options.env },
+    });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
+    child.stdin.end(options.stdin);
+  });
+}
+
+describe('kmsgw CLI', { timeout: 60_000 }, () => {
+  let id: string;
+
+  it('creates a key, lists it in a table and shows it', async () => {
+    const made = await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--alias', 'cli-orders', '--tag', 'owner=orders']);
+    expect(made.code, made.stderr).toBe(0);
+    id = made.stdout.toString().trim();
+    expect(id).toMatch(/^key_[0-9a-z]{26}$/);
+    const list = await kmsgw(['keys', 'list', '--owner', 'orders']);
+    expect(list.code).toBe(0);
+    expect(list.stdout.toString()).toContain(id);
+    expect(list.stdout.toString()).toContain('cli-orders');
+    const json = JSON.parse((await kmsgw(['keys', 'list', '--owner', 'orders', '--json'])).stdout.toString());
+    expect(json.map((k: any) => k.id)).toEqual([id]);
+    const show = await kmsgw(['keys', 'show', 'alias/cli-orders']);
+    expect(show.stdout.toString()).toMatch(/state\s*│\s*ACTIVE/);
+  });
+
+  it('encrypts a file and decrypts it from stdin, context and all; a wrong context is refused with status 1', async () => {
+    const plain = Buffer.from('a file of bytes \x00\x01\x02 and text');
+    writeFileSync(join(dir, 'plain'), plain);
+    const sealed = await kmsgw(['encrypt', 'alias/cli-orders', '--in', join(dir, 'plain'), '--out', join(dir, 'sealed'), '--context', 'order=42']);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const opened = await kmsgw(['decrypt', '--context', 'order=42'], { stdin: readFileSync(join(dir, 'sealed')) });
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout.equals(plain)).toBe(true);
+    const wrong = await kmsgw(['decrypt', '--in', join(dir, 'sealed'), '--context', 'order=43']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^kmsgw: 400 INVALID_ARGUMENT: /);
+  });
+
+  it('rotates, suspends and schedules deletion; the state refuses what it must', async () => {
+    expect((await kmsgw(['keys', 'rotate', id])).stdout.toString()).toContain('ACTIVE, version 2');
+    expect((await kmsgw(['keys', 'suspend', id])).stdout.toString()).toContain('SUSPENDED');
+    const refused = await kmsgw(['encrypt', id], { stdin: Buffer.from('x') });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('409 FAILED_PRECONDITION');
+    const deleted = await kmsgw(['keys', 'delete', id, '--days', '7']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout.toString()).toContain('PENDING_DELETION');
+  });
+
+  it('discovers a connection to the end and reports what it found', async () => {
+    const run = await kmsgw(['discover', 'aws']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.toString()).toMatch(/^job_[0-9a-z]{26} SUCCEEDED: \d+ keys seen/);
+    expect((await kmsgw(['discover', 'local'])).code).toBe(1);
+  });
+
+  it('exports the inventory as CSV to a file', async () => {
+    const run = await kmsgw(['inventory', 'export', '--provider', 'local', '--out', join(dir, 'inventory.csv')]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = readFileSync(join(dir, 'inventory.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^id,aliases,spec/);
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual([id]);
+  });
+
+  it('exits 2 on bad usage or no API key, and 3 when the gateway cannot be reached', async () => {
+    expect((await kmsgw(['keys', 'create', '--usage', 'MAC'])).code).toBe(2);
+    expect((await kmsgw(['keys', 'list'], { env: { KMSGW_API_KEY: '' } })).code).toBe(2);
+    const away = await kmsgw(['keys', 'list'], { env: { KMSGW_URL: 'http://127.0.0.1:65534' } });
+    expect(away.code).toBe(3);
+    expect(away.stderr).toContain('cannot be reached');
+    expect((await kmsgw(['keys', 'list'], { env: { KMSGW_API_KEY: 'kmsgw_wrong' } })).code).toBe(1);
+  });
+});
