@@ -4,8 +4,8 @@
 import { count } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Db } from './db/client.ts';
-import { jobs, keys } from './db/schema/index.ts';
-import type { Inventory } from './inventory/inventory.ts';
+import { jobs } from './db/schema/index.ts';
+import { keyCounts, openDriftKeys } from './db/queries/inventory.ts';
 import type { Connections } from './routing/connection.ts';
 
 const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -14,20 +14,19 @@ export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'operation' | 'code'>;
 
-  constructor(db: Db, connections: Connections, inventory: Inventory) {
+  constructor(db: Db, connections: Connections) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'kmsgw_requests_total', help: 'Authenticated requests by operation and status code', labelNames: ['operation', 'code'], registers });
     new Gauge({
       name: 'kmsgw_keys', help: 'Keys by provider, state and whether the gateway manages them', labelNames: ['provider', 'state', 'managed'], registers,
       async collect() {
         this.reset();
-        const rows = await db.select({ provider: keys.provider, state: keys.state, managed: keys.managed, n: count() }).from(keys).groupBy(keys.provider, keys.state, keys.managed);
-        for (const r of rows) this.set({ provider: r.provider, state: r.state, managed: String(r.managed) }, r.n);
+        for (const r of await keyCounts(db)) this.set({ provider: r.provider, state: r.state, managed: String(r.managed) }, r.keys);
       },
     });
     new Gauge({
       name: 'kmsgw_drift_open_keys', help: 'Keys with drift that discovery found and nothing has resolved', registers,
-      async collect() { this.set(await inventory.openDrift()); },
+      async collect() { this.set(await openDriftKeys(db)); },
     });
     new Gauge({
       name: 'kmsgw_jobs', help: 'Background jobs by kind and status', labelNames: ['kind', 'status'], registers,

@@ -101,7 +101,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
     usage,
-    metrics: new Metrics(db.db, connections, inventory),
+    metrics: new Metrics(db.db, connections),
     database: db,
     logger,
   };

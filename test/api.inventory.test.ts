@@ -81,8 +81,7 @@ describe('inventory search', () => {
 
   it('finds keys by compliance finding', async () => {
     // The shipped rules require no tag; a key with a personal-data label breaks the labels rule.
-    const legacy = await gw.runtime.services.database.db.execute(`update keys set description = 'contact jane.doe@example.com' where id = '${ids.ledger}'` as never);
-    expect(legacy).toBeDefined();
+    await gw.runtime.services.database.db.execute(`update keys set description = 'contact jane.doe@example.com' where id = '${ids.ledger}'` as never);
     expect(names((await search('finding=labels')).keys)).toEqual(['ledger']);
     expect((await search('finding=specs')).keys).toEqual([]);
   });

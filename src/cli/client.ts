@@ -17,6 +17,16 @@ function apiKey(): string {
   return key;
 }
 
+/** `name=value` arguments (tags, encryption context) as an object; none when there are none. */
+export function pairs(flag: string, values: string[] = []): Record<string, string> | undefined {
+  if (values.length === 0) return undefined;
+  return Object.fromEntries(values.map((p) => {
+    const at = p.indexOf('=');
+    if (at < 1) throw new CliError(`${flag} "${p}" must be name=value`, EXIT.usage);
+    return [p.slice(0, at), p.slice(at + 1)];
+  }));
+}
+
 /** Calls the gateway; answers the response of a success, throws CliError otherwise. */
 export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const base = process.env.KMSGW_URL ?? 'http://127.0.0.1:8080';

@@ -1,7 +1,7 @@
 // `kmsgw encrypt|decrypt`: files or stdin through the gateway. Ciphertext is the gateway's binary
 // envelope, written as it is (no base64), so `decrypt` reads back exactly what `encrypt` wrote.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { callJson, CliError, EXIT } from './client.ts';
+import { callJson, pairs } from './client.ts';
 
 interface IoOptions { in?: string; out?: string; context?: string[] }
 
@@ -13,21 +13,12 @@ function write(path: string | undefined, bytes: Buffer): void {
   else process.stdout.write(bytes);
 }
 
-function context(pairs: string[] = []): Record<string, string> | undefined {
-  if (pairs.length === 0) return undefined;
-  return Object.fromEntries(pairs.map((p) => {
-    const at = p.indexOf('=');
-    if (at < 1) throw new CliError(`--context "${p}" must be name=value`, EXIT.usage);
-    return [p.slice(0, at), p.slice(at + 1)];
-  }));
-}
-
 export async function encrypt(key: string, o: IoOptions): Promise<void> {
-  const out = await callJson<{ ciphertext: string }>('POST', `/v1/keys/${encodeURIComponent(key)}/encrypt`, { plaintext: read(o.in).toString('base64'), context: context(o.context) });
+  const out = await callJson<{ ciphertext: string }>('POST', `/v1/keys/${encodeURIComponent(key)}/encrypt`, { plaintext: read(o.in).toString('base64'), context: pairs('--context', o.context) });
   write(o.out, Buffer.from(out.ciphertext, 'base64'));
 }
 
 export async function decrypt(o: IoOptions): Promise<void> {
-  const out = await callJson<{ plaintext: string }>('POST', '/v1/decrypt', { ciphertext: read(o.in).toString('base64'), context: context(o.context) });
+  const out = await callJson<{ plaintext: string }>('POST', '/v1/decrypt', { ciphertext: read(o.in).toString('base64'), context: pairs('--context', o.context) });
   write(o.out, Buffer.from(out.plaintext, 'base64'));
 }

@@ -1,6 +1,6 @@
 // `kmsgw keys …`: the everyday key operations through the gateway's API, as a table or JSON.
 import Table from 'cli-table3';
-import { call, callJson, CliError, EXIT } from './client.ts';
+import { call, callJson, CliError, EXIT, pairs } from './client.ts';
 
 interface Key {
   id: string; aliases: string[]; spec: string; usage: string; state: string; provider: string; connection: string; managed: boolean;
@@ -60,11 +60,7 @@ export async function keysShow(key: string, o: { json?: boolean }): Promise<void
 export interface CreateOptions { spec: string; usage: string; connection?: string; alias?: string[]; tag?: string[]; description?: string; rotationDays?: string; json?: boolean }
 
 export async function keysCreate(o: CreateOptions): Promise<void> {
-  const tags = Object.fromEntries((o.tag ?? []).map((t) => {
-    const at = t.indexOf('=');
-    if (at < 1) throw new CliError(`--tag "${t}" must be name=value`, EXIT.usage);
-    return [t.slice(0, at), t.slice(at + 1)];
-  }));
+  const tags = pairs('--tag', o.tag);
   const rotationPeriodDays = o.rotationDays === undefined ? undefined : Number(o.rotationDays);
   if (rotationPeriodDays !== undefined && !Number.isInteger(rotationPeriodDays)) throw new CliError(`--rotation-days "${o.rotationDays}" is not a whole number`, EXIT.usage);
   const key = await callJson<Key>('POST', '/v1/keys', { spec: o.spec, usage: o.usage, connection: o.connection, aliases: o.alias, tags, description: o.description, rotationPeriodDays });

@@ -1,6 +1,6 @@
 // The inventory's operations beyond single keys: search (with the filters that need the runtime or
 // the governance rules), the dashboard's summary, discovery jobs per connection and the drift they find.
-import { and, count, desc, eq, inArray, isNotNull, lt, lte, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, lt, lte, ne, sql } from 'drizzle-orm';
 import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
@@ -8,6 +8,7 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { activeJob, getJob, insertJob, listJobs } from '../db/queries/jobs.ts';
 import { sortValue, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
 import { usageSince } from '../db/queries/usage.ts';
+import { keyCounts, openDriftKeys } from '../db/queries/inventory.ts';
 import { keyEvents, keys, type JobRow } from '../db/schema/index.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { RuleName } from '../governance/rules.ts';
@@ -68,13 +69,12 @@ export class Inventory {
   async summary(now: Date, hours: number) {
     const soon = new Date(now.getTime() + 30 * 86_400_000);
     const [byProviderState, rotation, drift, usage] = await Promise.all([
-      this.db.select({ provider: keys.provider, state: keys.state, managed: keys.managed, keys: count() }).from(keys)
-        .groupBy(keys.provider, keys.state, keys.managed),
+      keyCounts(this.db),
       this.db.select({
         overdue: sql<number>`count(*) filter (where ${keys.nextRotationAt} <= ${now.toISOString()}::timestamptz)`.mapWith(Number),
         next30Days: sql<number>`count(*) filter (where ${keys.nextRotationAt} > ${now.toISOString()}::timestamptz)`.mapWith(Number),
       }).from(keys).where(and(isNotNull(keys.nextRotationAt), lte(keys.nextRotationAt, soon), ne(keys.state, 'DESTROYED'))),
-      this.openDrift(),
+      openDriftKeys(this.db),
       usageSince(this.db, new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (hours - 1) * 3_600_000)),
     ]);
     const providerOf = new Map(this.connections.all().map((c) => [c.name, c.provider.kind as string]));
@@ -89,16 +89,6 @@ export class Inventory {
       drift,
       operations: [...perHour].map(([k, n]) => { const [hour, provider] = k.split(' '); return { hour: hour!, provider: provider!, count: n }; }),
     };
-  }
-
-  /** Keys whose newest drift record is not a resolution: drift nobody has dealt with yet. */
-  async openDrift(): Promise<number> {
-    const ref = sql`${keyEvents.detail}->>'ref'`;
-    const field = sql`${keyEvents.detail}->>'field'`;
-    const latest = this.db.selectDistinctOn([keyEvents.keyId, ref, field], { keyId: keyEvents.keyId, type: keyEvents.type }).from(keyEvents)
-      .where(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED'])).orderBy(keyEvents.keyId, ref, field, desc(keyEvents.id)).as('latest');
-    const [row] = await this.db.select({ n: sql<number>`count(distinct ${latest.keyId})`.mapWith(Number) }).from(latest).where(eq(latest.type, 'DRIFT'));
-    return row?.n ?? 0;
   }
 
   /** Queues a discovery of the connection, or answers the one already queued or running. */

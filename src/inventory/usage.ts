@@ -20,13 +20,9 @@ export class UsageRecorder {
   /** Counts one successful operation on a key; anything but a use of its material is ignored. */
   record(operation: string, keyId: string, connection: string, at = new Date()): void {
     if (!USES.has(operation)) return;
-    const k = `${keyId} ${operation}`;
-    const known = this.perKey.get(k);
-    if (known) { known.count++; known.lastUsedAt = at; } else this.perKey.set(k, { keyId, operation, count: 1, lastUsedAt: at });
+    add(this.perKey, `${keyId} ${operation}`, { keyId, operation, count: 1, lastUsedAt: at });
     const hour = new Date(Math.floor(at.getTime() / HOUR) * HOUR);
-    const h = `${hour.getTime()} ${connection} ${operation}`;
-    const bucket = this.perHour.get(h);
-    if (bucket) bucket.count++; else this.perHour.set(h, { hour, connection, operation, count: 1 });
+    add(this.perHour, `${hour.getTime()} ${connection} ${operation}`, { hour, connection, operation, count: 1 });
   }
 
   start(): void {
@@ -50,19 +46,21 @@ export class UsageRecorder {
     this.flushing = this.db.transaction((tx) => addUsage(tx, [...perKey.values()], [...perHour.values()]))
       .catch((err) => {
         this.logger.warn({ err }, 'usage statistics not written; kept for the next flush');
-        for (const [k, v] of perKey) this.merge(this.perKey, k, v);
-        for (const [k, v] of perHour) this.merge(this.perHour, k, v);
+        for (const [k, v] of perKey) add(this.perKey, k, v);
+        for (const [k, v] of perHour) add(this.perHour, k, v);
       })
       .finally(() => { this.flushing = undefined; });
     await this.flushing;
   }
 
-  private merge<T extends { count: number; lastUsedAt?: Date }>(into: Map<string, T>, k: string, v: T): void {
-    const known = into.get(k);
-    if (!known) into.set(k, v);
-    else {
-      known.count += v.count;
-      if (v.lastUsedAt && known.lastUsedAt && v.lastUsedAt > known.lastUsedAt) known.lastUsedAt = v.lastUsedAt;
-    }
+}
+
+/** Adds a count into a batch: counts add up, the last use is the later one. */
+function add<T extends { count: number; lastUsedAt?: Date }>(into: Map<string, T>, k: string, v: T): void {
+  const known = into.get(k);
+  if (!known) into.set(k, v);
+  else {
+    known.count += v.count;
+    if (v.lastUsedAt && known.lastUsedAt && v.lastUsedAt > known.lastUsedAt) known.lastUsedAt = v.lastUsedAt;
   }
 }

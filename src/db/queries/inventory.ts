@@ -1,6 +1,6 @@
 // Queries for discovery: matching backend keys to the bindings that know them, recording keys
 // nobody made through the gateway, and finding bindings a complete pass did not see.
-import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { bindingVersions, keyBindings, keyEvents, keys, type KeyRow } from '../schema/index.ts';
 
@@ -32,14 +32,31 @@ export async function unseenBindings(db: Db, connection: string, since: Date) {
     .where(and(eq(keyBindings.connection, connection), ne(keys.state, 'DESTROYED'), or(isNull(keyBindings.lastSeenAt), lt(keyBindings.lastSeenAt, since))));
 }
 
-/** The newest drift record per key, backend reference and field, to record only what changed since. */
+/** The newest drift record per key, backend reference and field (of these keys, or all). */
+function latestDrift(db: Db, keyIds?: string[]) {
+  const ref = sql<string>`${keyEvents.detail}->>'ref'`.as('ref');
+  const field = sql<string>`${keyEvents.detail}->>'field'`.as('field');
+  return db.selectDistinctOn([keyEvents.keyId, ref, field], { keyId: keyEvents.keyId, ref, field, type: keyEvents.type, after: sql<string>`${keyEvents.detail}->>'after'`.as('after') })
+    .from(keyEvents)
+    .where(and(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED']), keyIds ? inArray(keyEvents.keyId, keyIds) : undefined))
+    .orderBy(keyEvents.keyId, ref, field, desc(keyEvents.id));
+}
+
+/** What each key, reference and field drifted to last, or 'resolved': to record only what changed since. */
 export async function lastDrift(db: Db, keyIds: string[]): Promise<Map<string, string>> {
   if (keyIds.length === 0) return new Map();
-  const ref = sql<string>`${keyEvents.detail}->>'ref'`;
-  const field = sql<string>`${keyEvents.detail}->>'field'`;
-  const rows = await db.selectDistinctOn([keyEvents.keyId, ref, field], { keyId: keyEvents.keyId, ref, field, type: keyEvents.type, after: sql<string>`${keyEvents.detail}->>'after'` })
-    .from(keyEvents)
-    .where(and(inArray(keyEvents.type, ['DRIFT', 'DRIFT_RESOLVED']), inArray(keyEvents.keyId, keyIds)))
-    .orderBy(keyEvents.keyId, ref, field, desc(keyEvents.id));
+  const rows = await latestDrift(db, keyIds);
   return new Map(rows.map((r) => [`${r.keyId} ${r.ref} ${r.field}`, r.type === 'DRIFT' ? r.after : 'resolved']));
+}
+
+/** Keys whose drift on some field nothing has resolved yet. */
+export async function openDriftKeys(db: Db): Promise<number> {
+  const latest = latestDrift(db).as('latest');
+  const [row] = await db.select({ n: sql<number>`count(distinct ${latest.keyId})`.mapWith(Number) }).from(latest).where(eq(latest.type, 'DRIFT'));
+  return row?.n ?? 0;
+}
+
+/** Keys by provider, state and whether the gateway manages them. */
+export async function keyCounts(db: Db) {
+  return db.select({ provider: keys.provider, state: keys.state, managed: keys.managed, keys: count() }).from(keys).groupBy(keys.provider, keys.state, keys.managed);
 }

@@ -25,12 +25,13 @@ export function audit(options: { log: AuditLog }): MiddlewareHandler<AppEnv> {
         connection: record.connection ?? null, decision: record.decision ?? 'deny', reasons: record.reasons ?? [], status: c.res.status,
         outcome: record.outcome ?? (c.res.status < 400 ? 'OK' : 'ERROR'), breakGlass, detail: { ...record.detail, ...(actor.ip && { ip: actor.ip }) },
       });
-      const { usage, metrics } = c.get('services');
-      metrics.requests.inc({ operation: actor.operation, code: c.res.status });
-      if (c.res.status < 400 && record.keyId && record.connection) usage.record(actor.operation, record.keyId, record.connection);
     } catch (err) {
       c.get('services').logger.error({ err, requestId: actor.requestId }, 'audit event could not be written');
       c.res = problemResponse(c, new KmsError('UNAVAILABLE', 'the audit trail cannot be written; the request\'s effect may have been applied: retry with the same Idempotency-Key'));
     }
+    // Counted as answered: a use the audit trail could not record is a 503, not a use.
+    const { usage, metrics } = c.get('services');
+    metrics.requests.inc({ operation: actor.operation, code: c.res.status });
+    if (c.res.status < 400 && record.keyId && record.connection) usage.record(actor.operation, record.keyId, record.connection);
   };
 }

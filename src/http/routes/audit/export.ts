@@ -7,6 +7,7 @@ import type { App } from '../../app.ts';
 import { auditPage } from '../../../db/queries/audit.ts';
 import { toJsonLine, toSyslog } from '../../../audit/export.ts';
 import { errorResponses } from '../../schemas.ts';
+import { pagedBody } from '../../stream.ts';
 
 const Query = z.object({
   format: z.enum(['jsonl', 'syslog']).default('jsonl'),
@@ -28,14 +29,11 @@ export function registerExportAudit(app: App) {
     const { db } = c.get('services').database;
     const line = format === 'jsonl' ? toJsonLine : toSyslog;
     let seq = after;
-    const encoder = new TextEncoder();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const page = await auditPage(db, seq, 1000);
-        if (page.length === 0) return controller.close();
-        seq = page.at(-1)!.seq;
-        controller.enqueue(encoder.encode(page.map(line).join('')));
-      },
+    const body = pagedBody(async () => {
+      const page = await auditPage(db, seq, 1000);
+      if (page.length === 0) return undefined;
+      seq = page.at(-1)!.seq;
+      return page.map(line).join('');
     });
     c.header('Content-Type', format === 'jsonl' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');
     // A stream is not the string the OpenAPI document describes each line as; the bytes are the same.

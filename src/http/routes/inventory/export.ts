@@ -4,6 +4,7 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { errorResponses } from '../../schemas.ts';
+import { pagedBody } from '../../stream.ts';
 import { readSearch, SearchQuery } from '../keys/search.ts';
 import { exportPage, exportRow } from '../../../inventory/export.ts';
 import type { After } from '../../../db/queries/keys.ts';
@@ -24,19 +25,15 @@ export function registerExportInventory(app: App) {
     const q = c.req.valid('query');
     const { search, sort } = readSearch(q);
     const { inventory, connections } = c.get('services');
-    const encoder = new TextEncoder();
     let after: After | undefined;
     let first = true;
     let done = false;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (done) return controller.close();
-        const page = await inventory.search(search, sort, after, 1000);
-        controller.enqueue(encoder.encode(exportPage(page.keys.map((g) => exportRow(g, connections)), q.format, first)));
-        first = false;
-        after = page.next;
-        done = !page.next;
-      },
+    const body = pagedBody(async () => {
+      if (done) return undefined;
+      const page = await inventory.search(search, sort, after, 1000);
+      const text = exportPage(page.keys.map((g) => exportRow(g, connections)), q.format, first);
+      [first, after, done] = [false, page.next, !page.next];
+      return text;
     });
     c.header('Content-Type', q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
     c.header('Content-Disposition', `attachment; filename="kmsgw-inventory.${q.format === 'csv' ? 'csv' : 'jsonl'}"`);

@@ -10,13 +10,13 @@ import type { App } from '../../app.ts';
 const here = join(dirname(fileURLToPath(import.meta.url)), '../../../ui');
 const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
 
-const files: Record<string, { path: string; type: string }> = {
-  '': { path: join(here, 'index.html'), type: 'text/html; charset=utf-8' },
-  'app.js': { path: join(here, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  'style.css': { path: join(here, 'style.css'), type: 'text/css; charset=utf-8' },
-  'chart.umd.js': { path: chartJs, type: 'text/javascript; charset=utf-8' },
+const file = (path: string, type: string) => ({ body: readFileSync(path), type: `${type}; charset=utf-8` });
+const files: Record<string, ReturnType<typeof file>> = {
+  '': file(join(here, 'index.html'), 'text/html'),
+  'app.js': file(join(here, 'app.js'), 'text/javascript'),
+  'style.css': file(join(here, 'style.css'), 'text/css'),
+  'chart.umd.js': file(chartJs, 'text/javascript'),
 };
-const loaded = Object.fromEntries(Object.entries(files).map(([name, f]) => [name, { body: readFileSync(f.path), type: f.type }]));
 
 const headers = (type: string) => ({
   'Content-Type': type,
@@ -30,8 +30,8 @@ const headers = (type: string) => ({
 export function registerUi(app: App) {
   app.get('/ui', (c) => c.redirect('/ui/'));
   app.get('/ui/:file{.*}', (c) => {
-    const file = loaded[c.req.param('file')];
-    if (!file) return c.notFound();
-    return c.body(file.body, 200, headers(file.type));
+    const found = files[c.req.param('file')];
+    if (!found) return c.notFound();
+    return c.body(found.body, 200, headers(found.type));
   });
 }
