@@ -157,7 +157,14 @@ export interface DiscoveryPage { keys: DiscoveredKey[]; next?: string }
  * backend's own page token, so a discovery resumes where it stopped.
  */
 export interface Discoverer {
-  discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage>;
+  discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage>;
+}
+
+export interface DiscoveryRequest {
+  cursor?: string;
+  pageSize: number;
+  /** Waits for the connection's rate limit: awaited before each backend call after the page's first. */
+  pace(): Promise<void>;
 }
 
 export const isDiscoverer = (p: KeyProvider): p is KeyProvider & Discoverer => typeof (p as Partial<Discoverer>).discoverKeys === 'function';

@@ -11,6 +11,7 @@ import { generate, findAll } from '../providers/pkcs11/objects.ts';
 import type { Pkcs11Provider } from '../providers/pkcs11/index.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { softhsmConnection } from './support/softhsm.ts';
+import { discover as discoverPass, driftOf, finished, observed as observedKeys } from './support/discovery.ts';
 
 const endpoint = process.env.AWS_ENDPOINT_URL;
 if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');
@@ -42,31 +43,14 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => { await gw.close(); });
 
-async function discover(connection: string) {
-  const started = await gw.call('POST', `/v1/connections/${connection}/discover`);
-  expect(started.status).toBe(202);
-  return finished(started.body.id);
-}
-
-async function finished(id: string) {
-  for (let i = 0; i < 1_000; i++) {
-    const job = (await gw.call('GET', `/v1/jobs/${id}`)).body;
-    if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
-      expect(job.status, job.error).toBe('SUCCEEDED');
-      return job;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('discovery did not finish within 100 s');
-}
-
 async function openDriftMetric(): Promise<number> {
   const text = await (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
   return Number(/^kmsgw_drift_open_keys (\d+)$/m.exec(text)![1]);
 }
 
-const observed = async (connection: string) => (await gw.call('GET', `/v1/keys?connection=${connection}&managed=false&limit=1000`)).body.keys as any[];
-const drift = async (keyId: string) => ((await gw.call('GET', '/v1/drift?limit=1000')).body.drift as any[]).filter((d) => d.keyId === keyId);
+const discover = (connection: string) => discoverPass(gw, connection);
+const observed = (connection: string) => observedKeys(gw, connection);
+const drift = (keyId: string) => driftOf(gw, keyId);
 
 // The emulator holds every key the suite's other files made too: a pass describes them all.
 describe('discovery', { timeout: 120_000 }, () => {
@@ -163,7 +147,7 @@ describe('discovery', { timeout: 120_000 }, () => {
     const queued = await inventory.discoverDue(0);
     expect(queued.map((j) => j.target).sort()).toEqual(['aws', 'hsm']);
     expect(queued.every((j) => j.createdBy === 'system:schedule')).toBe(true);
-    for (const job of queued) await finished(job.id);
+    for (const job of queued) await finished(gw, job.id);
   });
 
   it('a managed key whose object is destroyed on the token is drift: gone', async () => {

@@ -6,10 +6,11 @@ import {
   GetKeyRotationStatusCommand, GetPublicKeyCommand, ListKeysCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, SignCommand, VerifyCommand, VerifyMacCommand,
   type KeyMetadata, type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
+import pMap from 'p-map';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer,
+  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer,
   SignRequest, Signer,
 } from '../provider.ts';
 import type { KmsPort } from './client.ts';
@@ -30,6 +31,7 @@ const AAD_CONTEXT_KEY = 'kmsgw:aad';
 /** The tag that names the gateway key an AWS key was made for. */
 const KEY_ID_TAG = 'kmsgw:key-id';
 
+/** Keys described at once in discovery: each is three calls, and the connection's rate limit still applies. */
 const DESCRIBE_CONCURRENCY = 8;
 
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
@@ -119,30 +121,31 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
     }
   }
 
-  async discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage> {
+  async discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage> {
     const page = await this.kms.send(new ListKeysCommand({ Limit: Math.min(req.pageSize, 1000), Marker: req.cursor }));
-    // A few keys described at a time: each is three calls, and the connection's rate limit still applies.
     const refs = (page.Keys ?? []).map((k) => `aws:${k.KeyArn!}`);
-    const keys: DiscoveredKey[] = [];
-    for (let i = 0; i < refs.length; i += DESCRIBE_CONCURRENCY) keys.push(...await Promise.all(refs.slice(i, i + DESCRIBE_CONCURRENCY).map((r) => this.describeKey(r))));
+    const keys = await pMap(refs, (r) => this.describeKey(r, req.pace), { concurrency: DESCRIBE_CONCURRENCY });
     return { keys, next: page.Truncated ? page.NextMarker : undefined };
   }
 
-  private async describeKey(ref: string): Promise<DiscoveredKey> {
+  private async describeKey(ref: string, pace: () => Promise<void>): Promise<DiscoveredKey> {
     const id = keyIdOf(ref);
+    await pace();
     const meta = (await this.kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!;
+    await pace();
     const tags = Object.fromEntries(((await this.kms.send(new ListResourceTagsCommand({ KeyId: id }))).Tags ?? []).map((t) => [t.TagKey!, t.TagValue!]));
     const { [KEY_ID_TAG]: gatewayKeyId, ...rest } = tags;
     return {
       ref, versionRef: ref, spec: fromAwsSpec(meta.KeySpec), usage: fromAwsUsage(meta.KeyUsage), nativeSpec: `${meta.KeySpec}/${meta.KeyUsage}`,
       state: meta.KeyState === 'Unavailable' && meta.DeletionDate ? 'DESTROYED' : awsStates[meta.KeyState ?? ''] ?? 'OTHER',
-      tags: rest, createdAt: meta.CreationDate, rotation: await this.rotationOf(meta), gatewayKeyId,
+      tags: rest, createdAt: meta.CreationDate, rotation: await this.rotationOf(meta, pace), gatewayKeyId,
     };
   }
 
   /** AWS rotates only symmetric customer keys of its own material. */
-  private async rotationOf(meta: KeyMetadata): Promise<DiscoveredKey['rotation']> {
+  private async rotationOf(meta: KeyMetadata, pace: () => Promise<void>): Promise<DiscoveredKey['rotation']> {
     if (meta.KeySpec !== 'SYMMETRIC_DEFAULT' || meta.Origin !== 'AWS_KMS' || meta.KeyManager !== 'CUSTOMER' || meta.KeyState !== 'Enabled') return undefined;
+    await pace();
     const status = await this.kms.send(new GetKeyRotationStatusCommand({ KeyId: meta.KeyId! }));
     return { enabled: status.KeyRotationEnabled ?? false, periodDays: status.RotationPeriodInDays };
   }

@@ -5,7 +5,8 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { KeyClient, type CreateKeyOptions, type KeyVaultKey } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
 
-export type KeyVaultPort = Pick<KeyClient, 'createKey' | 'getKey' | 'getCryptographyClient' | 'beginDeleteKey' | 'purgeDeletedKey'>;
+export type KeyVaultPort = Pick<KeyClient, 'createKey' | 'getKey' | 'getCryptographyClient' | 'beginDeleteKey' | 'purgeDeletedKey'
+  | 'listPropertiesOfKeys' | 'listDeletedKeys' | 'getDeletedKey' | 'getKeyRotationPolicy'>;
 export type { CreateKeyOptions, KeyVaultKey };
 
 export interface AzureConnectionOptions { vaultUrl: string; credential?: TokenCredential }

@@ -2,23 +2,30 @@
 // vault key (named after the gateway id) and its versions are the key's versions, so rotation is
 // native. Envelope DEKs are wrapped with RSA-OAEP-256 under RSA keys; EC keys sign.
 import { createPublicKey } from 'node:crypto';
-import type { CryptographyClient } from '@azure/keyvault-keys';
+import type { CryptographyClient, KeyVaultKey } from '@azure/keyvault-keys';
+import pMap from 'p-map';
 import { compactFromDer, derFromCompact, isEcSpec } from '../../src/crypto/ecdsa.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
-import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer } from '../provider.ts';
+import type {
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer,
+} from '../provider.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
-import { azureKey, azureSignature, signatureName } from './specs.ts';
+import { azureKey, azureSignature, fromJwk, periodDays, signatureName } from './specs.ts';
 
 /** Grammar: `azure:<key URL>`, `https://<vault>/keys/<name>`; a version adds `/<version>`. */
 const refPattern = /^azure:(https:\/\/[a-z0-9.-]+(?::\d+)?)\/keys\/([0-9a-zA-Z-]{1,127})(?:\/([0-9a-f]{32}))?$/;
 
 /** Key Vault's RSA wrap that binds no context: the envelope's key commitment rejects a DEK moved between envelopes. */
 const WRAP = 'RSA-OAEP-256';
+/** The tag that names the gateway key a vault key was made for. */
+const KEY_ID_TAG = 'kmsgw-key-id';
+/** Keys described at once in discovery: each is two calls, and the connection's rate limit still applies. */
+const DESCRIBE_CONCURRENCY = 8;
 
-export class AzureKeyVaultProvider implements KeyProvider, Signer {
+export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer {
   readonly kind = 'azure' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(azureKey) as KeySpec[],
@@ -94,6 +101,52 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer {
     return createPublicKey({ key, format: 'jwk' }).export({ type: 'spki', format: 'der' });
   }
 
+  /**
+   * The vault's keys, then its soft-deleted ones (pending deletion), in name order. The SDK's pages
+   * (4.10.2) lose their continuation token when it maps them, so a pass cannot resume at the vault's
+   * own page: each page lists the names (25 a call, names only) and resumes after the last one done,
+   * as the PKCS#11 adapter does.
+   */
+  async discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage> {
+    const places: string[] = [];
+    for await (const page of this.vault.listPropertiesOfKeys().byPage({ maxPageSize: 25 })) {
+      places.push(...page.map((p) => `0:${p.name}`));
+      await req.pace();
+    }
+    for await (const page of this.vault.listDeletedKeys().byPage({ maxPageSize: 25 })) {
+      places.push(...page.map((d) => `1:${d.name}`));
+      await req.pace();
+    }
+    const rest = places.sort().filter((p) => req.cursor === undefined || p > req.cursor);
+    const page = rest.slice(0, req.pageSize);
+    const keys = await pMap(page, (p) => this.describeKey(p.slice(2), p.startsWith('1:'), req.pace), { concurrency: DESCRIBE_CONCURRENCY });
+    return { keys, next: rest.length > req.pageSize ? page.at(-1) : undefined };
+  }
+
+  private async describeKey(name: string, deleted: boolean, pace: () => Promise<void>): Promise<DiscoveredKey> {
+    await pace();
+    const key: KeyVaultKey = deleted ? await this.vault.getDeletedKey(name) : await this.vault.getKey(name);
+    const { [KEY_ID_TAG]: gatewayKeyId, ...tags } = key.properties.tags ?? {};
+    return {
+      ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${key.id!}`, ...fromJwk(key.key ?? {}),
+      state: deleted ? 'PENDING_DELETION' : key.properties.enabled === false ? 'DISABLED' : 'ENABLED',
+      tags, createdAt: key.properties.createdOn, rotation: deleted ? undefined : await this.rotationOf(name, pace), gatewayKeyId,
+    };
+  }
+
+  /** A rotation policy with a Rotate action; none readable (no `rotationpolicy/get` permission) is left unknown. */
+  private async rotationOf(name: string, pace: () => Promise<void>): Promise<DiscoveredKey['rotation']> {
+    await pace();
+    try {
+      const policy = await this.vault.getKeyRotationPolicy(name);
+      const rotate = policy.lifetimeActions?.find((a) => a.action.toLowerCase() === 'rotate');
+      return { enabled: rotate !== undefined, periodDays: periodDays(rotate?.timeAfterCreate) };
+    } catch (err) {
+      if (azureErrorCode(err) === 'PERMISSION_DENIED') return undefined;
+      throw err;
+    }
+  }
+
   errorCode(err: unknown): ErrorCode {
     return err instanceof KmsError ? err.code : azureErrorCode(err);
   }
@@ -108,7 +161,7 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer {
   private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, keyId: string): Promise<string> {
     const k = azureKey[spec]!;
     const keyOps = usage === 'SIGN_VERIFY' ? ['sign', 'verify'] : ['wrapKey', 'unwrapKey'];
-    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps, tags: { 'kmsgw-key-id': keyId } });
+    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps, tags: { [KEY_ID_TAG]: keyId } });
     return `azure:${key.id!}`;
   }
 

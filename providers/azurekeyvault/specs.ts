@@ -1,6 +1,6 @@
 // The gateway's specs and algorithms in Key Vault's terms (JWA names). A standard vault holds RSA
 // and EC keys only: AES and HMAC keys need a Managed HSM, which this adapter does not cover yet.
-import type { KeySpec, SigningAlgorithm } from '../../src/keys/specs.ts';
+import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 
 export const azureKey: Partial<Record<KeySpec, { kty: 'RSA' | 'EC'; keySize?: number; curve?: 'P-256' | 'P-384' | 'P-256K' }>> = {
   RSA_2048: { kty: 'RSA', keySize: 2048 },
@@ -20,3 +20,28 @@ export const azureSignature: Partial<Record<SigningAlgorithm, string>> = {
 /** ES256 on a secp256k1 key is ES256K in JWA. */
 export const signatureName = (spec: KeySpec, algorithm: SigningAlgorithm): string =>
   spec === 'EC_SECP256K1' ? 'ES256K' : azureSignature[algorithm]!;
+
+const curveSpecs: Record<string, KeySpec> = Object.fromEntries(Object.entries(azureKey).filter(([, k]) => k.curve).map(([spec, k]) => [k.curve, spec]));
+
+/**
+ * A vault key in the gateway's terms, from its JWK: RSA keys that may wrap are for encryption (as the
+ * gateway's own are), other RSA keys and all EC keys sign. Managed HSM `oct` keys have no spec here yet.
+ */
+export function fromJwk(jwk: { kty?: string; n?: Uint8Array; crv?: string; keyOps?: string[] }): { spec?: KeySpec; usage?: KeyUsage; nativeSpec: string } {
+  const kty = jwk.kty ?? 'unknown';
+  if (kty.startsWith('RSA')) {
+    const bits = (jwk.n?.length ?? 0) * 8;
+    const spec = `RSA_${bits}` as KeySpec;
+    const wraps = !jwk.keyOps || jwk.keyOps.some((op) => op === 'wrapKey' || op === 'encrypt');
+    return { spec: azureKey[spec] ? spec : undefined, usage: wraps ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY', nativeSpec: `${kty}/${bits}` };
+  }
+  if (kty.startsWith('EC')) return { spec: curveSpecs[jwk.crv ?? ''], usage: 'SIGN_VERIFY', nativeSpec: `${kty}/${jwk.crv}` };
+  return { nativeSpec: kty };
+}
+
+/** An ISO 8601 period as Key Vault's rotation policies write it (P90D, P1Y, P3M), in days; months count as 30. */
+export function periodDays(iso: string | undefined): number | undefined {
+  const m = iso ? /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$/.exec(iso) : null;
+  if (!m || !(m[1] || m[2] || m[3])) return undefined;
+  return Number(m[1] ?? 0) * 365 + Number(m[2] ?? 0) * 30 + Number(m[3] ?? 0);
+}

@@ -2,21 +2,31 @@
 // connection's key ring (named after the gateway id) and its versions are the CryptoKey's versions.
 // Cloud KMS fixes a signing key's algorithm at creation, so signing keys are pinned (`per-key`).
 import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
+import type { protos } from '@google-cloud/kms';
+import pMap from 'p-map';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
-import type { Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer } from '../provider.ts';
+import type {
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer,
+} from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
 import { once, type GcpKmsPort } from './client.ts';
 import { gcpErrorCode } from './errors.ts';
-import { gcpSigningAlgorithms, gcpSpecs, gcpTemplate } from './specs.ts';
+import { fromGcpAlgorithm, gcpSigningAlgorithms, gcpSpecs, gcpTemplate } from './specs.ts';
 
 /** Grammar: `gcp:projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`; a version adds `/cryptoKeyVersions/<n>`. */
 const refPattern = /^gcp:(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/keyRings\/[a-zA-Z0-9_-]{1,63}\/cryptoKeys\/[a-zA-Z0-9_-]{1,63})(?:\/cryptoKeyVersions\/(\d+))?$/;
 
+/** The label that names the gateway key a CryptoKey was made for. */
+const KEY_ID_LABEL = 'kmsgw-key-id';
+/** Keys described at once in discovery (one version listing each), under the connection's rate limit. */
+const DESCRIBE_CONCURRENCY = 8;
+const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', DISABLED: 'DISABLED', DESTROY_SCHEDULED: 'PENDING_DELETION', DESTROYED: 'DESTROYED' };
+
 export interface GcpKeyRing { project: string; location: string; keyRing: string; protectionLevel: 'SOFTWARE' | 'HSM' }
 
-export class GcpKmsProvider implements KeyProvider, Signer, Macer {
+export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
   readonly kind = 'gcp' as const;
   readonly capabilities: Capabilities;
   private readonly parent: string;
@@ -41,7 +51,7 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer {
       parent: this.parent,
       cryptoKeyId: req.keyId,
       skipInitialVersionCreation: true,
-      cryptoKey: { purpose, versionTemplate: { algorithm, protectionLevel: this.ring.protectionLevel }, labels: { 'kmsgw-key-id': req.keyId } },
+      cryptoKey: { purpose, versionTemplate: { algorithm, protectionLevel: this.ring.protectionLevel }, labels: { [KEY_ID_LABEL]: req.keyId } },
     }, once);
     const ref = `gcp:${key.name!}`;
     const { versionRef } = await this.createVersion({ ref, spec: req.spec, usage: req.usage, keyId: req.keyId, exportable: false });
@@ -117,6 +127,32 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer {
     return (await this.kms.macVerify({ name: parse(req.versionRef).version!, data: req.message, mac: req.mac }, once))[0].success === true;
   }
 
+  /** The CryptoKeys of the connection's key ring, a page at Cloud KMS's own page token. */
+  async discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage> {
+    const [keys, next] = await this.kms.listCryptoKeys({ parent: this.parent, pageSize: req.pageSize, pageToken: req.cursor }, { ...once, autoPaginate: false });
+    const found = await pMap(keys, (k) => this.describeKey(k, req.pace), { concurrency: DESCRIBE_CONCURRENCY });
+    return { keys: found, next: next?.pageToken || undefined };
+  }
+
+  /**
+   * A CryptoKey as the inventory sees it, through its newest version: the one in use, since the
+   * gateway adds versions in order (and Cloud KMS's own rotation does too). Automatic rotation exists
+   * for symmetric keys only.
+   */
+  private async describeKey(key: protos.google.cloud.kms.v1.ICryptoKey, pace: () => Promise<void>): Promise<DiscoveredKey> {
+    await pace();
+    const [versions] = await this.kms.listCryptoKeyVersions({ parent: key.name! }, once);
+    const newest = versions.reduce<typeof versions[number] | undefined>((a, v) => (!a || versionNumber(v.name!) > versionNumber(a.name!) ? v : a), undefined);
+    const algorithm = String(newest?.algorithm ?? key.versionTemplate?.algorithm ?? 'UNSPECIFIED');
+    const { [KEY_ID_LABEL]: gatewayKeyId, ...tags } = key.labels ?? {};
+    const periodSeconds = Number(key.rotationPeriod?.seconds ?? 0);
+    return {
+      ref: `gcp:${key.name!}`, versionRef: `gcp:${newest?.name ?? key.name!}`, ...fromGcpAlgorithm(algorithm), nativeSpec: `${String(key.purpose)}/${algorithm}`,
+      state: gcpStates[String(newest?.state)] ?? 'OTHER', tags, createdAt: timestamp(key.createTime), gatewayKeyId,
+      rotation: String(key.purpose) === 'ENCRYPT_DECRYPT' ? { enabled: periodSeconds > 0, periodDays: periodSeconds > 0 ? Math.round(periodSeconds / 86_400) : undefined } : undefined,
+    };
+  }
+
   errorCode(err: unknown): ErrorCode {
     return err instanceof KmsError ? err.code : gcpErrorCode(err);
   }
@@ -136,6 +172,12 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer {
 function bytes(value: Uint8Array | string | null | undefined): Uint8Array {
   if (value === null || value === undefined || value.length === 0) throw new Error('Cloud KMS answered without a result');
   return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+}
+
+const versionNumber = (name: string) => Number(name.slice(name.lastIndexOf('/') + 1));
+
+function timestamp(t: protos.google.protobuf.ITimestamp | null | undefined): Date | undefined {
+  return t?.seconds == null ? undefined : new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6));
 }
 
 function parse(ref: string): { key: string; version?: string } {

@@ -29,3 +29,20 @@ export function gcpTemplate(spec: KeySpec, usage: KeyUsage, algorithm?: SigningA
   }
   return { purpose: 'ASYMMETRIC_SIGN', algorithm: (spec.startsWith('RSA_') ? signing[algorithm!]!(bits) : ec[spec]!) as Algorithm };
 }
+
+const byAlgorithm = <T extends Partial<Record<KeySpec, string>>>(table: T, algorithm: string) => (Object.keys(table) as KeySpec[]).find((k) => table[k] === algorithm);
+
+/**
+ * A Cloud KMS algorithm in the gateway's terms, for discovery. Only the SHA-256 RSA variants map:
+ * the gateway encrypts and signs RSA with SHA-256, so an OAEP-SHA-1 or PSS-SHA-512 key could not be
+ * used through it. Unmapped algorithms (raw PKCS#1, external keys, post-quantum) have no spec.
+ */
+export function fromGcpAlgorithm(algorithm: string): { spec?: KeySpec; usage?: KeyUsage } {
+  if (algorithm === 'GOOGLE_SYMMETRIC_ENCRYPTION') return { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' };
+  const rsa = /^RSA_(DECRYPT_OAEP|SIGN_PSS|SIGN_PKCS1)_(2048|3072|4096)_SHA256$/.exec(algorithm);
+  if (rsa) return { spec: `RSA_${rsa[2]}` as KeySpec, usage: rsa[1] === 'DECRYPT_OAEP' ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY' };
+  const signing = byAlgorithm(ec, algorithm);
+  if (signing) return { spec: signing, usage: 'SIGN_VERIFY' };
+  const mac = byAlgorithm(hmac, algorithm);
+  return mac ? { spec: mac, usage: 'MAC' } : {};
+}

@@ -12,7 +12,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, EncryptRequest, Exporter, ExportRequest,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Exporter, ExportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
@@ -171,7 +171,7 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
    * Every key object on the token, one entry per object: a gateway key's versions appear each
    * under its label (the gateway key id). The cursor is the last key's place in (label, id) order.
    */
-  async discoverKeys(req: { cursor?: string; pageSize: number }): Promise<DiscoveryPage> {
+  async discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage> {
     return this.token.withSession(async (lib, s) => {
       // Resume after the last object of the previous page, not at an offset: objects made or destroyed
       // meanwhile must not make a pass skip one (a skipped key would look gone).

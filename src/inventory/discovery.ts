@@ -39,18 +39,48 @@ const tagsText = (tags: Record<string, string>) => JSON.stringify(Object.fromEnt
 
 /**
  * What discovery compares on a managed key: [field, what the gateway expects, what the backend has].
- * Rotation: the gateway rotates its own keys, so their backend rotation should be off; an adopted
- * key keeps the rotation it was adopted with. Tags: the backend's tags when first seen are the
- * baseline (the gateway keeps its own tags and does not write them to backends).
+ * State: a key the gateway destroyed may still sit in the backend's own deletion window. Rotation:
+ * the gateway rotates its own keys, so their backend rotation should be off; an adopted key keeps
+ * the rotation it was adopted with. Tags: the backend's tags when first seen are the baseline (the
+ * gateway keeps its own tags and does not write them to backends). Version: on a backend that
+ * versions keys itself, the version in use should be the gateway's current one.
  */
-function driftChecks(match: KnownVersion, found: DiscoveredKey, connection: Connection): [string, string, string][] {
-  const checks: [string, string, string][] = [['state', expectedState(match.key, connection), found.state]];
+function driftChecks(match: Match, found: DiscoveredKey, connection: Connection): [string, string, string][] {
+  const expected = expectedState(match.key, connection);
+  const state = expected === 'DESTROYED' && found.state === 'PENDING_DELETION' ? 'DESTROYED' : found.state;
+  const checks: [string, string, string][] = [['state', expected, state]];
   if (found.rotation) {
     const expected = match.key.origin === 'PROVIDER' && match.key.rotationPeriodDays !== null ? 'on' : 'off';
     checks.push(['rotation', expected, found.rotation.enabled ? 'on' : 'off']);
   }
   if (match.backendTags !== null) checks.push(['tags', tagsText(match.backendTags), tagsText(found.tags)]);
+  if (versioned(found) && match.currentRef) checks.push(['version', match.currentRef, found.versionRef]);
   return checks;
+}
+
+/** Backends that version keys themselves (Key Vault, Cloud KMS) report a key once, at the version in use. */
+const versioned = (found: DiscoveredKey) => found.ref !== found.versionRef;
+
+/**
+ * The binding a backend key belongs to, with the version reference of the key's current version,
+ * and whether the backend's version in use is one the inventory has not seen (made at the backend).
+ */
+type Match = KnownVersion & { currentRef?: string; newVersion: boolean };
+
+/**
+ * Finds the bindings of a page's keys: by version reference, or, on a versioning backend, by the
+ * key's reference, so that a version made outside the gateway does not turn its key into a new one.
+ */
+async function matchPage(db: Db, connection: string, found: DiscoveredKey[]): Promise<{ match: (k: DiscoveredKey) => Match | undefined; known: KnownVersion[] }> {
+  const known = await knownVersions(db, connection, found.map((k) => k.versionRef), found.filter(versioned).map((k) => k.ref));
+  const byVersion = new Map(known.map((k) => [k.versionRef, k]));
+  const byBinding = new Map(known.map((k) => [k.bindingRef, k]));
+  const current = new Map(known.filter((k) => k.version === k.key.currentVersion).map((k) => [k.bindingId, k.versionRef]));
+  const match = (k: DiscoveredKey) => {
+    const row = byVersion.get(k.versionRef) ?? (versioned(k) ? byBinding.get(k.ref) : undefined);
+    return row && { ...row, currentRef: current.get(row.bindingId), newVersion: !byVersion.has(k.versionRef) };
+  };
+  return { match, known };
 }
 
 interface Cursor { page?: string; startedAt?: string }
@@ -69,20 +99,19 @@ export class Discovery implements JobKind {
     if (!isDiscoverer(provider)) throw new KmsError('UNIMPLEMENTED', `connection "${connection.name}" (${provider.kind}) cannot list its keys`);
     const cursor = job.cursor as Cursor;
     const startedAt = cursor.startedAt ?? new Date().toISOString();
-    const page = await connection.call('discoverKeys', () => provider.discoverKeys({ cursor: cursor.page, pageSize: PAGE_SIZE }));
+    const page = await connection.call('discoverKeys', () => provider.discoverKeys({ cursor: cursor.page, pageSize: PAGE_SIZE, pace: () => connection.pace() }));
     const progress = { ...job.progress };
     const count = (name: string, n = 1) => { progress[name] = (progress[name] ?? 0) + n; };
     const notes = [...job.notes];
     count('pages');
     count('seen', page.keys.length);
-    const known = await knownVersions(this.db, connection.name, page.keys.map((k) => k.versionRef));
-    const byRef = new Map<string, KnownVersion>(known.map((k) => [k.versionRef, k]));
+    const { match: matchOf, known } = await matchPage(this.db, connection.name, page.keys);
     const drift = await lastDrift(this.db, [...new Set(known.filter((k) => k.key.managed).map((k) => k.key.id))]);
     const now = new Date();
     const writes: ((db: Db) => Promise<void>)[] = [];
     const changed = new Set<string>();
     for (const found of page.keys) {
-      const match = byRef.get(found.versionRef);
+      const match = matchOf(found);
       if (match?.key.managed) {
         count('managed');
         for (const [field, expected, now] of driftChecks(match, found, connection)) {
@@ -98,11 +127,14 @@ export class Discovery implements JobKind {
         }
         if (match.backendTags === null) writes.push((db) => setBackendTags(db, match.bindingId, found.tags));
       } else if (match) {
-        const after = { state: observedState[found.state], tags: found.tags, rotationPeriodDays: found.rotation ? rotationDays(found) : match.key.rotationPeriodDays };
-        const before = { state: match.key.state, tags: match.key.tags, rotationPeriodDays: match.key.rotationPeriodDays };
-        if (after.state !== before.state || tagsText(after.tags) !== tagsText(before.tags) || after.rotationPeriodDays !== before.rotationPeriodDays) {
+        // An observed key rotated at its backend gets the new version, so that once adopted it uses it.
+        const version = match.key.currentVersion + (match.newVersion ? 1 : 0);
+        const after = { state: observedState[found.state], tags: found.tags, rotationPeriodDays: found.rotation ? rotationDays(found) : match.key.rotationPeriodDays, currentVersion: version };
+        const before = { state: match.key.state, tags: match.key.tags, rotationPeriodDays: match.key.rotationPeriodDays, currentVersion: match.key.currentVersion };
+        if (match.newVersion || after.state !== before.state || tagsText(after.tags) !== tagsText(before.tags) || after.rotationPeriodDays !== before.rotationPeriodDays) {
           count('changed');
           writes.push(async (db) => {
+            if (match.newVersion) await insertVersion(db, match.key.id, version, [{ bindingId: match.bindingId, versionRef: found.versionRef }]);
             await updateKeyGuarded(db, match.key.id, [before.state], after);
             await setBackendTags(db, match.bindingId, found.tags);
             await insertEvent(db, { keyId: match.key.id, type: 'OBSERVED_CHANGE', fromState: before.state, toState: after.state, actor: ACTOR, detail: { connection: connection.name, ref: found.ref, before, after } });
@@ -117,7 +149,7 @@ export class Discovery implements JobKind {
         writes.push((db) => recordObserved(db, connection, found, now));
       }
     }
-    const seen = known.map((k) => k.bindingId);
+    const seen = [...new Set(known.map((k) => k.bindingId))];
     const done = page.next === undefined;
     return {
       done, progress, notes, cursor: done ? {} : { page: page.next, startedAt },

@@ -38,6 +38,11 @@ export class Connection {
     return this.resilience.circuit;
   }
 
+  /** Waits for one call's worth of the connection's rate limit (see Discoverer). */
+  pace(): Promise<void> {
+    return this.resilience.pace();
+  }
+
   async call<T>(op: string, fn: (provider: KeyProvider) => Promise<T>): Promise<T> {
     const timeoutMs = slow.has(op) ? Math.max(this.timeoutMs, this.generationTimeoutMs) : this.timeoutMs;
     const attempt = async (remainingMs: number) => {

@@ -95,6 +95,11 @@ export class Resilience {
    * A call answers within its deadline (`atLeastMs` when that is longer: key generation) plus at
    * most one back-off step.
    */
+  /** One call's worth of the rate limit, for work that makes many backend calls under one execute. */
+  async pace(): Promise<void> {
+    if (this.limiter) await this.limiter.removeTokens(1);
+  }
+
   async execute<T>(attempt: (remainingMs: number) => Promise<T>, idempotent: boolean, atLeastMs?: number): Promise<T> {
     const deadlineMs = Math.max(this.deadlineMs, atLeastMs ?? 0);
     const deadlineAt = performance.now() + deadlineMs;
@@ -103,7 +108,7 @@ export class Resilience {
       if (remaining <= 0) throw new OutOfTime('DEADLINE_EXCEEDED', `connection "${this.connection}" did not answer within ${deadlineMs} ms, retries included`);
       return attempt(remaining);
     };
-    if (this.limiter) await this.limiter.removeTokens(1);
+    await this.pace();
     try {
       return await (idempotent ? this.retrying : this.once).execute(run);
     } catch (err) {

@@ -90,8 +90,11 @@ describe('deadlines', () => {
     const c = new Connection('aws-test', new AwsKmsProvider(newKmsClient({ region: 'us-east-1', endpoint: ENDPOINT })), {
       timeoutMs: 100, generationTimeoutMs: 2_000, resilience: { maxAttempts: 1, deadlineMs: 150 },
     });
-    const page = await c.call('discoverKeys', (p) => (p as AwsKmsProvider).discoverKeys({ pageSize: 100 }));
+    let paced = 0;
+    const page = await c.call('discoverKeys', (p) => (p as AwsKmsProvider).discoverKeys({ pageSize: 100, pace: async () => { paced++; } }));
     expect(page.keys).toHaveLength(16);
+    // Every call after the listing waits its turn under the connection's rate limit: a describe and a tag listing per key.
+    expect(paced).toBe(32);
     expect(page.keys[0]).toMatchObject({ spec: 'RSA_2048', usage: 'SIGN_VERIFY', state: 'ENABLED', tags: { team: 'billing' } });
     expect(c.circuit).toBe('closed');
   });

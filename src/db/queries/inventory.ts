@@ -4,17 +4,17 @@ import { and, count, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-
 import type { Db } from '../client.ts';
 import { bindingVersions, keyBindings, keyEvents, keys, type KeyRow } from '../schema/index.ts';
 
-export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; versionRef: string; backendTags: Record<string, string> | null }
+export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; version: number; versionRef: string; backendTags: Record<string, string> | null }
 
-/** The keys that hold these version references on a connection. */
-export async function knownVersions(db: Db, connection: string, versionRefs: string[]): Promise<KnownVersion[]> {
-  if (versionRefs.length === 0) return [];
-  const rows = await db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags })
+/** The key versions on a connection that hold these version references, or belong to bindings with these references. */
+export async function knownVersions(db: Db, connection: string, versionRefs: string[], bindingRefs: string[]): Promise<KnownVersion[]> {
+  if (versionRefs.length === 0 && bindingRefs.length === 0) return [];
+  const which = [versionRefs.length > 0 && inArray(bindingVersions.versionRef, versionRefs), bindingRefs.length > 0 && inArray(keyBindings.ref, bindingRefs)].filter((c) => c !== false);
+  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, version: bindingVersions.version, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags })
     .from(bindingVersions)
     .innerJoin(keyBindings, eq(keyBindings.id, bindingVersions.bindingId))
     .innerJoin(keys, eq(keys.id, keyBindings.keyId))
-    .where(and(eq(keyBindings.connection, connection), inArray(bindingVersions.versionRef, versionRefs)));
-  return rows;
+    .where(and(eq(keyBindings.connection, connection), or(...which)));
 }
 
 export async function setBackendTags(db: Db, bindingId: string, tags: Record<string, string>): Promise<void> {
