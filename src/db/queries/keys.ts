@@ -1,5 +1,5 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
-import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { notify, type Db } from '../client.ts';
 import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
@@ -76,16 +76,6 @@ export function sortValue(key: KeyRow, field: SortField): string | null {
   return v instanceof Date ? v.toISOString() : v ?? null;
 }
 
-/** Keyset pagination, keys without a value last in either direction, ids breaking ties. */
-function afterCondition(sort: Sort, after: After): SQL {
-  const column = sortColumns[sort.field];
-  const beyond = sort.descending ? lt : gt;
-  if (sort.field === 'id') return beyond(keys.id, after.id);
-  if (after.value === null) return and(isNull(column), beyond(keys.id, after.id))!;
-  const value = column.columnType === 'PgTimestamp' ? new Date(after.value) : after.value;
-  return or(beyond(column, value), and(eq(column, value), beyond(keys.id, after.id)), isNull(column))!;
-}
-
 const hasReplica = (where?: SQL) => sql`exists (select 1 from ${keyBindings} where ${keyBindings.keyId} = ${keys.id} and ${keyBindings.role} = 'replica'${where ? sql` and ${where}` : sql``})`;
 
 export async function listKeyIds(db: Db, filter: KeyFilter, sort: Sort, after: After | undefined, limit: number): Promise<string[]> {
@@ -109,11 +99,40 @@ export async function listKeyIds(db: Db, filter: KeyFilter, sort: Sort, after: A
     else if (filter.replicas === 'degraded') where.push(degraded);
     else where.push(and(hasReplica(), sql`not ${degraded}`));
   }
-  if (after) where.push(afterCondition(sort, after));
+  return pageIds(db, where, sort, after, limit);
+}
+
+/** Sort fields a key may have no value for. */
+const nullable = new Set<SortField>(['lastUsedAt', 'nextRotationAt']);
+
+/**
+ * One keyset page: keys without a value come last in either direction, ids break ties. The keys with
+ * a value and those without are read apart (the second only when the first runs out), so each read is
+ * one range of a (field, id) index in either direction; a single `nulls last` order would make a
+ * descending page sort every matching key.
+ */
+async function pageIds(db: Db, where: (SQL | undefined)[], sort: Sort, after: After | undefined, limit: number): Promise<string[]> {
   const direction = sort.descending ? sql`desc` : sql`asc`;
-  const order = sort.field === 'id' ? [sql`${keys.id} ${direction}`] : [sql`${sortColumns[sort.field]} ${direction} nulls last`, sql`${keys.id} ${direction}`];
-  const rows = await db.select({ id: keys.id }).from(keys).where(and(...where)).orderBy(...order).limit(limit);
-  return rows.map((r) => r.id);
+  const beyond = sort.descending ? sql`<` : sql`>`;
+  const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+  if (sort.field === 'id') {
+    const cursor = after && sql`${keys.id} ${beyond} ${after.id}`;
+    return ids(await db.select({ id: keys.id }).from(keys).where(and(...where, cursor)).orderBy(sql`${keys.id} ${direction}`).limit(limit));
+  }
+  const column = sortColumns[sort.field];
+  const found: string[] = [];
+  if (after?.value !== null) {
+    const cursor = after && sql`(${column}, ${keys.id}) ${beyond} (${sql.param(column.columnType === 'PgTimestamp' ? new Date(after.value!) : after.value, column)}, ${after.id})`;
+    const valued = nullable.has(sort.field) ? isNotNull(column) : undefined;
+    found.push(...ids(await db.select({ id: keys.id }).from(keys).where(and(...where, valued, cursor))
+      .orderBy(sql`${column} ${direction}`, sql`${keys.id} ${direction}`).limit(limit)));
+  }
+  if (nullable.has(sort.field) && found.length < limit) {
+    const cursor = after?.value === null ? sql`${keys.id} ${beyond} ${after.id}` : undefined;
+    found.push(...ids(await db.select({ id: keys.id }).from(keys).where(and(...where, isNull(column), cursor))
+      .orderBy(sql`${keys.id} ${direction}`).limit(limit - found.length)));
+  }
+  return found;
 }
 
 /**

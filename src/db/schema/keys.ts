@@ -46,8 +46,8 @@ export const keys = pgTable('keys', {
   index('keys_tags_idx').using('gin', t.tags),
   index('keys_provider_state_id_idx').on(t.provider, t.state, t.id),
   index('keys_connection_state_id_idx').on(t.connection, t.state, t.id),
-  // The lifecycle sweep looks only at keys with a date still to act on.
-  index('keys_next_rotation_idx').on(t.nextRotationAt),
+  // The lifecycle sweep looks only at keys with a date still to act on; listings sort by it too.
+  index('keys_next_rotation_at_id_idx').on(t.nextRotationAt, t.id),
   index('keys_deletion_date_idx').on(t.deletionDate),
   // Sorted listings walk these; ids break ties so that a cursor is exact.
   index('keys_created_at_id_idx').on(t.createdAt, t.id),
