@@ -43,7 +43,9 @@ export const keys = pgTable('keys', {
 }, (t) => [
   index('keys_state_id_idx').on(t.state, t.id),
   index('keys_spec_id_idx').on(t.spec, t.id),
-  index('keys_tags_idx').using('gin', t.tags),
+  // jsonb_path_ops: a tag filter (@>) is one posting list, not the intersection of the tag name's (every key's) and the value's.
+  index('keys_tags_path_idx').using('gin', t.tags.op('jsonb_path_ops')),
+  // These two also INCLUDE (tags), added by migration 0010: drizzle's schema cannot say so.
   index('keys_provider_state_id_idx').on(t.provider, t.state, t.id),
   index('keys_connection_state_id_idx').on(t.connection, t.state, t.id),
   // The lifecycle sweep looks only at keys with a date still to act on; listings sort by it too.
