@@ -87,8 +87,11 @@ const fileSchema = z.object({
   /** Request rates per principal and per key, on each instance; requests: 0 turns one off. */
   rateLimits: z.object({ perPrincipal: rateLimit.optional(), perKey: rateLimit.optional() }).strict().default({}),
   lifecycle: z.object({ sweepIntervalSeconds: z.number().int().min(1).max(86_400).default(60) }).strict().default({ sweepIntervalSeconds: 60 }),
-  /** Discovery of every connection that lists its keys, this often; 0 leaves it to requests. */
-  inventory: z.object({ discoverEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600) }).strict().default({ discoverEverySeconds: 3_600 }),
+  /** Discovery of every connection that lists its keys, and the compliance scan of every key, this often; 0 leaves them to requests. */
+  inventory: z.object({
+    discoverEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600),
+    complianceScanEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600),
+  }).strict().default({ discoverEverySeconds: 3_600, complianceScanEverySeconds: 3_600 }),
   auth: z.object({
     oidc: z.object({
       issuer: z.string().url(),
@@ -129,6 +132,7 @@ export interface Config {
   defaultConnection: string;
   sweepIntervalSeconds: number;
   discoverEverySeconds: number;
+  complianceScanEverySeconds: number;
   rateLimits: RateLimitOptions;
   /** The file of the governance rule set in force; the shipped default when none. */
   governanceFile?: string;
@@ -177,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultConnection,
     sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
     discoverEverySeconds: file.inventory.discoverEverySeconds,
+    complianceScanEverySeconds: file.inventory.complianceScanEverySeconds,
     rateLimits: {
       perPrincipal: file.rateLimits.perPrincipal ?? defaultRateLimits.perPrincipal,
       perKey: file.rateLimits.perKey ?? defaultRateLimits.perKey,

@@ -1,5 +1,5 @@
 // Prometheus metrics (prom-client), one registry per runtime. Counters move on the request path;
-// the inventory's gauges (keys, drift, jobs, circuits) are read from the database and the
+// the inventory's gauges (keys, drift, compliance findings, jobs, circuits) are read from the database and the
 // connections when scraped, so they are right on every instance without any bookkeeping.
 import { count } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
@@ -7,6 +7,7 @@ import type { Db } from './db/client.ts';
 import { jobs } from './db/schema/index.ts';
 import { keyCounts, openDriftKeys } from './db/queries/inventory.ts';
 import type { Connections } from './routing/connection.ts';
+import type { Inventory } from './inventory/inventory.ts';
 
 const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -14,7 +15,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'operation' | 'code'>;
 
-  constructor(db: Db, connections: Connections) {
+  constructor(db: Db, connections: Connections, inventory: Pick<Inventory, 'findings'>) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'kmsgw_requests_total', help: 'Authenticated requests by operation and status code', labelNames: ['operation', 'code'], registers });
     new Gauge({
@@ -27,6 +28,13 @@ export class Metrics {
     new Gauge({
       name: 'kmsgw_drift_open_keys', help: 'Keys with drift that discovery found and nothing has resolved', registers,
       async collect() { this.set(await openDriftKeys(db)); },
+    });
+    new Gauge({
+      name: 'kmsgw_compliance_findings_keys', help: 'Keys breaking each governance rule, as of the latest finished compliance scan', labelNames: ['rule'], registers,
+      async collect() {
+        this.reset();
+        for (const r of (await inventory.findings())?.byRule ?? []) this.set({ rule: r.rule }, r.keys);
+      },
     });
     new Gauge({
       name: 'kmsgw_jobs', help: 'Background jobs by kind and status', labelNames: ['kind', 'status'], registers,

@@ -15,6 +15,7 @@ import { PolicyStore } from './policy/store.ts';
 import { Approvals } from './policy/approvals.ts';
 import { RateLimits } from './policy/rate-limits.ts';
 import { Discovery, DISCOVERY } from './inventory/discovery.ts';
+import { ComplianceScan, COMPLIANCE_SCAN } from './governance/scan.ts';
 import { Inventory } from './inventory/inventory.ts';
 import { UsageRecorder } from './inventory/usage.ts';
 import { Metrics } from './metrics.ts';
@@ -84,8 +85,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   const apiKeys = new ApiKeyAuthenticator(db.db, logger);
   await apiKeys.start(db);
   const discovery = new Discovery(db.db, connections);
-  const jobs = new JobRunner(db, { [DISCOVERY]: discovery }, logger);
   const keys = new KeyService(db.db, connections, cache, access, governance);
+  const jobs = new JobRunner(db, { [DISCOVERY]: discovery, [COMPLIANCE_SCAN]: new ComplianceScan(keys, governance) }, logger);
   const usage = new UsageRecorder(db.db, logger);
   const inventory = new Inventory(db.db, connections, keys, governance, discovery);
   usage.start();
@@ -101,7 +102,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
     usage,
-    metrics: new Metrics(db.db, connections),
+    metrics: new Metrics(db.db, connections, inventory),
     database: db,
     logger,
   };

@@ -4,6 +4,7 @@
 // counted per key and per provider and hour without the hot path writing anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { finished } from './support/inventory.ts';
 
 let gw: TestGateway;
 const ids: Record<string, string> = {};
@@ -137,6 +138,29 @@ describe('dashboard and metrics', () => {
     expect(summary.drift).toBe(0);
     expect(summary.operations.reduce((n: number, o: any) => n + o.count, 0)).toBe(6);
     expect(summary.operations.every((o: any) => o.provider === 'local')).toBe(true);
+  });
+
+  it('a compliance scan checks every key and its findings by rule reach the summary and the metrics', async () => {
+    expect((await gw.call('GET', '/v1/inventory/summary')).body.findings).toBeNull();
+    // The ledger key's description names a person: the labels rule.
+    await gw.runtime.services.database.db.execute(`update keys set description = 'contact jane.doe@example.com' where id = '${ids.ledger}'` as never);
+    const crypto = await gw.apiKey(['crypto-user']);
+    expect((await gw.call('POST', '/v1/compliance/scan', undefined, { authorization: `Bearer ${crypto.secret}` })).status).toBe(403);
+    const started = await gw.call('POST', '/v1/compliance/scan');
+    expect(started.status).toBe(202);
+    expect((await gw.call('POST', '/v1/compliance/scan')).body.id).toBe(started.body.id);
+    await gw.runtime.jobs.start();
+    const job = await finished(gw, started.body.id);
+    expect(job.progress).toMatchObject({ scanned: 5, keys: 1, 'finding:labels': 1 });
+    const { findings } = (await gw.call('GET', '/v1/inventory/summary')).body;
+    expect(findings).toMatchObject({ jobId: job.id, scanned: 5, keys: 1, byRule: [{ rule: 'labels', keys: 1 }] });
+    const text = await (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
+    expect(text).toMatch(/^kmsgw_compliance_findings_keys\{rule="labels"\} 1$/m);
+    // The schedule queues the next scan only once its period has run since the last.
+    expect(await gw.runtime.services.inventory.scanDue(3_600_000)).toBeUndefined();
+    const next = await gw.runtime.services.inventory.scanDue(0);
+    expect(next).toMatchObject({ kind: 'compliance-scan', createdBy: 'system:schedule' });
+    await finished(gw, next!.id);
   });
 
   it('serves Prometheus metrics to auditors, not to crypto users', async () => {

@@ -16,7 +16,7 @@ import type { GcpKmsProvider } from '../providers/gcpkms/index.ts';
 import type { DiscoveredKey, DiscoveryRequest } from '../providers/provider.ts';
 import { azureKeyVaultFixture, TENANT } from './fixtures/azure-keyvault.ts';
 import { gcpKmsFixture, serviceAccountJson } from './fixtures/gcp-kms.ts';
-import { discover, driftOf, observed } from './support/discovery.ts';
+import { discover, driftOf, observed } from './support/inventory.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 
 const vaultUrl = 'https://kmsgw-discovery.vault.azure.net';

@@ -11,7 +11,7 @@ import { generate, findAll } from '../providers/pkcs11/objects.ts';
 import type { Pkcs11Provider } from '../providers/pkcs11/index.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { softhsmConnection } from './support/softhsm.ts';
-import { discover as discoverPass, driftOf, finished, observed as observedKeys } from './support/discovery.ts';
+import { discover as discoverPass, driftOf, finished, observed as observedKeys } from './support/inventory.ts';
 
 const endpoint = process.env.AWS_ENDPOINT_URL;
 if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');

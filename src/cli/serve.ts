@@ -30,11 +30,10 @@ async function start(config: Config): Promise<void> {
   }
   await runtime.jobs.start();
   const stopSweep = startLifecycleSweep(runtime.services.database.db, runtime.services.keys, logger, config.sweepIntervalSeconds * 1000);
-  // Checked each minute; every instance checks, and a connection's last job tells them all it is not yet due.
-  const discoverEvery = config.discoverEverySeconds * 1000;
-  const stopDiscovery = discoverEvery > 0
-    ? every(Math.min(60_000, discoverEvery), () => runtime.services.inventory.discoverDue(discoverEvery), (err) => logger.error({ err }, 'scheduled discovery failed'))
-    : () => {};
+  // Checked each minute; every instance checks, and the last job of a kind tells them all it is not yet due.
+  const { inventory } = runtime.services;
+  const stopDiscovery = schedule(config.discoverEverySeconds, (ms) => inventory.discoverDue(ms), (err) => logger.error({ err }, 'scheduled discovery failed'));
+  const stopScan = schedule(config.complianceScanEverySeconds, (ms) => inventory.scanDue(ms), (err) => logger.error({ err }, 'scheduled compliance scan failed'));
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
   const server = listen(app, config, (info) => {
     logger.info({ ...info, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');
@@ -43,8 +42,15 @@ async function start(config: Config): Promise<void> {
     logger.info('shutting down');
     stopSweep();
     stopDiscovery();
+    stopScan();
     server.close(() => void runtime.close().then(() => logger.flush(() => process.exit(0))));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** A job queued every `seconds` (0: never), checked at least each minute. */
+function schedule(seconds: number, queueDue: (everyMs: number) => Promise<unknown>, onError: (err: unknown) => void): () => void {
+  const ms = seconds * 1000;
+  return ms > 0 ? every(Math.min(60_000, ms), () => queueDue(ms), onError) : () => {};
 }

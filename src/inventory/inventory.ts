@@ -15,6 +15,7 @@ import type { RuleName } from '../governance/rules.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Connections } from '../routing/connection.ts';
 import { DISCOVERY, type Discovery } from './discovery.ts';
+import { COMPLIANCE_SCAN, FINDING_PREFIX, INVENTORY } from '../governance/scan.ts';
 
 export interface Search extends Omit<KeyFilter, 'connections' | 'unhealthy'> {
   /** Keys on connections in this region. */
@@ -68,7 +69,7 @@ export class Inventory {
   /** The dashboard: keys by provider and state, rotations due, drift, and operations per provider by the hour. */
   async summary(now: Date, hours: number) {
     const soon = new Date(now.getTime() + 30 * 86_400_000);
-    const [byProviderState, rotation, drift, usage] = await Promise.all([
+    const [byProviderState, rotation, drift, usage, findings] = await Promise.all([
       keyCounts(this.db),
       this.db.select({
         overdue: sql<number>`count(*) filter (where ${keys.nextRotationAt} <= ${now.toISOString()}::timestamptz)`.mapWith(Number),
@@ -76,6 +77,7 @@ export class Inventory {
       }).from(keys).where(and(isNotNull(keys.nextRotationAt), lte(keys.nextRotationAt, soon), ne(keys.state, 'DESTROYED'))),
       openDriftKeys(this.db),
       usageSince(this.db, new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (hours - 1) * 3_600_000)),
+      this.findings(),
     ]);
     const providerOf = new Map(this.connections.all().map((c) => [c.name, c.provider.kind as string]));
     const perHour = new Map<string, number>();
@@ -88,6 +90,7 @@ export class Inventory {
       rotation: rotation[0] ?? { overdue: 0, next30Days: 0 },
       drift,
       operations: [...perHour].map(([k, n]) => { const [hour, provider] = k.split(' '); return { hour: hour!, provider: provider!, count: n }; }),
+      findings,
     };
   }
 
@@ -95,27 +98,54 @@ export class Inventory {
   async discover(connection: string, by: string): Promise<JobRow> {
     needs(this.connections.find(connection), 'NOT_FOUND', `connection "${connection}" is not configured`);
     needs(this.discovery.supports(connection), 'FAILED_PRECONDITION', `connection "${connection}" (${this.connections.get(connection).provider.kind}) cannot list its keys: every key on it is one the gateway made`);
-    const running = await activeJob(this.db, DISCOVERY, connection);
-    if (running) return running;
-    const id = newId('job');
-    try {
-      await insertJob(this.db, { id, kind: DISCOVERY, target: connection, createdBy: by });
-    } catch (err) {
-      // Another request queued one in the meantime: join it.
-      if (isUniqueViolation(err)) return (await activeJob(this.db, DISCOVERY, connection))!;
-      throw err;
-    }
-    return (await getJob(this.db, id))!;
+    return this.queue(DISCOVERY, connection, by);
+  }
+
+  /** Queues a compliance scan of the whole inventory, or answers the one already queued or running. */
+  scanCompliance(by: string): Promise<JobRow> {
+    return this.queue(COMPLIANCE_SCAN, INVENTORY, by);
   }
 
   /** Queues a discovery of each connection that lists its keys and was last discovered `everyMs` ago or more. */
   async discoverDue(everyMs: number, now = new Date()): Promise<JobRow[]> {
     const queued: JobRow[] = [];
     for (const { name } of this.connections.all().filter((c) => this.discovery.supports(c.name))) {
-      const [last] = await listJobs(this.db, { kind: DISCOVERY, target: name }, 1);
-      if (!last || last.createdAt.getTime() <= now.getTime() - everyMs) queued.push(await this.discover(name, SCHEDULE));
+      if (await this.due(DISCOVERY, name, everyMs, now)) queued.push(await this.queue(DISCOVERY, name, SCHEDULE));
     }
     return queued;
+  }
+
+  /** Queues a compliance scan if the last one was queued `everyMs` ago or more. */
+  async scanDue(everyMs: number, now = new Date()): Promise<JobRow | undefined> {
+    return (await this.due(COMPLIANCE_SCAN, INVENTORY, everyMs, now)) ? this.queue(COMPLIANCE_SCAN, INVENTORY, SCHEDULE) : undefined;
+  }
+
+  /** The figures of the latest finished compliance scan: keys scanned, keys with findings, keys breaking each rule. */
+  async findings(): Promise<{ jobId: string; finishedAt: string; scanned: number; keys: number; byRule: { rule: string; keys: number }[] } | null> {
+    const [last] = await listJobs(this.db, { kind: COMPLIANCE_SCAN, status: 'SUCCEEDED' }, 1);
+    if (!last) return null;
+    const byRule = Object.entries(last.progress).filter(([k]) => k.startsWith(FINDING_PREFIX)).map(([k, n]) => ({ rule: k.slice(FINDING_PREFIX.length), keys: n }));
+    return { jobId: last.id, finishedAt: (last.finishedAt ?? last.updatedAt).toISOString(), scanned: last.progress.scanned ?? 0, keys: last.progress.keys ?? 0, byRule: byRule.sort((a, b) => a.rule.localeCompare(b.rule)) };
+  }
+
+  private async due(kind: string, target: string, everyMs: number, now: Date): Promise<boolean> {
+    const [last] = await listJobs(this.db, { kind, target }, 1);
+    return !last || last.createdAt.getTime() <= now.getTime() - everyMs;
+  }
+
+  /** One job of a kind per target at a time: a second request joins the one queued or running. */
+  private async queue(kind: string, target: string, by: string): Promise<JobRow> {
+    const running = await activeJob(this.db, kind, target);
+    if (running) return running;
+    const id = newId('job');
+    try {
+      await insertJob(this.db, { id, kind, target, createdBy: by });
+    } catch (err) {
+      // Another request queued one in the meantime: join it.
+      if (isUniqueViolation(err)) return (await activeJob(this.db, kind, target))!;
+      throw err;
+    }
+    return (await getJob(this.db, id))!;
   }
 
   /** Drift records and changes to observed keys, newest first. */

@@ -1,4 +1,4 @@
-// Discovery passes as an operator runs them, through the API: start one, wait for its job.
+// Inventory jobs as an operator runs them, through the API: discovery passes, waiting for a job, observed keys, drift.
 import { expect } from 'vitest';
 import type { TestGateway } from './gateway.ts';
 

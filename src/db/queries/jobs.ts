@@ -24,9 +24,9 @@ export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
   return row;
 }
 
-export async function listJobs(db: Db, filter: { kind?: string; target?: string }, limit: number): Promise<JobRow[]> {
+export async function listJobs(db: Db, filter: { kind?: string; target?: string; status?: JobRow['status'] }, limit: number): Promise<JobRow[]> {
   return db.select().from(jobs)
-    .where(and(filter.kind ? eq(jobs.kind, filter.kind) : undefined, filter.target ? eq(jobs.target, filter.target) : undefined))
+    .where(and(filter.kind ? eq(jobs.kind, filter.kind) : undefined, filter.target ? eq(jobs.target, filter.target) : undefined, filter.status ? eq(jobs.status, filter.status) : undefined))
     .orderBy(desc(jobs.createdAt)).limit(limit);
 }
 

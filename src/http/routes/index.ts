@@ -36,6 +36,7 @@ import { registerListAuditEvents } from './audit/list.ts';
 import { registerVerifyAudit } from './audit/verify.ts';
 import { registerExportAudit } from './audit/export.ts';
 import { registerCompliance } from './governance/compliance.ts';
+import { registerComplianceScan } from './governance/scan.ts';
 import { registerRequestApproval } from './approvals/request.ts';
 import { registerListApprovals } from './approvals/list.ts';
 import { registerGetApproval } from './approvals/get.ts';
@@ -62,6 +63,7 @@ export function registerRoutes(app: App): void {
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
     registerCompliance,
+    registerComplianceScan,
     registerRequestApproval, registerListApprovals, registerGetApproval, registerVotes,
     registerHealth, registerDocs, registerMetrics, registerUi,
   ]) register(app);

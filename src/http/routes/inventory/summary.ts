@@ -1,5 +1,5 @@
 // GET /v1/inventory/summary — the dashboard's figures: keys by provider and state, rotations due,
-// open drift, and operations per provider by the hour.
+// open drift, operations per provider by the hour, and the latest compliance scan's findings by rule.
 import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
@@ -10,6 +10,13 @@ const Summary = z.object({
   rotation: z.object({ overdue: z.number().int(), next30Days: z.number().int() }),
   drift: z.number().int().openapi({ description: 'Keys with drift not yet resolved' }),
   operations: z.array(z.object({ hour: z.string().datetime(), provider: z.string(), count: z.number().int() })),
+  findings: z.object({
+    jobId: z.string(),
+    finishedAt: z.string().datetime(),
+    scanned: z.number().int().openapi({ description: 'Keys the scan checked (destroyed keys are skipped)' }),
+    keys: z.number().int().openapi({ description: 'Keys with at least one finding' }),
+    byRule: z.array(z.object({ rule: z.string(), keys: z.number().int().openapi({ description: 'Keys breaking the rule' }) })),
+  }).nullable().openapi({ description: 'The latest finished compliance scan of every key; null before the first' }),
 }).openapi('InventorySummary');
 
 const route = defineRoute({
