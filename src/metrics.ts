@@ -14,10 +14,14 @@ const CIRCUIT = { closed: 0, 'half-open': 1, open: 2 } as const;
 export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'operation' | 'code'>;
+  readonly failovers: Counter<'operation' | 'from' | 'to'>;
+  readonly missingWraps: Counter<'connection'>;
 
   constructor(db: Db, connections: Connections, inventory: Pick<Inventory, 'findings'>) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'kmsgw_requests_total', help: 'Authenticated requests by operation and status code', labelNames: ['operation', 'code'], registers });
+    this.failovers = new Counter({ name: 'kmsgw_failovers_total', help: 'Operations another binding served after the one tried first failed, by the failed and the serving connection', labelNames: ['operation', 'from', 'to'], registers });
+    this.missingWraps = new Counter({ name: 'kmsgw_envelope_missing_wraps_total', help: 'Envelopes made without the wrap of a binding that was unavailable, by its connection', labelNames: ['connection'], registers });
     new Gauge({
       name: 'kmsgw_keys', help: 'Keys by provider, state and whether the gateway manages them', labelNames: ['provider', 'state', 'managed'], registers,
       async collect() {

@@ -90,9 +90,10 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   const usage = new UsageRecorder(db.db, logger);
   const inventory = new Inventory(db.db, connections, keys, governance, discovery);
   usage.start();
+  const metrics = new Metrics(db.db, connections, inventory);
   const services: Services = {
     keys,
-    crypto: new CryptoService(connections, cache, access, logger),
+    crypto: new CryptoService(connections, cache, access, metrics, logger),
     connections,
     auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger), config.mtls && new MtlsAuthenticator(config.mtls)),
     access,
@@ -102,7 +103,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     policies: new PolicyStore(db.db, access),
     audit: new AuditLog(db.db),
     usage,
-    metrics: new Metrics(db.db, connections, inventory),
+    metrics,
     database: db,
     logger,
   };

@@ -71,6 +71,17 @@ describe('failover', () => {
       const during = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('during the outage') });
       expect(during.status, JSON.stringify(during.body)).toBe(200);
       expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during.body.ciphertext })).body.plaintext).toBe(b64('during the outage'));
+      // Every failover is counted and audited: the decrypts served by the replica, the envelope made without AWS's wrap.
+      const metrics = await (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
+      expect(metrics).toMatch(/^kmsgw_failovers_total\{operation="decrypt",from="aws",to="local"\} (\d+)$/m);
+      const failovers = Number(/^kmsgw_failovers_total\{operation="decrypt",from="aws",to="local"\} (\d+)$/m.exec(metrics)![1]);
+      // Once the circuit is open, AWS is still tried first and fails at once: each of the 200 is a failover.
+      expect(failovers).toBe(200);
+      expect(metrics).toMatch(/^kmsgw_envelope_missing_wraps_total\{connection="aws"\} 1$/m);
+      const auditor = await gw.apiKey(['auditor']);
+      const events = (await gw.call('GET', `/v1/audit/events?keyId=${k.id}&limit=1000`, undefined, { authorization: `Bearer ${auditor.secret}` })).body.events as any[];
+      expect(events.filter((e) => e.action === 'decrypt' && e.detail.failoverFrom === 'aws' && e.detail.servedBy === 'local')).toHaveLength(200);
+      expect(events.filter((e) => e.action === 'encrypt' && e.detail.missingWraps === 'aws')).toHaveLength(1);
     } finally {
       server.resetHandlers();
     }

@@ -11,6 +11,7 @@ import {
   type WrapAlgorithm,
 } from '../../providers/provider.ts';
 import type { Connections } from '../routing/connection.ts';
+import type { Metrics } from '../metrics.ts';
 import type { KeyCache } from './cache.ts';
 import type { Access } from '../policy/access.ts';
 import type { Actor } from './model.ts';
@@ -19,13 +20,19 @@ import { signingHash, specInfo, type KeySpec, type KeyUsage, type SigningAlgorit
 
 export interface Ciphertext { ciphertext: Buffer; keyId: string; version: number }
 
+/** Where failovers are counted (the runtime's metrics). */
+export type Failover = Pick<Metrics, 'failovers' | 'missingWraps'>;
+
 const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
   ENCRYPT: 'ENCRYPT_DECRYPT', DECRYPT: 'ENCRYPT_DECRYPT', GENERATE_DATA_KEY: 'ENCRYPT_DECRYPT',
   SIGN: 'SIGN_VERIFY', VERIFY: 'SIGN_VERIFY', MAC: 'MAC', VERIFY_MAC: 'MAC', WRAP: 'WRAP_UNWRAP', UNWRAP: 'WRAP_UNWRAP',
 };
 
 export class CryptoService {
-  constructor(private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access, private readonly logger?: Logger) {}
+  constructor(
+    private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access,
+    private readonly failover: Failover, private readonly logger?: Logger,
+  ) {}
 
   async encrypt(actor: Actor, ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
     const graph = this.allow(actor, await this.cache.resolve(ref), op);
@@ -41,6 +48,8 @@ export class CryptoService {
     if (wraps.length < results.length) {
       const missing = graph.bindings.filter((_, i) => results[i]!.status === 'rejected').map((b) => b.connection);
       this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing }, 'envelope made without the wraps of unavailable bindings');
+      for (const connection of missing) this.failover.missingWraps.inc({ connection });
+      actor.record.detail = { ...actor.record.detail, missingWraps: missing.join(',') };
     }
     return { ciphertext: encodeEnvelope(headerBytes, wraps, body), keyId: key.id, version: key.currentVersion };
   }
@@ -61,14 +70,21 @@ export class CryptoService {
     // Primary first; a wrap that fails authentication means tampering, anything else tries the next.
     candidates.sort((x, y) => Number(x.b.role !== 'primary') - Number(y.b.role !== 'primary'));
     let last: unknown;
+    const failed: string[] = [];
     for (const c of candidates) {
       try {
         const dek = await this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad: wrapAad(env.headerBytes) }));
+        if (failed.length > 0) {
+          // Served by another binding than the one that failed: counted, and in the audit record.
+          for (const from of failed) this.failover.failovers.inc({ operation: 'decrypt', from, to: c.b.connection });
+          actor.record.detail = { ...actor.record.detail, failoverFrom: failed.join(','), servedBy: c.b.connection };
+        }
         return { plaintext: openBody(env, dek, context), keyId, version: keyVersion };
       } catch (err) {
         if (err instanceof KmsError && err.code === 'INVALID_ARGUMENT') {
           throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
         }
+        failed.push(c.b.connection);
         last = err;
       }
     }
