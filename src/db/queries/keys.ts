@@ -99,7 +99,40 @@ export async function listKeyIds(db: Db, filter: KeyFilter, sort: Sort, after: A
     else if (filter.replicas === 'degraded') where.push(degraded);
     else where.push(and(hasReplica(), sql`not ${degraded}`));
   }
+  if (sort.field !== 'id' && filter.tags && Object.keys(filter.tags).length > 0) {
+    const page = await pageAmongFew(db, where, sort, after, limit);
+    if (page) return page;
+  }
   return pageIds(db, where, sort, after, limit);
+}
+
+/** How many keys matching a tag filter are few enough to be sorted among themselves. */
+const FEW = 10_000;
+
+/**
+ * A sorted page under a tag filter, ordered among the matching keys when they are few; undefined
+ * when they are more. The planner cannot know how tags correlate with the other filters: it walks the
+ * sort's index expecting to meet matches soon, and a few thousand matches spread over a million keys
+ * make that walk a table visit per key (1M keys: p95 260–460 ms). Taken first, unordered, the
+ * matches come from index bitmaps; ordering a few thousand of them is cheap.
+ */
+async function pageAmongFew(db: Db, where: (SQL | undefined)[], sort: Sort, after: After | undefined, limit: number): Promise<string[] | undefined> {
+  const column = sortColumns[sort.field];
+  const direction = sort.descending ? sql.raw('desc') : sql.raw('asc');
+  const beyond = sort.descending ? sql.raw('<') : sql.raw('>');
+  const order = sql`(m.v is null), m.v ${direction}, m.id ${direction}`;
+  const cursor = !after ? sql`true`
+    : after.value === null ? sql`m.v is null and m.id ${beyond} ${after.id}`
+      : sql`(m.v is null or (m.v, m.id) ${beyond} (${sql.param(column.columnType === 'PgTimestamp' ? new Date(after.value) : after.value, column)}, ${after.id}))`;
+  // One statement: the matches (at most FEW + 1, unordered), their count, and the page among them in order.
+  const result = await db.execute(sql`
+    with m as (select ${keys.id} as id, ${column} as v from ${keys} where ${and(...where) ?? sql`true`} limit ${FEW + 1})
+    select p.id, c.n from (select count(*)::int as n from m) c
+    left join lateral (select m.id, row_number() over (order by ${order}) as rn from m where ${cursor} order by ${order} limit ${limit}) p on true
+    order by p.rn`);
+  const rows = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as { id: string | null; n: number }[];
+  if ((rows[0]?.n ?? 0) > FEW) return undefined;
+  return rows.flatMap((r) => (r.id === null ? [] : [r.id]));
 }
 
 /** Sort fields a key may have no value for. */
