@@ -16,6 +16,7 @@ import { Approvals } from './policy/approvals.ts';
 import { RateLimits } from './policy/rate-limits.ts';
 import { Discovery, DISCOVERY } from './inventory/discovery.ts';
 import { ComplianceScan, COMPLIANCE_SCAN } from './governance/scan.ts';
+import { ReplicaSync, SYNC } from './replicas/sync.ts';
 import { Inventory } from './inventory/inventory.ts';
 import { UsageRecorder } from './inventory/usage.ts';
 import { Metrics } from './metrics.ts';
@@ -50,7 +51,7 @@ import type { KeyProvider } from '../providers/provider.ts';
 const defaultRatePerSecond: Record<ConnectionConfig['provider'], number> = { local: 0, aws: 5_000, azure: 300, gcp: 500, pkcs11: 0 };
 
 /** `jobs` is built, not started: the server starts it (CLI commands that open a runtime do not run jobs). */
-export interface Runtime { services: Services; connections: Connections; cache: KeyCache; jobs: JobRunner; close(): Promise<void> }
+export interface Runtime { services: Services; connections: Connections; cache: KeyCache; jobs: JobRunner; replicaSync: ReplicaSync; close(): Promise<void> }
 
 export async function openRuntime(config: Config, logger: Logger, database?: Database): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -86,7 +87,8 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   await apiKeys.start(db);
   const discovery = new Discovery(db.db, connections);
   const keys = new KeyService(db.db, connections, cache, access, governance);
-  const jobs = new JobRunner(db, { [DISCOVERY]: discovery, [COMPLIANCE_SCAN]: new ComplianceScan(keys, governance) }, logger);
+  const replicaSync = new ReplicaSync(db.db, connections);
+  const jobs = new JobRunner(db, { [DISCOVERY]: discovery, [COMPLIANCE_SCAN]: new ComplianceScan(keys, governance), [SYNC]: replicaSync }, logger);
   const usage = new UsageRecorder(db.db, logger);
   const inventory = new Inventory(db.db, connections, keys, governance, discovery);
   usage.start();
@@ -108,7 +110,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
     logger,
   };
   return {
-    services, connections, cache, jobs,
+    services, connections, cache, jobs, replicaSync,
     async close() {
       await jobs.stop();
       await usage.stop();

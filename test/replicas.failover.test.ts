@@ -5,7 +5,9 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsKmsFixture } from './fixtures/aws-kms.ts';
+import { decodeEnvelope } from '../src/crypto/envelope.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { finished } from './support/inventory.ts';
 
 const endpoint = 'https://kms.eu-west-1.amazonaws.com';
 const server = setupServer(awsKmsFixture(endpoint, 'eu-west-1').handler);
@@ -22,6 +24,7 @@ beforeAll(async () => {
     { name: 'local-b', provider: 'local' },
     // Its own circuit breaker: the failover test leaves the first one open for a while, as it should.
     { name: 'aws-solo', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
+    { name: 'aws-replica', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
   ] } });
 });
 afterAll(async () => { await gw?.close(); server.close(); });
@@ -42,6 +45,36 @@ describe('replicas', () => {
     expect((await create({ connection: 'aws', replicas: ['aws'] })).body).toMatchObject({ status: 400, field: 'replicas' });
     expect((await create({ connection: 'aws', replicas: ['local', 'local'] })).body).toMatchObject({ status: 400, field: 'replicas' });
     expect((await create({ connection: 'aws', replicas: ['nowhere'] })).status).toBe(400);
+  });
+
+  it('a rotation while a replica\'s connection is down succeeds; the replica is behind until the sync job makes its version', async () => {
+    const k = (await create({ connection: 'local', replicas: ['aws-replica'] })).body;
+    outage();
+    let rotated;
+    try {
+      rotated = await gw.call('POST', `/v1/keys/${k.id}/rotate`);
+    } finally {
+      server.resetHandlers();
+    }
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body.bindings.map((b: any) => `${b.connection}:${b.syncStatus}`)).toEqual(['local:in_sync', 'aws-replica:behind']);
+    const history = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events;
+    expect(history.at(-1)).toMatchObject({ type: 'ROTATED', detail: { version: 2, behind: ['aws-replica'] } });
+    // While behind, envelopes carry the primary's wrap only, and still open.
+    const during = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('behind') })).body.ciphertext;
+    expect(decodeEnvelope(Buffer.from(during, 'base64')).wraps).toHaveLength(1);
+    expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during })).body.plaintext).toBe(b64('behind'));
+
+    const [job] = (await gw.call('GET', `/v1/jobs?kind=sync&target=${k.id}`)).body.jobs;
+    expect(job).toMatchObject({ kind: 'sync', target: k.id, status: 'QUEUED' });
+    await gw.runtime.jobs.start();
+    expect((await finished(gw, job.id)).progress).toEqual({ caughtUp: 1 });
+    const after = (await gw.call('GET', `/v1/keys/${k.id}`)).body;
+    expect(after.bindings.map((b: any) => `${b.connection}:${b.syncStatus}`)).toEqual(['local:in_sync', 'aws-replica:in_sync']);
+    const sealed = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('caught up') })).body.ciphertext;
+    expect(decodeEnvelope(Buffer.from(sealed, 'base64')).wraps).toHaveLength(2);
+    // Nothing is left to sync: the schedule queues no job.
+    expect(await gw.runtime.replicaSync.queueDue('test')).toBe(0);
   });
 
   it('a replica that cannot be made leaves no key and no provider key behind', async () => {
@@ -67,7 +100,7 @@ describe('failover', () => {
       }
       expect(failures).toEqual([]);
       const circuits = (await gw.call('GET', '/v1/connections')).body.connections.map((c: { name: string; circuit: string }) => `${c.name}:${c.circuit}`);
-      expect(circuits).toEqual(['local:closed', 'aws:open', 'local-b:closed', 'aws-solo:closed']);
+      expect(circuits).toEqual(['local:closed', 'aws:open', 'local-b:closed', 'aws-solo:closed', 'aws-replica:closed']);
       const during = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('during the outage') });
       expect(during.status, JSON.stringify(during.body)).toBe(200);
       expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during.body.ciphertext })).body.plaintext).toBe(b64('during the outage'));

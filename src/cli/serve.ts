@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { newApp } from '../http/app.ts';
 import { listen } from '../http/server.ts';
 import { startLifecycleSweep } from '../jobs/lifecycle-sweep.ts';
-import { every } from '../jobs/every.ts';
+import { every, SCHEDULE } from '../jobs/every.ts';
 import { newLogger } from '../log.ts';
 import { openRuntime } from '../services.ts';
 import { bootstrapAdminKey } from '../auth/api-keys.ts';
@@ -34,6 +34,8 @@ async function start(config: Config): Promise<void> {
   const { inventory } = runtime.services;
   const stopDiscovery = schedule(config.discoverEverySeconds, (ms) => inventory.discoverDue(ms), (err) => logger.error({ err }, 'scheduled discovery failed'));
   const stopScan = schedule(config.complianceScanEverySeconds, (ms) => inventory.scanDue(ms), (err) => logger.error({ err }, 'scheduled compliance scan failed'));
+  // A rotation queues its own sync; this picks up keys whose sync ran out of attempts during a long outage.
+  const stopSync = schedule(300, () => runtime.replicaSync.queueDue(SCHEDULE), (err) => logger.error({ err }, 'scheduled replica sync failed'));
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
   const server = listen(app, config, (info) => {
     logger.info({ ...info, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');
@@ -43,6 +45,7 @@ async function start(config: Config): Promise<void> {
     stopSweep();
     stopDiscovery();
     stopScan();
+    stopSync();
     server.close(() => void runtime.close().then(() => logger.flush(() => process.exit(0))));
   };
   process.once('SIGINT', stop);

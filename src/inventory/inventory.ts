@@ -15,6 +15,7 @@ import type { RuleName } from '../governance/rules.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { Connections } from '../routing/connection.ts';
 import { DISCOVERY, type Discovery } from './discovery.ts';
+import { SCHEDULE } from '../jobs/every.ts';
 import { COMPLIANCE_SCAN, FINDING_PREFIX, INVENTORY } from '../governance/scan.ts';
 
 export interface Search extends Omit<KeyFilter, 'connections' | 'unhealthy'> {
@@ -26,7 +27,6 @@ export interface Search extends Omit<KeyFilter, 'connections' | 'unhealthy'> {
 
 export const DRIFT_TYPES = ['DRIFT', 'DRIFT_RESOLVED', 'OBSERVED_CHANGE'] as const;
 
-const SCHEDULE = 'system:schedule';
 
 /** How many keys one page of a `finding` search may look at before it answers with what it found. */
 const FINDING_SCAN = 5_000;

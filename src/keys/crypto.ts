@@ -40,14 +40,16 @@ export class CryptoService {
     const dek = random(32);
     const { headerBytes, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
     const aad = wrapAad(headerBytes);
-    // Every binding wraps the DEK; while some are down, the envelope carries the wraps of the others.
-    const results = await Promise.allSettled(graph.bindings.map((b) =>
+    // Every binding that holds the version wraps the DEK (one that missed a rotation is behind until
+    // the sync job catches it up); while some are down, the envelope carries the wraps of the others.
+    const holding = graph.bindings.filter((b) => b.versions.has(key.currentVersion));
+    const results = await Promise.allSettled(holding.map((b) =>
       this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext: dek, aad }))));
-    const wraps = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ bindingId: graph.bindings[i]!.id, wrapped: r.value }] : []));
+    const wraps = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ bindingId: holding[i]!.id, wrapped: r.value }] : []));
     if (wraps.length === 0) throw (results[0] as PromiseRejectedResult).reason;
-    if (wraps.length < results.length) {
-      const missing = graph.bindings.filter((_, i) => results[i]!.status === 'rejected').map((b) => b.connection);
-      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing }, 'envelope made without the wraps of unavailable bindings');
+    if (wraps.length < graph.bindings.length) {
+      const missing = graph.bindings.filter((b) => !wraps.some((w) => w.bindingId === b.id)).map((b) => b.connection);
+      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing }, 'envelope made without the wraps of unavailable or behind bindings');
       for (const connection of missing) this.failover.missingWraps.inc({ connection });
       actor.record.detail = { ...actor.record.detail, missingWraps: missing.join(',') };
     }

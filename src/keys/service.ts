@@ -7,7 +7,9 @@ import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { keyUsageOf } from '../db/queries/usage.ts';
 import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
-import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
+import { insertBinding, insertVersion, listVersions, markBehind } from '../db/queries/bindings.ts';
+import { queueJobOnce } from '../db/queries/jobs.ts';
+import { SYNC } from '../replicas/sync.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
@@ -189,14 +191,23 @@ export class KeyService {
     // New material is made only in a spec the rules allow.
     this.governance.refuse(await this.governance.check(this.governance.facts(graph), ['specs']));
     const next = key.currentVersion + 1;
-    const refs = await Promise.all(graph.bindings.map(async (b) => {
-      const created = await this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({ ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined }));
-      return { bindingId: b.id, versionRef: created.versionRef };
-    }));
+    // The primary must make the new version; a replica that cannot (its connection down) falls behind
+    // and the sync job makes it later. Until then envelopes carry the wraps of the bindings that have it.
+    const made = await Promise.allSettled(graph.bindings.map((b) => this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({
+      ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
+    }))));
+    const refs = made.flatMap((m, i) => (m.status === 'fulfilled' ? [{ bindingId: graph.bindings[i]!.id, versionRef: m.value.versionRef }] : []));
+    const primaryFailed = made.find((m, i) => m.status === 'rejected' && graph.bindings[i]!.role === 'primary') as PromiseRejectedResult | undefined;
+    if (primaryFailed) throw primaryFailed.reason;
+    const behind = graph.bindings.filter((_, i) => made[i]!.status === 'rejected');
     const now = new Date();
     try {
-      await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next } }, async (tx) => {
+      await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next, ...(behind.length > 0 && { behind: behind.map((b) => b.connection) }) } }, async (tx) => {
         await insertVersion(tx, key.id, next, refs);
+        if (behind.length > 0) {
+          await markBehind(tx, behind.map((b) => b.id));
+          await queueJobOnce(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
+        }
         const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
           currentVersion: next,
           nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,

@@ -14,6 +14,12 @@ export async function insertJob(db: Db, row: { id: string; kind: string; target:
   });
 }
 
+/** Queues a job unless one of its kind and target is queued or running already (inside the caller's transaction). */
+export async function queueJobOnce(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<void> {
+  const inserted = await db.insert(jobs).values({ ...row, status: 'QUEUED' }).onConflictDoNothing().returning({ id: jobs.id });
+  if (inserted.length > 0) await notify(db, JOB_CHANNEL, row.id);
+}
+
 export async function activeJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
   const [row] = await db.select().from(jobs).where(and(eq(jobs.kind, kind), eq(jobs.target, target), sql`${jobs.status} in ('QUEUED', 'RUNNING')`));
   return row;
