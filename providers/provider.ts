@@ -160,6 +160,9 @@ export interface Discoverer {
   discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage>;
 }
 
+/** Keys a discoverer describes at once: each is a few backend calls, every one paced by the rate limit. */
+export const DESCRIBE_CONCURRENCY = 8;
+
 export interface DiscoveryRequest {
   cursor?: string;
   pageSize: number;

@@ -13,6 +13,7 @@ import type {
   Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer,
   SignRequest, Signer,
 } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY } from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
 import { awsKeySpec, awsKeyUsage, fromAwsSpec, fromAwsUsage, macAlgorithm } from './specs.ts';
@@ -31,8 +32,6 @@ const AAD_CONTEXT_KEY = 'kmsgw:aad';
 /** The tag that names the gateway key an AWS key was made for. */
 const KEY_ID_TAG = 'kmsgw:key-id';
 
-/** Keys described at once in discovery: each is three calls, and the connection's rate limit still applies. */
-const DESCRIBE_CONCURRENCY = 8;
 
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
 

@@ -11,6 +11,7 @@ import { LruCache } from '../../src/lru.ts';
 import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer,
 } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY } from '../provider.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
 import { azureKey, azureSignature, fromJwk, periodDays, signatureName } from './specs.ts';
@@ -22,8 +23,6 @@ const refPattern = /^azure:(https:\/\/[a-z0-9.-]+(?::\d+)?)\/keys\/([0-9a-zA-Z-]
 const WRAP = 'RSA-OAEP-256';
 /** The tag that names the gateway key a vault key was made for. */
 const KEY_ID_TAG = 'kmsgw-key-id';
-/** Keys described at once in discovery: each is two calls, and the connection's rate limit still applies. */
-const DESCRIBE_CONCURRENCY = 8;
 
 export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer {
   readonly kind = 'azure' as const;

@@ -4,8 +4,7 @@ import { and, desc, eq, inArray, isNotNull, lt, lte, ne, sql } from 'drizzle-orm
 import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
-import { isUniqueViolation } from '../db/errors.ts';
-import { activeJob, getJob, insertJob, listJobs } from '../db/queries/jobs.ts';
+import { listJobs, queueJob } from '../db/queries/jobs.ts';
 import { sortValue, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
 import { usageSince } from '../db/queries/usage.ts';
 import { keyCounts, openDriftKeys } from '../db/queries/inventory.ts';
@@ -134,18 +133,8 @@ export class Inventory {
   }
 
   /** One job of a kind per target at a time: a second request joins the one queued or running. */
-  private async queue(kind: string, target: string, by: string): Promise<JobRow> {
-    const running = await activeJob(this.db, kind, target);
-    if (running) return running;
-    const id = newId('job');
-    try {
-      await insertJob(this.db, { id, kind, target, createdBy: by });
-    } catch (err) {
-      // Another request queued one in the meantime: join it.
-      if (isUniqueViolation(err)) return (await activeJob(this.db, kind, target))!;
-      throw err;
-    }
-    return (await getJob(this.db, id))!;
+  private queue(kind: string, target: string, by: string): Promise<JobRow> {
+    return queueJob(this.db, { id: newId('job'), kind, target, createdBy: by });
   }
 
   /** Drift records and changes to observed keys, newest first. */

@@ -7,8 +7,8 @@ import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { keyUsageOf } from '../db/queries/usage.ts';
 import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
-import { insertBinding, insertVersion, listVersions, markBehind } from '../db/queries/bindings.ts';
-import { queueJobOnce } from '../db/queries/jobs.ts';
+import { insertBinding, insertVersion, listVersions, setSyncStatus } from '../db/queries/bindings.ts';
+import { queueJob } from '../db/queries/jobs.ts';
 import { SYNC } from '../replicas/sync.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
@@ -204,9 +204,11 @@ export class KeyService {
     try {
       await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next, ...(behind.length > 0 && { behind: behind.map((b) => b.connection) }) } }, async (tx) => {
         await insertVersion(tx, key.id, next, refs);
+        // A binding behind since an earlier rotation that made this one is in sync again.
+        await setSyncStatus(tx, refs.map((r) => r.bindingId), 'in_sync');
         if (behind.length > 0) {
-          await markBehind(tx, behind.map((b) => b.id));
-          await queueJobOnce(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
+          await setSyncStatus(tx, behind.map((b) => b.id), 'behind');
+          await queueJob(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
         }
         const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
           currentVersion: next,

@@ -5,7 +5,7 @@
 import { KmsError } from '../errors.ts';
 import type { Db } from '../db/client.ts';
 import { catchUpBinding, keysBehind } from '../db/queries/bindings.ts';
-import { queueJobOnce } from '../db/queries/jobs.ts';
+import { queueJob } from '../db/queries/jobs.ts';
 import { loadKeyGraphs, notifyKeyChanged } from '../db/queries/keys.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
@@ -22,7 +22,8 @@ export class ReplicaSync implements JobKind {
     if (!graph) throw new KmsError('NOT_FOUND', `key "${job.target}" does not exist`);
     const { key } = graph;
     const progress = { ...job.progress };
-    const behind = key.state === 'DESTROYED' ? [] : graph.bindings.filter((b) => b.syncStatus === 'behind');
+    // Behind is what a binding lacks, not what its status says: a rotation meanwhile may have caught it up.
+    const behind = key.state === 'DESTROYED' ? [] : graph.bindings.filter((b) => !b.versions.has(key.currentVersion));
     const binding = behind[0];
     if (!binding) return { done: true, cursor: {}, progress };
     const made = await this.connections.get(binding.connection).call('createVersion', (p) => p.createVersion({
@@ -40,10 +41,10 @@ export class ReplicaSync implements JobKind {
     };
   }
 
-  /** Queues the sync of every key with a binding behind (a rotation's own job may have run out of attempts). */
+  /** Queues the sync of keys with a binding behind, up to 1,000 a round (a rotation's own job may have run out of attempts). */
   async queueDue(by: string): Promise<number> {
     const keys = await keysBehind(this.db, 1_000);
-    for (const keyId of keys) await queueJobOnce(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by });
+    for (const keyId of keys) await queueJob(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by });
     return keys.length;
   }
 }

@@ -17,9 +17,9 @@ export async function catchUpBinding(db: Db, keyId: string, bindingId: string, v
     .where(and(eq(keyBindings.id, bindingId), exists(db.select({ one: sql`1` }).from(keys).where(and(eq(keys.id, keyId), eq(keys.currentVersion, version))))));
 }
 
-/** Bindings that missed a version (their connection was down at a rotation) are behind until the sync job catches them up. */
-export async function markBehind(db: Db, bindingIds: string[]): Promise<void> {
-  if (bindingIds.length > 0) await db.update(keyBindings).set({ syncStatus: 'behind' }).where(inArray(keyBindings.id, bindingIds));
+/** A rotation's outcome per binding: in sync if it made the version, behind (until the sync job makes it) if not. */
+export async function setSyncStatus(db: Db, bindingIds: string[], status: 'in_sync' | 'behind'): Promise<void> {
+  if (bindingIds.length > 0) await db.update(keyBindings).set({ syncStatus: status }).where(inArray(keyBindings.id, bindingIds));
 }
 
 /** Keys with a binding behind, for the scheduled sync. */

@@ -7,17 +7,21 @@ import { jobs, type JobRow } from '../schema/index.ts';
 
 export const JOB_CHANNEL = 'kmsgw_jobs';
 
-export async function insertJob(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.insert(jobs).values({ ...row, status: 'QUEUED' });
-    await notify(tx, JOB_CHANNEL, row.id);
-  });
-}
-
-/** Queues a job unless one of its kind and target is queued or running already (inside the caller's transaction). */
-export async function queueJobOnce(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<void> {
-  const inserted = await db.insert(jobs).values({ ...row, status: 'QUEUED' }).onConflictDoNothing().returning({ id: jobs.id });
-  if (inserted.length > 0) await notify(db, JOB_CHANNEL, row.id);
+/**
+ * Queues a job, or answers the one of its kind and target already queued or running (the one-active
+ * index decides between concurrent requests). Works inside the caller's transaction too.
+ */
+export async function queueJob(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<JobRow> {
+  for (;;) {
+    const [inserted] = await db.insert(jobs).values({ ...row, status: 'QUEUED' }).onConflictDoNothing().returning();
+    if (inserted) {
+      await notify(db, JOB_CHANNEL, row.id);
+      return inserted;
+    }
+    // The active one may have finished since the insert met it: then the next insert goes in.
+    const active = await activeJob(db, row.kind, row.target);
+    if (active) return active;
+  }
 }
 
 export async function activeJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
