@@ -77,7 +77,6 @@ describe('Azure Key Vault discovery', { timeout: 60_000 }, () => {
     expect(byRef(keys, `azure:${vaultUrl}/keys/outside-deleted`)).toMatchObject({ spec: 'EC_P384', state: 'PENDING_DELETION' });
     const all = (await gw.call('GET', '/v1/keys?connection=azure&limit=1000')).body.keys as any[];
     expect(all.filter((k) => k.bindings[0].ref === `azure:${vaultUrl}/keys/${managedAzure.replaceAll('_', '-')}`)).toHaveLength(1);
-    // The tag naming the gateway key is the gateway's own, not the key's: it is not listed among the backend's tags.
     expect(all.find((k) => k.id === managedAzure).bindings[0].lastSeenAt).not.toBeNull();
   });
 
