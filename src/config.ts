@@ -92,6 +92,8 @@ const fileSchema = z.object({
     discoverEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600),
     complianceScanEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600),
   }).strict().default({ discoverEverySeconds: 3_600, complianceScanEverySeconds: 3_600 }),
+  /** The sync of keys with a replica behind or envelopes awaiting a wrap, this often; 0 leaves it to rotations and requests. */
+  replicas: z.object({ syncEverySeconds: z.number().int().min(0).max(86_400).default(300) }).strict().default({ syncEverySeconds: 300 }),
   auth: z.object({
     oidc: z.object({
       issuer: z.string().url(),
@@ -133,6 +135,7 @@ export interface Config {
   sweepIntervalSeconds: number;
   discoverEverySeconds: number;
   complianceScanEverySeconds: number;
+  syncEverySeconds: number;
   rateLimits: RateLimitOptions;
   /** The file of the governance rule set in force; the shipped default when none. */
   governanceFile?: string;
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalSeconds: file.lifecycle.sweepIntervalSeconds,
     discoverEverySeconds: file.inventory.discoverEverySeconds,
     complianceScanEverySeconds: file.inventory.complianceScanEverySeconds,
+    syncEverySeconds: file.replicas.syncEverySeconds,
     rateLimits: {
       perPrincipal: file.rateLimits.perPrincipal ?? defaultRateLimits.perPrincipal,
       perKey: file.rateLimits.perKey ?? defaultRateLimits.perKey,

@@ -1,11 +1,12 @@
 // Prometheus metrics (prom-client), one registry per runtime. Counters move on the request path;
-// the inventory's gauges (keys, drift, compliance findings, jobs, circuits) are read from the database and the
+// the inventory's gauges (keys, drift, envelopes awaiting repair, compliance findings, jobs, circuits) are read from the database and the
 // connections when scraped, so they are right on every instance without any bookkeeping.
 import { count } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Db } from './db/client.ts';
 import { jobs } from './db/schema/index.ts';
 import { keyCounts, openDriftKeys } from './db/queries/inventory.ts';
+import { countAwaitingRepair } from './db/queries/envelope-repairs.ts';
 import type { Connections } from './routing/connection.ts';
 import type { Inventory } from './inventory/inventory.ts';
 
@@ -32,6 +33,10 @@ export class Metrics {
     new Gauge({
       name: 'kmsgw_drift_open_keys', help: 'Keys with drift that discovery found and nothing has resolved', registers,
       async collect() { this.set(await openDriftKeys(db)); },
+    });
+    new Gauge({
+      name: 'kmsgw_envelopes_awaiting_repair', help: 'Envelopes made without some binding\'s wrap that the sync job has not repaired yet', registers,
+      async collect() { this.set(await countAwaitingRepair(db)); },
     });
     new Gauge({
       name: 'kmsgw_compliance_findings_keys', help: 'Keys breaking each governance rule, as of the latest finished compliance scan', labelNames: ['rule'], registers,

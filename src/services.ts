@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config, ConnectionConfig } from './config.ts';
 import { databaseTarget, openDatabase, type Database } from './db/client.ts';
 import { materialStore } from './db/queries/local-material.ts';
+import { repairLedger } from './db/queries/envelope-repairs.ts';
 import type { Services } from './http/app.ts';
 import { KeyCache } from './keys/cache.ts';
 import { CryptoService } from './keys/crypto.ts';
@@ -87,15 +88,16 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   await apiKeys.start(db);
   const discovery = new Discovery(db.db, connections);
   const keys = new KeyService(db.db, connections, cache, access, governance);
-  const replicaSync = new ReplicaSync(db.db, connections);
+  const inventory = new Inventory(db.db, connections, keys, governance, discovery);
+  const metrics = new Metrics(db.db, connections, inventory);
+  const crypto = new CryptoService(connections, cache, access, metrics, repairLedger(db.db), logger);
+  const replicaSync = new ReplicaSync(db.db, connections, crypto);
   const jobs = new JobRunner(db, { [DISCOVERY]: discovery, [COMPLIANCE_SCAN]: new ComplianceScan(keys, governance), [SYNC]: replicaSync }, logger);
   const usage = new UsageRecorder(db.db, logger);
-  const inventory = new Inventory(db.db, connections, keys, governance, discovery);
   usage.start();
-  const metrics = new Metrics(db.db, connections, inventory);
   const services: Services = {
     keys,
-    crypto: new CryptoService(connections, cache, access, metrics, logger),
+    crypto,
     connections,
     auth: new Authenticator(apiKeys, config.oidc && new OidcAuthenticator(config.oidc, logger), config.mtls && new MtlsAuthenticator(config.mtls)),
     access,

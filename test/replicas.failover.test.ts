@@ -10,10 +10,11 @@ import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { finished } from './support/inventory.ts';
 
 const endpoint = 'https://kms.eu-west-1.amazonaws.com';
-const server = setupServer(awsKmsFixture(endpoint, 'eu-west-1').handler);
+const westEndpoint = 'https://kms.us-west-2.amazonaws.com';
+const server = setupServer(awsKmsFixture(endpoint, 'eu-west-1').handler, awsKmsFixture(westEndpoint, 'us-west-2').handler);
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-const outage = () => server.use(http.post(`${endpoint}/`, () => HttpResponse.error()));
+const outage = (at = endpoint) => server.use(http.post(`${at}/`, () => HttpResponse.error()));
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -25,6 +26,8 @@ beforeAll(async () => {
     // Its own circuit breaker: the failover test leaves the first one open for a while, as it should.
     { name: 'aws-solo', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
     { name: 'aws-replica', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
+    { name: 'aws-repair', provider: 'aws', region: 'eu-west-1', endpoint, timeoutMs: 500, deadlineMs: 1_000 },
+    { name: 'aws-west', provider: 'aws', region: 'us-west-2', endpoint: westEndpoint, timeoutMs: 500, deadlineMs: 1_000 },
   ] } });
 });
 afterAll(async () => { await gw?.close(); server.close(); });
@@ -83,7 +86,10 @@ describe('replicas', () => {
     const jobs = (await gw.call('GET', `/v1/jobs?kind=sync&target=${k.id}`)).body.jobs;
     expect(jobs).toMatchObject([{ kind: 'sync', target: k.id, status: 'QUEUED' }]);
     await gw.runtime.jobs.start();
-    expect((await finished(gw, jobs[0].id)).progress).toEqual({ caughtUp: 1 });
+    // The envelope sealed under version 2 while the replica was behind can never get its wrap: the replica made version 3 next, never 2.
+    const job = await finished(gw, jobs[0].id);
+    expect(job.progress).toEqual({ caughtUp: 1, unrepairable: 1, wrapsAdded: 0 });
+    expect(job.notes.at(-1)).toMatch(/\(version 2\) can get no wrap of .*never held the version/);
     expect(await statuses()).toEqual(['local:in_sync', 'aws-replica:in_sync']);
     expect(await wrapsOfNewEnvelope()).toBe(2);
     // Nothing is left to sync: the schedule queues no job.
@@ -113,7 +119,7 @@ describe('failover', () => {
       }
       expect(failures).toEqual([]);
       const circuits = (await gw.call('GET', '/v1/connections')).body.connections.map((c: { name: string; circuit: string }) => `${c.name}:${c.circuit}`);
-      expect(circuits).toEqual(['local:closed', 'aws:open', 'local-b:closed', 'aws-solo:closed', 'aws-replica:closed']);
+      expect(circuits).toEqual(['local:closed', 'aws:open', 'local-b:closed', 'aws-solo:closed', 'aws-replica:closed', 'aws-repair:closed', 'aws-west:closed']);
       const during = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('during the outage') });
       expect(during.status, JSON.stringify(during.body)).toBe(200);
       expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during.body.ciphertext })).body.plaintext).toBe(b64('during the outage'));
@@ -144,5 +150,83 @@ describe('failover', () => {
     } finally {
       server.resetHandlers();
     }
+  });
+});
+
+describe('repair', () => {
+  const scrape = async () => (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
+  const awaitingRepair = async () => Number(/^kmsgw_envelopes_awaiting_repair (\d+)$/m.exec(await scrape())![1]);
+
+  it('envelopes made while the replica was down get its wrap from the sync job; with the primary down later, they open with it', async () => {
+    const k = (await create({ connection: 'aws-repair', replicas: ['aws-west'] })).body;
+    const before = await awaitingRepair();
+    outage(westEndpoint);
+    let envelopes: string[];
+    try {
+      envelopes = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+        const res = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64(`degraded ${i}`) });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.ciphertext as string;
+      }));
+    } finally {
+      server.resetHandlers();
+    }
+    for (const e of envelopes) expect(decodeEnvelope(Buffer.from(e, 'base64')).wraps).toHaveLength(1);
+    expect(await awaitingRepair()).toBe(before + 30);
+
+    // Only administrators start a sync; others learn nothing of the key.
+    const reader = await gw.apiKey(['read-only']);
+    expect((await gw.call('POST', `/v1/keys/${k.id}/sync`, undefined, { authorization: `Bearer ${reader.secret}` })).status).toBe(403);
+    const started = await gw.call('POST', `/v1/keys/${k.id}/sync`);
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    gw.runtime.jobs.wake();
+    expect((await finished(gw, started.body.id)).progress).toEqual({ repaired: 30, wrapsAdded: 30 });
+    expect(await awaitingRepair()).toBe(before);
+
+    // The primary's region is gone now: the caller's envelopes carry its wrap only, and open with the replica's, which the repair added.
+    outage(endpoint);
+    try {
+      const opened = await Promise.all(envelopes.map(async (ciphertext) => (await gw.call('POST', '/v1/decrypt', { ciphertext })).body));
+      expect(opened.map((o) => o.plaintext)).toEqual(envelopes.map((_, i) => b64(`degraded ${i}`)));
+      // A tampered envelope still fails authentication; the added wraps are bound to its header.
+      const tampered = Buffer.from(envelopes[0]!, 'base64');
+      tampered[tampered.length - 1]! ^= 1;
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: tampered.toString('base64') })).body).toMatchObject({ status: 400, field: 'ciphertext' });
+    } finally {
+      server.resetHandlers();
+    }
+    const auditor = await gw.apiKey(['auditor']);
+    const events = (await gw.call('GET', `/v1/audit/events?keyId=${k.id}&limit=1000`, undefined, { authorization: `Bearer ${auditor.secret}` })).body.events as any[];
+    expect(events.filter((e) => e.action === 'decrypt' && e.status === 200 && e.detail.servedBy === 'aws-west')).toHaveLength(30);
+  });
+
+  it('a repair waits while the missing binding is still down, and completes once it is back', async () => {
+    const k = (await create({ connection: 'local', replicas: ['aws-west'] })).body;
+    let jobId = '';
+    outage(westEndpoint);
+    try {
+      const res = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x') });
+      expect(res.status).toBe(200);
+      const started = await gw.call('POST', `/v1/keys/${k.id}/sync`);
+      gw.runtime.jobs.wake();
+      // The step fails and the job is queued again for a later attempt; nothing is marked repaired.
+      for (let i = 0; i < 100; i++) {
+        const job = (await gw.call('GET', `/v1/jobs/${started.body.id}`)).body;
+        if (job.attempts >= 1 && job.status === 'QUEUED') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const job = (await gw.call('GET', `/v1/jobs/${started.body.id}`)).body;
+      expect(job).toMatchObject({ status: 'QUEUED', progress: {} });
+      expect(job.error).toMatch(/aws-west/);
+      jobId = started.body.id;
+    } finally {
+      server.resetHandlers();
+    }
+    // The retry is due after its back-off (2 s for the second attempt).
+    for (let i = 0; i < 100 && (await gw.call('GET', `/v1/jobs/${jobId}`)).body.status !== 'SUCCEEDED'; i++) {
+      gw.runtime.jobs.wake();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await finished(gw, jobId)).progress).toEqual({ repaired: 1, wrapsAdded: 1 });
   });
 });

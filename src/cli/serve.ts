@@ -34,8 +34,10 @@ async function start(config: Config): Promise<void> {
   const { inventory } = runtime.services;
   const stopDiscovery = schedule(config.discoverEverySeconds, (ms) => inventory.discoverDue(ms), (err) => logger.error({ err }, 'scheduled discovery failed'));
   const stopScan = schedule(config.complianceScanEverySeconds, (ms) => inventory.scanDue(ms), (err) => logger.error({ err }, 'scheduled compliance scan failed'));
-  // A rotation queues its own sync; this picks up keys whose sync ran out of attempts during a long outage.
-  const stopSync = schedule(300, () => runtime.replicaSync.queueDue(SCHEDULE), (err) => logger.error({ err }, 'scheduled replica sync failed'));
+  // A rotation queues its own sync; this picks up envelopes to repair, and keys whose sync ran out of attempts during a long outage.
+  const stopSync = config.syncEverySeconds > 0
+    ? every(config.syncEverySeconds * 1000, () => runtime.replicaSync.queueDue(SCHEDULE), (err) => logger.error({ err }, 'scheduled replica sync failed'))
+    : () => {};
   const app = newApp(runtime.services, { maxBodyBytes: config.maxBodyBytes });
   const server = listen(app, config, (info) => {
     logger.info({ ...info, database: runtime.services.database.kind, connections: runtime.connections.all().map((c) => c.name) }, 'kms-gateway listening');

@@ -123,15 +123,15 @@ export interface SealInput {
   iv?: Buffer;
 }
 
-/** Encrypts the body and returns the header (to be wrapped against) and body. */
-export function sealBody(input: SealInput): { headerBytes: Buffer; body: Buffer } {
+/** Encrypts the body and returns the header (to be wrapped against), its message id and the body. */
+export function sealBody(input: SealInput): { headerBytes: Buffer; messageId: Buffer; body: Buffer } {
   const messageId = input.messageId ?? random(MESSAGE_ID);
   const iv = input.iv ?? random(IV);
   const { key, commitment } = derive(input.dek, messageId);
   const headerBytes = encodeHeader({ keyId: input.keyId, keyVersion: input.keyVersion, messageId, commitment, iv });
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.concat([headerBytes, contextDigest(input.context)]));
   const body = Buffer.concat([cipher.update(input.plaintext), cipher.final(), cipher.getAuthTag()]);
-  return { headerBytes, body };
+  return { headerBytes, messageId, body };
 }
 
 /** Checks the DEK against the header's commitment, then decrypts and authenticates the body. */

@@ -4,7 +4,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import type { Logger } from 'pino';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
-import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext } from '../crypto/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext, type Wrap } from '../crypto/envelope.ts';
 import { primaryBinding, type KeyGraph, type BindingGraph } from '../db/queries/keys.ts';
 import {
   isExporter, isKeyWrapper, isMacer, isSigner, type Exporter, type ExportScheme, type KeyProvider, type KeyVersionRef, type KeyWrapper, type Macer, type Signer,
@@ -23,6 +23,16 @@ export interface Ciphertext { ciphertext: Buffer; keyId: string; version: number
 /** Where failovers are counted (the runtime's metrics). */
 export type Failover = Pick<Metrics, 'failovers' | 'missingWraps'>;
 
+/**
+ * Where envelopes sealed without some binding's wrap are recorded, so the sync job can add it, and
+ * where decrypt finds the wraps it added once those the envelope carries all fail.
+ */
+export interface RepairLedger {
+  record(entry: { messageId: Buffer; headerBytes: Buffer; keyId: string; keyVersion: number; wraps: Wrap[]; missing: string[] }): Promise<void>;
+  /** The wraps recorded for the message beyond the `carried` bindings'. */
+  added(messageId: Buffer, carried: string[]): Promise<Wrap[]>;
+}
+
 const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
   ENCRYPT: 'ENCRYPT_DECRYPT', DECRYPT: 'ENCRYPT_DECRYPT', GENERATE_DATA_KEY: 'ENCRYPT_DECRYPT',
   SIGN: 'SIGN_VERIFY', VERIFY: 'SIGN_VERIFY', MAC: 'MAC', VERIFY_MAC: 'MAC', WRAP: 'WRAP_UNWRAP', UNWRAP: 'WRAP_UNWRAP',
@@ -31,14 +41,14 @@ const usageOf: Partial<Record<KeyOperation, KeyUsage>> = {
 export class CryptoService {
   constructor(
     private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access,
-    private readonly failover: Failover, private readonly logger?: Logger,
+    private readonly failover: Failover, private readonly repairs: RepairLedger, private readonly logger?: Logger,
   ) {}
 
   async encrypt(actor: Actor, ref: string, plaintext: Uint8Array, context?: EncryptionContext, op: KeyOperation = 'ENCRYPT'): Promise<Ciphertext> {
     const graph = this.allow(actor, await this.cache.resolve(ref), op);
     const { key } = graph;
     const dek = random(32);
-    const { headerBytes, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
+    const { headerBytes, messageId, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
     const aad = wrapAad(headerBytes);
     // Every binding that holds the version wraps the DEK (one that missed a rotation is behind until
     // the sync job catches it up); while some are down, the envelope carries the wraps of the others.
@@ -48,10 +58,15 @@ export class CryptoService {
     const wraps = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ bindingId: holding[i]!.id, wrapped: r.value }] : []));
     if (wraps.length === 0) throw (results[0] as PromiseRejectedResult).reason;
     if (wraps.length < graph.bindings.length) {
-      const missing = graph.bindings.filter((b) => !wraps.some((w) => w.bindingId === b.id)).map((b) => b.connection);
-      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing }, 'envelope made without the wraps of unavailable or behind bindings');
-      for (const connection of missing) this.failover.missingWraps.inc({ connection });
-      actor.record.detail = { ...actor.record.detail, missingWraps: missing.join(',') };
+      const missing = graph.bindings.filter((b) => !wraps.some((w) => w.bindingId === b.id));
+      const connections = missing.map((b) => b.connection);
+      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing: connections }, 'envelope made without the wraps of unavailable or behind bindings; queued for repair');
+      for (const connection of connections) this.failover.missingWraps.inc({ connection });
+      actor.record.detail = { ...actor.record.detail, missingWraps: connections.join(',') };
+      // Before the envelope leaves: one the repair does not know of could never get its missing wraps.
+      await this.repairs.record({
+        messageId, headerBytes, keyId: key.id, keyVersion: key.currentVersion, wraps, missing: missing.map((b) => b.id),
+      });
     }
     return { ciphertext: encodeEnvelope(headerBytes, wraps, body), keyId: key.id, version: key.currentVersion };
   }
@@ -63,34 +78,71 @@ export class CryptoService {
       throw e instanceof KmsError && e.code !== 'NOT_FOUND' ? e : new KmsError('INVALID_ARGUMENT', 'ciphertext names a key that does not exist', { field: 'ciphertext' });
     });
     this.allow(actor, graph, 'DECRYPT', keyVersion);
-    const candidates = env.wraps.flatMap((w) => {
+    const failed: string[] = [];
+    const tried = { any: false, last: undefined as unknown };
+    // The wraps the envelope carries first; those the repair added only when all of them fail.
+    const dek = await this.unwrapFirst(graph, keyVersion, env.headerBytes, env.wraps, failed, tried)
+      ?? await this.unwrapFirst(graph, keyVersion, env.headerBytes, await this.repairs.added(env.header.messageId, env.wraps.map((w) => w.bindingId)), failed, tried);
+    if (!dek) {
+      needs(tried.any, 'INVALID_ARGUMENT', 'ciphertext has no data key wrapped by a binding of its key', { field: 'ciphertext' });
+      throw tried.last;
+    }
+    if (failed.length > 0) {
+      // Served by another binding than the one that failed: counted, and in the audit record.
+      for (const from of failed) this.failover.failovers.inc({ operation: 'decrypt', from, to: dek.servedBy });
+      actor.record.detail = { ...actor.record.detail, failoverFrom: failed.join(','), servedBy: dek.servedBy };
+    }
+    return { plaintext: openBody(env, dek.dek, context), keyId, version: keyVersion };
+  }
+
+  /**
+   * The DEK from the first of `wraps` whose binding opens it, the primary's first. A wrap that fails
+   * authentication means tampering; any other failure tries the next (and is noted in `failed`).
+   */
+  private async unwrapFirst(graph: KeyGraph, version: number, headerBytes: Buffer, wraps: Wrap[], failed: string[], tried: { any: boolean; last: unknown }) {
+    const candidates = wraps.flatMap((w) => {
       const b = graph.bindings.find((x) => x.id === w.bindingId);
-      const versionRef = b?.versions.get(keyVersion);
+      const versionRef = b?.versions.get(version);
       return b && versionRef ? [{ b, versionRef, wrapped: w.wrapped }] : [];
     });
-    needs(candidates.length > 0, 'INVALID_ARGUMENT', 'ciphertext has no data key wrapped by a binding of its key', { field: 'ciphertext' });
-    // Primary first; a wrap that fails authentication means tampering, anything else tries the next.
     candidates.sort((x, y) => Number(x.b.role !== 'primary') - Number(y.b.role !== 'primary'));
-    let last: unknown;
-    const failed: string[] = [];
     for (const c of candidates) {
+      tried.any = true;
       try {
-        const dek = await this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad: wrapAad(env.headerBytes) }));
-        if (failed.length > 0) {
-          // Served by another binding than the one that failed: counted, and in the audit record.
-          for (const from of failed) this.failover.failovers.inc({ operation: 'decrypt', from, to: c.b.connection });
-          actor.record.detail = { ...actor.record.detail, failoverFrom: failed.join(','), servedBy: c.b.connection };
-        }
-        return { plaintext: openBody(env, dek, context), keyId, version: keyVersion };
+        const dek = await this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad: wrapAad(headerBytes) }));
+        return { dek, servedBy: c.b.connection };
       } catch (err) {
         if (err instanceof KmsError && err.code === 'INVALID_ARGUMENT') {
           throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
         }
         failed.push(c.b.connection);
-        last = err;
+        tried.last = err;
       }
     }
-    throw last;
+    return undefined;
+  }
+
+  /**
+   * For the repair of an envelope sealed without some bindings' wraps: its DEK, unwrapped by a binding
+   * that holds it (in memory only, zeroed after), wrapped under each of `targets`. Undefined when no
+   * binding of the recorded wraps can be asked any more; a failing call throws, to be retried.
+   */
+  async rewrap(graph: KeyGraph, version: number, headerBytes: Buffer, wraps: Wrap[], targets: BindingGraph[]): Promise<Wrap[] | undefined> {
+    const tried = { any: false, last: undefined as unknown };
+    const opened = await this.unwrapFirst(graph, version, headerBytes, wraps, [], tried);
+    if (!opened) {
+      if (tried.any) throw tried.last;
+      return undefined;
+    }
+    const aad = wrapAad(headerBytes);
+    try {
+      return await Promise.all(targets.map(async (b) => ({
+        bindingId: b.id,
+        wrapped: await this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, version), spec: graph.key.spec, plaintext: opened.dek, aad })),
+      })));
+    } finally {
+      opened.dek.fill(0);
+    }
   }
 
   async generateDataKey(actor: Actor, ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {

@@ -9,6 +9,7 @@ import { keyUsageOf } from '../db/queries/usage.ts';
 import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
 import { insertBinding, insertVersion, listVersions, setSyncStatus } from '../db/queries/bindings.ts';
 import { queueJob } from '../db/queries/jobs.ts';
+import type { JobRow } from '../db/schema/index.ts';
 import { SYNC } from '../replicas/sync.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
@@ -223,6 +224,12 @@ export class KeyService {
     }
     actor.record.keyVersion = next;
     return this.cache.fresh(key.id);
+  }
+
+  /** Queues the key's sync (replicas behind, envelopes awaiting a wrap), or answers the one queued or running. */
+  async sync(actor: Actor, ref: string): Promise<JobRow> {
+    const { key } = await this.get(actor, ref);
+    return queueJob(this.db, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
   }
 
   async versions(actor: Actor, ref: string) {

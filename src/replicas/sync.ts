@@ -1,37 +1,46 @@
-// The sync job of a key: replica bindings that missed a rotation (their connection was down) get the
-// key's current version made on their backend, one binding per step, and are in sync again. Only the
-// current version: envelopes sealed under an older one carry no wrap of the binding anyway, and new
-// envelopes need the binding to hold the version they are sealed under.
+// The sync job of a key. First, replica bindings that missed a rotation (their connection was down)
+// get the key's current version made on their backend, one binding per step, and are in sync again.
+// Only the current version: envelopes sealed under an older one carry no wrap of the binding anyway,
+// and new envelopes need the binding to hold the version they are sealed under. Then envelopes
+// sealed while a binding could not wrap get its wrap, a batch per step.
+import pMap from 'p-map';
 import { KmsError } from '../errors.ts';
 import type { Db } from '../db/client.ts';
 import { catchUpBinding, keysBehind } from '../db/queries/bindings.ts';
+import { addRepairWraps, keysAwaitingRepair, pendingRepairs, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
 import { queueJob } from '../db/queries/jobs.ts';
-import { loadKeyGraphs, notifyKeyChanged } from '../db/queries/keys.ts';
+import { loadKeyGraphs, notifyKeyChanged, type KeyGraph } from '../db/queries/keys.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
+import type { CryptoService } from '../keys/crypto.ts';
 import type { Connections } from '../routing/connection.ts';
 
 export const SYNC = 'sync';
+const REPAIR_BATCH = 100;
+/** Envelopes repaired at once: each costs an unwrap and a wrap per missing binding. */
+const REPAIR_CONCURRENCY = 8;
+
+/** What the repair of one envelope added, and the missing wraps no binding can give it. */
+interface Repair { row: EnvelopeRepairRow; added: Record<string, string>; unrepairable: string[] }
 
 export class ReplicaSync implements JobKind {
-  constructor(private readonly db: Db, private readonly connections: Connections) {}
+  constructor(private readonly db: Db, private readonly connections: Connections, private readonly crypto: Pick<CryptoService, 'rewrap'>) {}
 
   async step(job: JobRow): Promise<StepResult> {
     const [graph] = await loadKeyGraphs(this.db, [job.target]);
     if (!graph) throw new KmsError('NOT_FOUND', `key "${job.target}" does not exist`);
-    const { key } = graph;
-    const progress = { ...job.progress };
     // Behind is what a binding lacks, not what its status says: a rotation meanwhile may have caught it up.
-    const behind = key.state === 'DESTROYED' ? [] : graph.bindings.filter((b) => !b.versions.has(key.currentVersion));
-    const binding = behind[0];
-    if (!binding) return { done: true, cursor: {}, progress };
+    const behind = graph.key.state === 'DESTROYED' ? undefined : graph.bindings.find((b) => !b.versions.has(graph.key.currentVersion));
+    return behind ? this.catchUp(job, graph, behind) : this.repair(job, graph);
+  }
+
+  private async catchUp(job: JobRow, { key }: KeyGraph, binding: KeyGraph['bindings'][number]): Promise<StepResult> {
     const made = await this.connections.get(binding.connection).call('createVersion', (p) => p.createVersion({
       ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
     }));
-    progress.caughtUp = (progress.caughtUp ?? 0) + 1;
     return {
-      done: behind.length === 1, cursor: {}, progress,
+      done: false, cursor: job.cursor, progress: { ...job.progress, caughtUp: (job.progress.caughtUp ?? 0) + 1 },
       notes: [...job.notes, `${binding.connection}: version ${key.currentVersion} made`],
       write: async (db) => {
         await catchUpBinding(db, key.id, binding.id, key.currentVersion, made.versionRef);
@@ -41,10 +50,47 @@ export class ReplicaSync implements JobKind {
     };
   }
 
-  /** Queues the sync of keys with a binding behind, up to 1,000 a round (a rotation's own job may have run out of attempts). */
+  /** Adds the missing wraps of a batch of envelopes, in message id order from the cursor. */
+  private async repair(job: JobRow, graph: KeyGraph): Promise<StepResult> {
+    const after = typeof job.cursor.after === 'string' ? Buffer.from(job.cursor.after, 'hex') : undefined;
+    const rows = await pendingRepairs(this.db, graph.key.id, after, REPAIR_BATCH);
+    const repairs = await pMap(rows, (row) => this.repairOne(graph, row), { concurrency: REPAIR_CONCURRENCY });
+    const progress = { ...job.progress };
+    const notes = [...job.notes];
+    for (const r of repairs) {
+      progress.wrapsAdded = (progress.wrapsAdded ?? 0) + Object.keys(r.added).length;
+      if (r.unrepairable.length === 0) progress.repaired = (progress.repaired ?? 0) + 1;
+      else {
+        progress.unrepairable = (progress.unrepairable ?? 0) + 1;
+        notes.push(`envelope ${Buffer.from(r.row.messageId).toString('hex')} (version ${r.row.keyVersion}) can get no wrap of ${r.unrepairable.join(', ')}: the binding is gone or never held the version`);
+      }
+    }
+    const last = rows.at(-1);
+    return {
+      done: rows.length < REPAIR_BATCH, cursor: last ? { after: Buffer.from(last.messageId).toString('hex') } : job.cursor, progress, notes,
+      write: async (db) => {
+        for (const r of repairs) await addRepairWraps(db, r.row.messageId, r.added);
+      },
+    };
+  }
+
+  private async repairOne(graph: KeyGraph, row: EnvelopeRepairRow): Promise<Repair> {
+    const targets = graph.bindings.filter((b) => row.missing.includes(b.id) && b.versions.has(row.keyVersion));
+    // A binding removed since, or one that never made this version (the key was rotated again before it caught up).
+    const unrepairable = row.missing.filter((id) => !targets.some((b) => b.id === id));
+    const wraps = Object.entries(row.wraps).map(([bindingId, wrapped]) => ({ bindingId, wrapped: Buffer.from(wrapped, 'base64') }));
+    const made = targets.length === 0 ? [] : await this.crypto.rewrap(graph, row.keyVersion, Buffer.from(row.header), wraps, targets);
+    if (!made) return { row, added: {}, unrepairable: row.missing };
+    return { row, added: Object.fromEntries(made.map((w) => [w.bindingId, Buffer.from(w.wrapped).toString('base64')])), unrepairable };
+  }
+
+  /**
+   * Queues the sync of keys with a binding behind or envelopes awaiting a wrap, up to 1,000 of each a
+   * round (a rotation's own job may have run out of attempts, a repair may have waited for a connection).
+   */
   async queueDue(by: string): Promise<number> {
-    const keys = await keysBehind(this.db, 1_000);
+    const keys = new Set([...await keysBehind(this.db, 1_000), ...await keysAwaitingRepair(this.db, 1_000)]);
     for (const keyId of keys) await queueJob(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by });
-    return keys.length;
+    return keys.size;
   }
 }

@@ -17,7 +17,7 @@ export async function finished(gw: TestGateway, id: string) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('discovery did not finish within 100 s');
+  throw new Error(`job ${id} did not finish within 100 s`);
 }
 
 /** The observed (not managed) keys of a connection. */

@@ -13,3 +13,4 @@ export * from './policies.ts';
 export * from './approvals.ts';
 export * from './jobs.ts';
 export * from './key_usage.ts';
+export * from './envelope_repairs.ts';

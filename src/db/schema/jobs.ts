@@ -1,4 +1,4 @@
-// Background jobs (discovery now; sync and repair later): durable, resumable from their cursor
+// Background jobs (discovery, compliance scans, replica sync and envelope repair): durable, resumable from their cursor
 // after a crash, and run by exactly one instance at a time, the one holding the lease. A runner
 // that stops renewing its lease (killed, partitioned) loses the job to the next one to claim it.
 import { sql } from 'drizzle-orm';

@@ -1,7 +1,6 @@
 // The local provider's sealed key material, one row per key version.
-import { customType, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-
-const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+import { integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bytea } from './types.ts';
 
 export const localKeyMaterial = pgTable('local_key_material', {
   ref: text('ref').notNull(),

@@ -45,6 +45,7 @@ import { registerDiscover } from './connections/discover.ts';
 import { registerJobs } from './jobs/get.ts';
 import { registerDrift } from './inventory/drift.ts';
 import { registerAdoptKey } from './keys/adopt.ts';
+import { registerSyncKey } from './keys/sync.ts';
 import { registerKeyUsage } from './keys/usage.ts';
 import { registerExportInventory } from './inventory/export.ts';
 import { registerInventorySummary } from './inventory/summary.ts';
@@ -58,7 +59,7 @@ export function registerRoutes(app: App): void {
     registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
     registerRotateKey, registerListVersions, registerListKeyEvents, registerKeyUsage, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
     registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
-    registerListConnections, registerDiscover, registerJobs, registerDrift, registerAdoptKey, registerExportInventory, registerInventorySummary,
+    registerListConnections, registerDiscover, registerJobs, registerDrift, registerAdoptKey, registerSyncKey, registerExportInventory, registerInventorySummary,
     registerCreateApiKey, registerListApiKeys, registerRevokeApiKey,
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
