@@ -4,6 +4,8 @@
 #   deploy/moto.sh start   install if needed and start; prints the endpoint
 #   deploy/moto.sh env     the same, then print the exports for eval
 #   deploy/moto.sh stop
+#   deploy/moto.sh server  install if needed; print the moto_server program (tests that stop and
+#                          start an emulator of their own run it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +17,17 @@ LOG=.run/moto.log
 log() { echo "moto.sh: $*" >&2; }
 up() { curl -sf -o /dev/null -X POST "$URL/" -H 'X-Amz-Target: TrentService.ListKeys' -H 'Content-Type: application/x-amz-json-1.1' -d '{}'; }
 
-start() {
+install() {
   mkdir -p .run
   if [ ! -x "$VENV/bin/moto_server" ]; then
     log "installing moto[server] from PyPI into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<6' >&2
   fi
+}
+
+start() {
+  install
   if ! up; then
     nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
     for _ in $(seq 1 100); do up && break; sleep 0.2; done
@@ -33,6 +39,7 @@ start() {
 case "${1:-start}" in
   start) start; echo "$URL" ;;
   env) start; echo "export AWS_ENDPOINT_URL=$URL AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-test} AWS_REGION=\${AWS_REGION:-us-east-1}" ;;
+  server) install; echo "$VENV/bin/moto_server" ;;
   stop) pkill -f "moto_server -H 127.0.0.1 -p $PORT" || true ;;
-  *) echo "usage: $0 start|env|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|env|stop|server" >&2; exit 2 ;;
 esac

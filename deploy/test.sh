@@ -10,6 +10,9 @@ export DATABASE_URL
 # The AWS KMS emulator, unless an endpoint is given (LocalStack users: set AWS_ENDPOINT_URL).
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then eval "$(bash deploy/moto.sh env)"; fi
 export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+# The outage tests stop and start an emulator of their own, whatever the endpoint above.
+KMSGW_MOTO_SERVER=${KMSGW_MOTO_SERVER:-$(bash deploy/moto.sh server)}
+export KMSGW_MOTO_SERVER
 if [ -z "${KMSGW_PKCS11_MODULE:-}" ]; then eval "$(bash deploy/softhsm.sh env)"; fi
 export SOFTHSM2_CONF KMSGW_PKCS11_MODULE KMSGW_PKCS11_TOKEN KMSGW_PKCS11_PIN_FILE
 # Debian's Chromium for the web UI's browser tests, unless a browser is given.
