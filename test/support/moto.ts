@@ -2,7 +2,7 @@
 // without touching the shared emulator. deploy/moto.sh server installs it; deploy/test.sh exports
 // its path as KMSGW_MOTO_SERVER.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 
 export interface Moto {
   endpoint: string;
@@ -44,13 +44,4 @@ async function answers(endpoint: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    }).on('error', reject);
-  });
 }
