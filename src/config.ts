@@ -92,8 +92,17 @@ const fileSchema = z.object({
     discoverEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600),
     complianceScanEverySeconds: z.number().int().min(0).max(30 * 86_400).default(3_600),
   }).strict().default({ discoverEverySeconds: 3_600, complianceScanEverySeconds: 3_600 }),
-  /** The sync of keys with a replica behind or envelopes awaiting a wrap, this often; 0 leaves it to rotations and requests. */
-  replicas: z.object({ syncEverySeconds: z.number().int().min(0).max(86_400).default(300) }).strict().default({ syncEverySeconds: 300 }),
+  /**
+   * The sync of keys with a replica behind or envelopes awaiting a wrap, this often (0 leaves it to
+   * rotations and requests). Decrypt asks the next binding too when one has not answered in
+   * failoverAfterMs; encrypt waits wrapWaitMs after the first wrap for the others' (a binding left
+   * out is repaired later: a longer wait than decrypt's, as skipping a merely slow binding costs work).
+   */
+  replicas: z.object({
+    syncEverySeconds: z.number().int().min(0).max(86_400).default(300),
+    failoverAfterMs: z.number().int().min(1).max(60_000).default(250),
+    wrapWaitMs: z.number().int().min(1).max(60_000).default(1_000),
+  }).strict().default({ syncEverySeconds: 300, failoverAfterMs: 250, wrapWaitMs: 1_000 }),
   auth: z.object({
     oidc: z.object({
       issuer: z.string().url(),
@@ -136,6 +145,8 @@ export interface Config {
   discoverEverySeconds: number;
   complianceScanEverySeconds: number;
   syncEverySeconds: number;
+  failoverAfterMs: number;
+  wrapWaitMs: number;
   rateLimits: RateLimitOptions;
   /** The file of the governance rule set in force; the shipped default when none. */
   governanceFile?: string;
@@ -186,6 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     discoverEverySeconds: file.inventory.discoverEverySeconds,
     complianceScanEverySeconds: file.inventory.complianceScanEverySeconds,
     syncEverySeconds: file.replicas.syncEverySeconds,
+    failoverAfterMs: file.replicas.failoverAfterMs,
+    wrapWaitMs: file.replicas.wrapWaitMs,
     rateLimits: {
       perPrincipal: file.rateLimits.perPrincipal ?? defaultRateLimits.perPrincipal,
       perKey: file.rateLimits.perKey ?? defaultRateLimits.perKey,

@@ -90,7 +90,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
   const keys = new KeyService(db.db, connections, cache, access, governance);
   const inventory = new Inventory(db.db, connections, keys, governance, discovery);
   const metrics = new Metrics(db.db, connections, inventory);
-  const crypto = new CryptoService(connections, cache, access, metrics, repairLedger(db.db), logger);
+  const crypto = new CryptoService(connections, cache, access, { metrics, afterMs: config.failoverAfterMs, wrapWaitMs: config.wrapWaitMs }, repairLedger(db.db), logger);
   const replicaSync = new ReplicaSync(db.db, connections, crypto);
   const jobs = new JobRunner(db, { [DISCOVERY]: discovery, [COMPLIANCE_SCAN]: new ComplianceScan(keys, governance), [SYNC]: replicaSync }, logger);
   const usage = new UsageRecorder(db.db, logger);

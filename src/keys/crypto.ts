@@ -11,6 +11,7 @@ import {
   type WrapAlgorithm,
 } from '../../providers/provider.ts';
 import type { Connections } from '../routing/connection.ts';
+import { gather, hedge } from '../routing/hedge.ts';
 import type { Metrics } from '../metrics.ts';
 import type { KeyCache } from './cache.ts';
 import type { Access } from '../policy/access.ts';
@@ -20,8 +21,12 @@ import { signingHash, specInfo, type KeySpec, type KeyUsage, type SigningAlgorit
 
 export interface Ciphertext { ciphertext: Buffer; keyId: string; version: number }
 
-/** Where failovers are counted (the runtime's metrics). */
-export type Failover = Pick<Metrics, 'failovers' | 'missingWraps'>;
+/**
+ * Failover between a key's bindings: where failovers are counted (the runtime's metrics), how long
+ * decrypt waits on a binding that has not answered before it asks the next one as well, and how
+ * long encrypt waits for the other wraps once it has one.
+ */
+export interface Failover { metrics: Pick<Metrics, 'failovers' | 'missingWraps'>; afterMs: number; wrapWaitMs: number }
 
 /**
  * Where envelopes sealed without some binding's wrap are recorded, so the sync job can add it, and
@@ -51,17 +56,17 @@ export class CryptoService {
     const { headerBytes, messageId, body } = sealBody({ keyId: key.id, keyVersion: key.currentVersion, dek, plaintext, context });
     const aad = wrapAad(headerBytes);
     // Every binding that holds the version wraps the DEK (one that missed a rotation is behind until
-    // the sync job catches it up); while some are down, the envelope carries the wraps of the others.
+    // the sync job catches it up). While some are down, or have not answered within the wait after
+    // the first wrap, the envelope carries the wraps of the others and goes to repair.
     const holding = graph.bindings.filter((b) => b.versions.has(key.currentVersion));
-    const results = await Promise.allSettled(holding.map((b) =>
-      this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext: dek, aad }))));
-    const wraps = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ bindingId: holding[i]!.id, wrapped: r.value }] : []));
-    if (wraps.length === 0) throw (results[0] as PromiseRejectedResult).reason;
+    const results = await gather(holding.map((b) =>
+      this.call(b, 'encrypt', (p) => p.encrypt({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext: dek, aad }))), this.failover.wrapWaitMs);
+    const wraps = results.flatMap((wrapped, i) => (wrapped ? [{ bindingId: holding[i]!.id, wrapped }] : []));
     if (wraps.length < graph.bindings.length) {
       const missing = graph.bindings.filter((b) => !wraps.some((w) => w.bindingId === b.id));
       const connections = missing.map((b) => b.connection);
-      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing: connections }, 'envelope made without the wraps of unavailable or behind bindings; queued for repair');
-      for (const connection of connections) this.failover.missingWraps.inc({ connection });
+      this.logger?.warn({ keyId: key.id, version: key.currentVersion, missing: connections }, 'envelope made without the wraps of unavailable, slow or behind bindings; queued for repair');
+      for (const connection of connections) this.failover.metrics.missingWraps.inc({ connection });
       actor.record.detail = { ...actor.record.detail, missingWraps: connections.join(',') };
       // Before the envelope leaves: one the repair does not know of could never get its missing wraps.
       await this.repairs.record({
@@ -89,15 +94,16 @@ export class CryptoService {
     }
     if (failed.length > 0) {
       // Served by another binding than the one that failed: counted, and in the audit record.
-      for (const from of failed) this.failover.failovers.inc({ operation: 'decrypt', from, to: dek.servedBy });
+      for (const from of failed) this.failover.metrics.failovers.inc({ operation: 'decrypt', from, to: dek.servedBy });
       actor.record.detail = { ...actor.record.detail, failoverFrom: failed.join(','), servedBy: dek.servedBy };
     }
     return { plaintext: openBody(env, dek.dek, context), keyId, version: keyVersion };
   }
 
   /**
-   * The DEK from the first of `wraps` whose binding opens it, the primary's first. A wrap that fails
-   * authentication means tampering; any other failure tries the next (and is noted in `failed`).
+   * The DEK from the first of `wraps` whose binding opens it, the primary's first; the next binding is
+   * asked as well when one fails or has not answered within the failover delay. A wrap that fails
+   * authentication means tampering and ends it; the bindings passed over are noted in `failed`.
    */
   private async unwrapFirst(graph: KeyGraph, version: number, headerBytes: Buffer, wraps: Wrap[], failed: string[], tried: { any: boolean; last: unknown }) {
     const candidates = wraps.flatMap((w) => {
@@ -105,21 +111,23 @@ export class CryptoService {
       const versionRef = b?.versions.get(version);
       return b && versionRef ? [{ b, versionRef, wrapped: w.wrapped }] : [];
     });
+    if (candidates.length === 0) return undefined;
     candidates.sort((x, y) => Number(x.b.role !== 'primary') - Number(y.b.role !== 'primary'));
-    for (const c of candidates) {
-      tried.any = true;
-      try {
-        const dek = await this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad: wrapAad(headerBytes) }));
-        return { dek, servedBy: c.b.connection };
-      } catch (err) {
-        if (err instanceof KmsError && err.code === 'INVALID_ARGUMENT') {
-          throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
-        }
-        failed.push(c.b.connection);
-        tried.last = err;
-      }
+    tried.any = true;
+    const aad = wrapAad(headerBytes);
+    try {
+      const won = await hedge(candidates.length, (i) => {
+        const c = candidates[i]!;
+        return this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad }));
+      }, { afterMs: this.failover.afterMs, fatal: isAuthenticationFailure, late: (dek) => dek.fill(0) });
+      failed.push(...won.passed.map((i) => candidates[i]!.b.connection));
+      return { dek: won.value, servedBy: candidates[won.index]!.b.connection };
+    } catch (err) {
+      if (isAuthenticationFailure(err)) throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
+      failed.push(...candidates.map((c) => c.b.connection));
+      tried.last = err;
+      return undefined;
     }
-    return undefined;
   }
 
   /**
@@ -305,6 +313,8 @@ function wrapAlgorithmFor(spec: KeySpec, requested?: WrapAlgorithm): WrapAlgorit
 
 /** The most bytes RSA-OAEP carries: k − 2·hLen − 2 (RFC 8017 §7.1.1). */
 const oaepCapacity = (spec: KeySpec, alg: WrapAlgorithm) => specInfo[spec].bits / 8 - 2 * (alg === 'RSAES_OAEP_SHA_1' ? 20 : 32) - 2;
+
+const isAuthenticationFailure = (err: unknown) => err instanceof KmsError && err.code === 'INVALID_ARGUMENT';
 
 function versionOf(b: BindingGraph, version: number): KeyVersionRef {
   const versionRef = b.versions.get(version);
