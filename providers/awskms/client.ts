@@ -19,7 +19,10 @@ export function newKmsClient(options: AwsConnectionOptions): KMSClient {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
       connectionTimeout: 2_000,
+      // The gateway stops waiting at its own timeout; this frees the socket of a request a dark
+      // endpoint never answers (without it the SDK only warns, and the pool fills with dead sockets).
       requestTimeout: 10_000,
+      throwOnRequestTimeout: true,
     }),
   });
 }

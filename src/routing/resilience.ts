@@ -88,18 +88,20 @@ export class Resilience {
       : this.breaker.state === CircuitState.HalfOpen ? 'half-open' : 'closed';
   }
 
-  /**
-   * Runs `attempt` under the policy, giving each try the time left of the call's deadline.
-   * `idempotent` operations are retried on any transient error; the others (creating keys or
-   * versions, scheduling deletion) only when throttled, since a timed-out create may have happened.
-   * A call answers within its deadline (`atLeastMs` when that is longer: key generation) plus at
-   * most one back-off step.
-   */
   /** One call's worth of the rate limit, for work that makes many backend calls under one execute. */
   async pace(): Promise<void> {
     if (this.limiter) await this.limiter.removeTokens(1);
   }
 
+  /**
+   * Runs `attempt` under the policy, giving each try the time left of the call's deadline.
+   * `idempotent` operations are retried on any transient error; the others (creating keys or
+   * versions, scheduling deletion) only when throttled, since a timed-out create may have happened.
+   * A call answers within its deadline (`atLeastMs` when that is longer: key generation) plus at
+   * most one back-off step. While one call tests a half-open circuit, the others are refused at
+   * once rather than queued behind it (cockatiel would make them wait for the test, which against a
+   * connection gone dark lasts a whole timeout).
+   */
   async execute<T>(attempt: (remainingMs: number) => Promise<T>, idempotent: boolean, atLeastMs?: number): Promise<T> {
     const deadlineMs = Math.max(this.deadlineMs, atLeastMs ?? 0);
     const deadlineAt = performance.now() + deadlineMs;
@@ -110,6 +112,7 @@ export class Resilience {
     };
     await this.pace();
     try {
+      if (this.breaker.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
       return await (idempotent ? this.retrying : this.once).execute(run);
     } catch (err) {
       if (err instanceof BrokenCircuitError) {

@@ -1,16 +1,7 @@
 // Starting the servers a benchmark loads, each as its own process on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
+import { freePort } from '../support/ports.ts';
 
 /** Starts a server on a free port and waits until it answers. */
 export async function start(args: string[], env: Record<string, string>, probe: string): Promise<{ child: ChildProcess; port: number }> {
@@ -43,6 +34,7 @@ export async function startGateway(env: Record<string, string>) {
   return {
     ...server,
     authorization: `Bearer ${user.secret as string}`,
+    admin,
     createKey: async (body: Record<string, unknown>) => (await post(server.port, '/v1/keys', { ...body, tags: { 'kmsgw:users': 'bench' } }, admin)).id as string,
   };
 }

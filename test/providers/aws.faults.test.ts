@@ -172,6 +172,25 @@ describe('circuit breaker', () => {
     expect(calls.length).toBe(before + 2);
   });
 
+  it('while one call tests the half-open circuit, the others are refused at once, not queued behind it', async () => {
+    reply.Encrypt = () => awsError(503, 'KMSInternalException', 'down');
+    const c = connection({ maxAttempts: 1 });
+    for (let i = 0; i < 3; i++) await failure(encrypt(c));
+    await delay(250);
+    // The test call meets an endpoint that answers only when released.
+    let release!: () => void;
+    reply.Encrypt = () => new Promise((resolve) => { release = () => resolve(encryptOk()); });
+    const test = encrypt(c);
+    await delay(20);
+    expect(c.circuit).toBe('half-open');
+    const other = await failure(encrypt(c));
+    expect(other.message).toContain('circuit open');
+    expect(calls.filter((x) => x.target === 'Encrypt').length).toBe(4);
+    release();
+    await test;
+    expect(c.circuit).toBe('closed');
+  });
+
   it('client errors do not open the circuit', async () => {
     reply.Encrypt = () => awsError(400, 'NotFoundException', 'no such key');
     const c = connection({ maxAttempts: 1 });
