@@ -96,6 +96,14 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
     expect((await kmsgw(['discover', 'local'])).code).toBe(1);
   });
 
+  it('syncs a key to the end of its job and reports what it did', async () => {
+    const made = await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--connection', 'aws']);
+    const run = await kmsgw(['keys', 'sync', made.stdout.toString().trim()]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.toString()).toMatch(/^job_[0-9a-z]{26} SUCCEEDED: 0 replica versions made, 0 envelopes repaired/);
+    expect((await kmsgw(['keys', 'sync', 'alias/none-such'])).code).toBe(1);
+  });
+
   it('exports the inventory as CSV to a file', async () => {
     const run = await kmsgw(['inventory', 'export', '--provider', 'local', '--out', join(dir, 'inventory.csv')]);
     expect(run.code, run.stderr).toBe(0);

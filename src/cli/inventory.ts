@@ -5,9 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { SingleBar } from 'cli-progress';
 import { call, callJson, CliError, EXIT } from './client.ts';
+import { follow, type Job } from './jobs.ts';
 import { searchQuery, type ListOptions } from './keys.ts';
-
-interface Job { id: string; status: string; progress: Record<string, number>; notes: string[]; error: string | null }
 
 export async function discover(connection: string, o: { wait: boolean; json?: boolean }): Promise<void> {
   let job = await callJson<Job>('POST', `/v1/connections/${encodeURIComponent(connection)}/discover`);
@@ -17,13 +16,11 @@ export async function discover(connection: string, o: { wait: boolean; json?: bo
       ? new SingleBar({ format: `discovering ${connection} [{bar}] {value} keys seen | {discovered} new | {drift} drift | {duration_formatted}`, hideCursor: true })
       : undefined;
     bar?.start(100, 0, { discovered: 0, drift: 0 });
-    while (job.status === 'QUEUED' || job.status === 'RUNNING') {
-      await new Promise((r) => setTimeout(r, 500));
-      job = await callJson<Job>('GET', `/v1/jobs/${job.id}`);
-      const seen = job.progress.seen ?? 0;
+    job = await follow(job, ({ progress }) => {
+      const seen = progress.seen ?? 0;
       bar?.setTotal(seen + 100);
-      bar?.update(seen, { discovered: job.progress.discovered ?? 0, drift: job.progress.drift ?? 0 });
-    }
+      bar?.update(seen, { discovered: progress.discovered ?? 0, drift: progress.drift ?? 0 });
+    });
     bar?.setTotal(job.progress.seen ?? 0);
     bar?.stop();
   }

@@ -1,6 +1,7 @@
 // `kmsgw keys …`: the everyday key operations through the gateway's API, as a table or JSON.
 import Table from 'cli-table3';
 import { call, callJson, CliError, EXIT, pairs } from './client.ts';
+import { follow, type Job } from './jobs.ts';
 
 interface Key {
   id: string; aliases: string[]; spec: string; usage: string; state: string; provider: string; connection: string; managed: boolean;
@@ -85,3 +86,16 @@ export async function keysDelete(key: string, o: { days?: string; approval?: str
 }
 
 const approval = (o: { approval?: string }): Record<string, string> => (o.approval ? { 'kmsgw-approval': o.approval } : {});
+
+/** `kmsgw keys sync`: the key's sync job, followed to its end unless --no-wait. */
+export async function keysSync(key: string, o: { wait: boolean; json?: boolean }): Promise<void> {
+  let job = await callJson<Job>('POST', `/v1/keys/${encodeURIComponent(key)}/sync`);
+  if (o.wait) job = await follow(job);
+  if (o.json) console.log(JSON.stringify(job, null, 2));
+  else {
+    const p = job.progress;
+    console.log(`${job.id} ${job.status}: ${p.caughtUp ?? 0} replica versions made, ${p.repaired ?? 0} envelopes repaired (${p.wrapsAdded ?? 0} wraps added), ${p.unrepairable ?? 0} beyond repair`);
+    for (const note of job.notes) console.log(`  note: ${note}`);
+  }
+  if (job.status === 'FAILED') throw new CliError(`sync failed: ${job.error}`, EXIT.unavailable);
+}

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { ROLES } from '../auth/identity.ts';
 import { action, EXIT } from './client.ts';
-import { keysCreate, keysDelete, keysList, keysShow, keysTransition } from './keys.ts';
+import { keysCreate, keysDelete, keysList, keysShow, keysSync, keysTransition } from './keys.ts';
 import { decrypt, encrypt } from './crypto.ts';
 import { discover, inventoryExport } from './inventory.ts';
 
@@ -68,6 +68,10 @@ keys.command('delete').description('schedule the key\'s destruction after a wait
   .option('--days <n>', 'the waiting period, 7 to 30 days (30 by default)')
   .option('--approval <id>', 'an approved request (apr_…), where policy needs approvals')
   .option('--json', 'print the key as JSON').action(action(keysDelete));
+keys.command('sync').description('make what the key\'s replicas missed and repair envelopes made while one was down, with the job\'s outcome').argument('<key>', 'key id or alias/NAME')
+  .option('--no-wait', 'queue the job and print its id without waiting')
+  .option('--json', 'print the job as JSON')
+  .action(action(keysSync));
 
 program.command('encrypt').description('encrypt a file or stdin (up to the gateway\'s body limit) into a gateway envelope').argument('<key>', 'key id or alias/NAME')
   .option('--in <file>', 'plaintext file ("-" or none: stdin)')

@@ -179,7 +179,7 @@ describe('circuit breaker', () => {
     await delay(250);
     // The test call meets an endpoint that answers only when released.
     let release!: () => void;
-    reply.Encrypt = () => new Promise((resolve) => { release = () => resolve(encryptOk()); });
+    reply.Encrypt = () => new Promise((resolve) => { release = () => resolve(encryptOk({})); });
     const test = encrypt(c);
     await delay(20);
     expect(c.circuit).toBe('half-open');
