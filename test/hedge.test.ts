@@ -34,7 +34,12 @@ describe('hedge', () => {
   });
 
   it('rejects with the last error once every attempt failed', async () => {
-    await expect(hedge(3, (i) => after(5 * (3 - i), `e${i}`, true), { ...options, afterMs: 1 })).rejects.toBe('e0');
+    // All three asked, then failing in reverse order: the first attempt's error comes last.
+    const fail: ((e: string) => void)[] = [];
+    const outcome = hedge(3, () => new Promise<string>((_, reject) => { fail.push(reject); }), { ...options, afterMs: 1 });
+    while (fail.length < 3) await after(2, null);
+    for (const i of [2, 1, 0]) fail[i]!(`e${i}`);
+    await expect(outcome).rejects.toBe('e0');
   });
 
   it('hands a success that comes after the winner to late', async () => {
