@@ -61,6 +61,7 @@ describe('replicas', () => {
       }
     };
     const statuses = async () => (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.map((b: any) => `${b.connection}:${b.syncStatus}`);
+    const degraded = async () => (await gw.call('GET', '/v1/keys?replicas=degraded&limit=1000')).body.keys.some((x: { id: string }) => x.id === k.id);
     const wrapsOfNewEnvelope = async () => {
       const sealed = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x') })).body.ciphertext;
       expect((await gw.call('POST', '/v1/decrypt', { ciphertext: sealed })).body.plaintext).toBe(b64('x'));
@@ -70,6 +71,7 @@ describe('replicas', () => {
     const rotated = await rotateDuringOutage();
     expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
     expect(await statuses()).toEqual(['local:in_sync', 'aws-replica:behind']);
+    expect(await degraded()).toBe(true);
     const history = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events;
     expect(history.at(-1)).toMatchObject({ type: 'ROTATED', detail: { version: 2, behind: ['aws-replica'] } });
     // While behind, envelopes carry the primary's wrap only, and still open.
@@ -78,6 +80,7 @@ describe('replicas', () => {
     // A rotation with the connection back makes the version on both: the replica is in sync again.
     expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
     expect(await statuses()).toEqual(['local:in_sync', 'aws-replica:in_sync']);
+    expect(await degraded()).toBe(false);
     expect(await wrapsOfNewEnvelope()).toBe(2);
 
     // Behind once more; the job queued by the first rotation (joined by this one) makes version 4 on the replica.

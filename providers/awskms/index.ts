@@ -32,7 +32,6 @@ const AAD_CONTEXT_KEY = 'kmsgw:aad';
 /** The tag that names the gateway key an AWS key was made for. */
 const KEY_ID_TAG = 'kmsgw:key-id';
 
-
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
 
 export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {

@@ -46,7 +46,8 @@ export const KeyView = z.object({
   attributes: z.object({ extractable: z.boolean(), neverExtractable: z.boolean(), sensitive: z.boolean(), alwaysSensitive: z.boolean() }),
   dates: z.object({ activation: Timestamp, protectStop: Timestamp, deactivation: Timestamp, deletion: Timestamp, compromise: Timestamp, destroyed: Timestamp }),
   bindings: z.array(z.object({
-    id: z.string(), connection: z.string(), provider: z.string(), ref: z.string(), role: z.enum(['primary', 'replica']), syncStatus: z.string(),
+    id: z.string(), connection: z.string(), provider: z.string(), ref: z.string(), role: z.enum(['primary', 'replica']),
+    syncStatus: z.enum(['in_sync', 'behind']).openapi({ description: 'behind: the binding lacks the key\'s current version (its connection was down when it was made) until the sync job makes it' }),
     lastSeenAt: Timestamp.openapi({ description: 'When discovery last saw it at the backend' }),
   })),
   createdAt: z.string().datetime(),

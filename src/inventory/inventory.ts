@@ -26,7 +26,6 @@ export interface Search extends Omit<KeyFilter, 'connections' | 'unhealthy'> {
 
 export const DRIFT_TYPES = ['DRIFT', 'DRIFT_RESOLVED', 'OBSERVED_CHANGE'] as const;
 
-
 /** How many keys one page of a `finding` search may look at before it answers with what it found. */
 const FINDING_SCAN = 5_000;
 

@@ -7,7 +7,7 @@ import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { keyUsageOf } from '../db/queries/usage.ts';
 import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
-import { insertBinding, insertVersion, listVersions, setSyncStatus } from '../db/queries/bindings.ts';
+import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { queueJob } from '../db/queries/jobs.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { SYNC } from '../replicas/sync.ts';
@@ -205,12 +205,7 @@ export class KeyService {
     try {
       await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next, ...(behind.length > 0 && { behind: behind.map((b) => b.connection) }) } }, async (tx) => {
         await insertVersion(tx, key.id, next, refs);
-        // A binding behind since an earlier rotation that made this one is in sync again.
-        await setSyncStatus(tx, refs.map((r) => r.bindingId), 'in_sync');
-        if (behind.length > 0) {
-          await setSyncStatus(tx, behind.map((b) => b.id), 'behind');
-          await queueJob(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
-        }
+        if (behind.length > 0) await queueJob(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
         const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
           currentVersion: next,
           nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,

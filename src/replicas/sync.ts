@@ -7,7 +7,7 @@ import pMap from 'p-map';
 import { KmsError } from '../errors.ts';
 import type { Db } from '../db/client.ts';
 import { catchUpBinding, keysBehind } from '../db/queries/bindings.ts';
-import { addRepairWraps, keysAwaitingRepair, pendingRepairs, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
+import { addRepairWraps, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
 import { queueJob } from '../db/queries/jobs.ts';
 import { loadKeyGraphs, notifyKeyChanged, type KeyGraph } from '../db/queries/keys.ts';
 import type { JobRow } from '../db/schema/index.ts';
@@ -30,7 +30,6 @@ export class ReplicaSync implements JobKind {
   async step(job: JobRow): Promise<StepResult> {
     const [graph] = await loadKeyGraphs(this.db, [job.target]);
     if (!graph) throw new KmsError('NOT_FOUND', `key "${job.target}" does not exist`);
-    // Behind is what a binding lacks, not what its status says: a rotation meanwhile may have caught it up.
     const behind = graph.key.state === 'DESTROYED' ? undefined : graph.bindings.find((b) => !b.versions.has(graph.key.currentVersion));
     return behind ? this.catchUp(job, graph, behind) : this.repair(job, graph);
   }
@@ -43,7 +42,7 @@ export class ReplicaSync implements JobKind {
       done: false, cursor: job.cursor, progress: { ...job.progress, caughtUp: (job.progress.caughtUp ?? 0) + 1 },
       notes: [...job.notes, `${binding.connection}: version ${key.currentVersion} made`],
       write: async (db) => {
-        await catchUpBinding(db, key.id, binding.id, key.currentVersion, made.versionRef);
+        await catchUpBinding(db, binding.id, key.currentVersion, made.versionRef);
         // Every instance's cache drops the key when the step commits, so encrypt wraps under the binding again.
         await notifyKeyChanged(db, key.id);
       },
@@ -78,10 +77,9 @@ export class ReplicaSync implements JobKind {
     const targets = graph.bindings.filter((b) => row.missing.includes(b.id) && b.versions.has(row.keyVersion));
     // A binding removed since, or one that never made this version (the key was rotated again before it caught up).
     const unrepairable = row.missing.filter((id) => !targets.some((b) => b.id === id));
-    const wraps = Object.entries(row.wraps).map(([bindingId, wrapped]) => ({ bindingId, wrapped: Buffer.from(wrapped, 'base64') }));
-    const made = targets.length === 0 ? [] : await this.crypto.rewrap(graph, row.keyVersion, Buffer.from(row.header), wraps, targets);
+    const made = targets.length === 0 ? [] : await this.crypto.rewrap(graph, row.keyVersion, Buffer.from(row.header), wrapsOf(row), targets);
     if (!made) return { row, added: {}, unrepairable: row.missing };
-    return { row, added: Object.fromEntries(made.map((w) => [w.bindingId, Buffer.from(w.wrapped).toString('base64')])), unrepairable };
+    return { row, added: wrapsRecord(made), unrepairable };
   }
 
   /**

@@ -3,9 +3,18 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { envelopeRepairs } from '../schema/index.ts';
+import type { Wrap } from '../../crypto/envelope.ts';
 import type { RepairLedger } from '../../keys/crypto.ts';
 
 export type EnvelopeRepairRow = typeof envelopeRepairs.$inferSelect;
+
+const awaiting = sql`cardinality(${envelopeRepairs.missing}) > 0`;
+
+/** A record's wraps (base64 by binding id) as the crypto service takes them, and back. */
+export const wrapsOf = (row: Pick<EnvelopeRepairRow, 'wraps'>): Wrap[] =>
+  Object.entries(row.wraps).map(([bindingId, wrapped]) => ({ bindingId, wrapped: Buffer.from(wrapped, 'base64') }));
+export const wrapsRecord = (wraps: Wrap[]): Record<string, string> =>
+  Object.fromEntries(wraps.map((w) => [w.bindingId, Buffer.from(w.wrapped).toString('base64')]));
 
 export async function insertEnvelopeRepair(db: Db, row: Pick<EnvelopeRepairRow, 'messageId' | 'keyId' | 'keyVersion' | 'header' | 'wraps' | 'missing'>): Promise<void> {
   await db.insert(envelopeRepairs).values(row);
@@ -19,7 +28,7 @@ export async function getEnvelopeRepair(db: Db, messageId: Uint8Array): Promise<
 /** A key's envelopes still missing a wrap, in message id order after `after`. */
 export async function pendingRepairs(db: Db, keyId: string, after: Uint8Array | undefined, limit: number): Promise<EnvelopeRepairRow[]> {
   return db.select().from(envelopeRepairs)
-    .where(and(eq(envelopeRepairs.keyId, keyId), sql`cardinality(${envelopeRepairs.missing}) > 0`, after ? gt(envelopeRepairs.messageId, Buffer.from(after)) : undefined))
+    .where(and(eq(envelopeRepairs.keyId, keyId), awaiting, after ? gt(envelopeRepairs.messageId, Buffer.from(after)) : undefined))
     .orderBy(asc(envelopeRepairs.messageId)).limit(limit);
 }
 
@@ -30,13 +39,12 @@ export async function addRepairWraps(db: Db, messageId: Uint8Array, added: Recor
 
 /** Keys with envelopes awaiting a wrap, for the scheduled sync. */
 export async function keysAwaitingRepair(db: Db, limit: number): Promise<string[]> {
-  const rows = await db.selectDistinct({ keyId: envelopeRepairs.keyId }).from(envelopeRepairs)
-    .where(sql`cardinality(${envelopeRepairs.missing}) > 0`).limit(limit);
+  const rows = await db.selectDistinct({ keyId: envelopeRepairs.keyId }).from(envelopeRepairs).where(awaiting).limit(limit);
   return rows.map((r) => r.keyId);
 }
 
 export async function countAwaitingRepair(db: Db): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(envelopeRepairs).where(sql`cardinality(${envelopeRepairs.missing}) > 0`);
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(envelopeRepairs).where(awaiting);
   return row?.n ?? 0;
 }
 
@@ -44,15 +52,11 @@ export async function countAwaitingRepair(db: Db): Promise<number> {
 export function repairLedger(db: Db): RepairLedger {
   return {
     async record({ headerBytes, messageId, keyId, keyVersion, wraps, missing }) {
-      await insertEnvelopeRepair(db, {
-        messageId, keyId, keyVersion, header: headerBytes, missing,
-        wraps: Object.fromEntries(wraps.map((w) => [w.bindingId, Buffer.from(w.wrapped).toString('base64')])),
-      });
+      await insertEnvelopeRepair(db, { messageId, keyId, keyVersion, header: headerBytes, missing, wraps: wrapsRecord(wraps) });
     },
     async added(messageId, carried) {
       const row = await getEnvelopeRepair(db, messageId);
-      return Object.entries(row?.wraps ?? {}).filter(([bindingId]) => !carried.includes(bindingId))
-        .map(([bindingId, wrapped]) => ({ bindingId, wrapped: Buffer.from(wrapped, 'base64') }));
+      return row ? wrapsOf(row).filter((w) => !carried.includes(w.bindingId)) : [];
     },
   };
 }

@@ -5,6 +5,7 @@ import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
 import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
 import { bindingVersions, keyAliases, keyBindings, keys, type KeyBindingRow, type KeyRow, type NewKeyRow } from '../schema/index.ts';
+import { bindingBehind } from './bindings.ts';
 
 export interface BindingGraph extends KeyBindingRow { versions: Map<number, string> }
 export interface KeyGraph { key: KeyRow; aliases: string[]; bindings: BindingGraph[] }
@@ -94,7 +95,7 @@ export async function listKeyIds(db: Db, filter: KeyFilter, sort: Sort, after: A
   if (filter.alias) where.push(inArray(keys.id, db.select({ id: keyAliases.keyId }).from(keyAliases).where(eq(keyAliases.name, filter.alias))));
   if (filter.replicas) {
     const unhealthy = filter.unhealthy?.length ? inArray(keyBindings.connection, filter.unhealthy) : undefined;
-    const degraded = sql`exists (select 1 from ${keyBindings} where ${keyBindings.keyId} = ${keys.id} and (${keyBindings.syncStatus} <> 'in_sync'${unhealthy ? sql` or ${unhealthy}` : sql``}))`;
+    const degraded = sql`exists (select 1 from ${keyBindings} where ${keyBindings.keyId} = ${keys.id} and (${bindingBehind}${unhealthy ? sql` or ${unhealthy}` : sql``}))`;
     if (filter.replicas === 'none') where.push(sql`not ${hasReplica()}`);
     else if (filter.replicas === 'degraded') where.push(degraded);
     else where.push(and(hasReplica(), sql`not ${degraded}`));

@@ -10,7 +10,6 @@ export const keyBindings = pgTable('key_bindings', {
   provider: text('provider').notNull(),
   ref: text('ref').notNull(),
   role: text('role').$type<'primary' | 'replica'>().notNull(),
-  syncStatus: text('sync_status').notNull().default('in_sync'),
   /** When discovery last saw the backend key; a complete pass that misses it finds it gone. */
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
   /** The backend's own tags when discovery first saw the key: the baseline tag drift is measured against. */

@@ -1,0 +1,1 @@
+ALTER TABLE "key_bindings" DROP COLUMN "sync_status";
