@@ -127,8 +127,34 @@ export interface Exporter {
   exportKey(req: ExportRequest): Promise<Uint8Array>;
 }
 
+/**
+ * What an importer wants material wrapped for: its scheme and RSA public key (DER SubjectPublicKeyInfo),
+ * and a token to hand back with the wrapped material. The clouds' shape: AWS's import parameters,
+ * a GCP import job, a local key pair for backends that take material over TLS.
+ */
+export interface ImportTarget { scheme: ExportScheme; wrappingKey: Uint8Array; token: string }
+
+export interface ImportRequest {
+  spec: KeySpec;
+  usage: KeyUsage;
+  exportable: boolean;
+  keyId: string;
+  target: ImportTarget;
+  /** The material as an Exporter gives it (raw key, or PKCS#8 for key pairs), wrapped for `target`. */
+  wrapped: Uint8Array;
+  /** The key to add the material to as its next version; a new key when absent. */
+  ref?: string;
+}
+
+/** Optional capability: key material made elsewhere comes in through the backend's import scheme (the Exporter's counterpart). */
+export interface Importer {
+  importTarget(req: { spec: KeySpec }): Promise<ImportTarget>;
+  importKey(req: ImportRequest): Promise<CreatedKey>;
+}
+
 export const isKeyWrapper = (p: KeyProvider): p is KeyProvider & KeyWrapper => typeof (p as Partial<KeyWrapper>).wrapKey === 'function';
 export const isExporter = (p: KeyProvider): p is KeyProvider & Exporter => typeof (p as Partial<Exporter>).exportKey === 'function';
+export const isImporter = (p: KeyProvider): p is KeyProvider & Importer => typeof (p as Partial<Importer>).importKey === 'function';
 
 /** A key as discovery finds it at the backend, whoever made it. */
 export interface DiscoveredKey {

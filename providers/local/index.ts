@@ -1,16 +1,17 @@
 // The `local` provider: the gateway's own software keystore and the embedded default. Material is
 // generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
 // store port (the gateway backs it with its database; tests may back it with a Map).
-import { constants, createCipheriv, createDecipheriv, createHmac, createPublicKey, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, rsaAesWrap, schemeParts } from '../../src/crypto/keywrap.ts';
+import { constants, createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPair, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, schemeParts, unwrapForImporter, wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer,
-  SignRequest, Signer, WrapAlgorithm,
+  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, ImportTarget, KeyProvider, KeyVersionRef,
+  KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
-import { generateMaterial, loadMaterial, type Material } from './material.ts';
+import { checkedMaterial, generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
 import { signDigest, verifyDigest } from './signing.ts';
 import { LruCache } from '../../src/lru.ts';
@@ -26,7 +27,7 @@ export interface MaterialStore {
 /** Grammar: `local:id=<uuid>`; version references are the decimal version number. */
 const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
-export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter {
+export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Importer {
   readonly kind = 'local' as const;
   readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', signingAlgorithms, signing: 'any' };
   /**
@@ -34,12 +35,14 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
    * instance must not linger in this one's memory (its destroyKey empties only its own cache).
    */
   private readonly cache = new LruCache<string, { material: Material; expires: number }>(10_000);
+  /** The key pair imports are wrapped for: made at the first import, kept for the process's life. */
+  private importPair?: Promise<{ target: ImportTarget; privateKey: KeyObject }>;
 
   constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore, private readonly materialTtlMs = 5 * 60_000) {}
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
     const ref = `local:id=${randomUUID()}`;
-    await this.addVersion(ref, 1, req.spec);
+    await this.addVersion(ref, 1, req.spec, generateMaterial(req.spec));
     // Exportable keys may leave wrapped, never in the clear: sensitive always.
     return { ref, versionRef: '1', attributes: { extractable: req.exportable, neverExtractable: !req.exportable, sensitive: true, alwaysSensitive: true } };
   }
@@ -47,8 +50,27 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
   async createVersion(req: { ref: string; spec: KeySpec }): Promise<KeyVersionRef> {
     parseRef(req.ref);
     const version = (await this.store.latestVersion(req.ref)) + 1;
-    await this.addVersion(req.ref, version, req.spec);
+    await this.addVersion(req.ref, version, req.spec, generateMaterial(req.spec));
     return { ref: req.ref, versionRef: String(version) };
+  }
+
+  async importTarget(): Promise<ImportTarget> {
+    return (await this.importKeyPair()).target;
+  }
+
+  async importKey(req: ImportRequest): Promise<CreatedKey> {
+    const pair = await this.importKeyPair();
+    if (req.target.token !== pair.target.token) throw new KmsError('FAILED_PRECONDITION', 'the import target has expired (the gateway restarted); ask for a new one');
+    const material = checkedMaterial(req.spec, unwrapForImporter(pair.privateKey, req.target.scheme, req.wrapped));
+    try {
+      const ref = req.ref ?? `local:id=${randomUUID()}`;
+      const version = req.ref ? (parseRef(req.ref), (await this.store.latestVersion(req.ref)) + 1) : 1;
+      await this.addVersion(ref, version, req.spec, material);
+      // Material that was in the clear elsewhere was never "never extractable".
+      return { ref, versionRef: String(version), attributes: { extractable: req.exportable, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
+    } finally {
+      material.fill(0);
+    }
   }
 
   // The gateway keeps state and the deletion window for local keys; there is nothing to tell.
@@ -120,21 +142,25 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
 
   async exportKey(req: ExportRequest): Promise<Uint8Array> {
     const m = await this.material(req);
-    const plain = m.kind === 'secret' ? m.bytes : m.privateKey.export({ type: 'pkcs8', format: 'der' });
-    const importer = createPublicKey({ key: Buffer.from(req.wrappingKey), format: 'der', type: 'spki' });
-    const { hash, withAes } = schemeParts(req.scheme);
-    return withAes ? rsaAesWrap(importer, hash, plain) : oaepWrap(importer, hash, plain);
+    return wrapForImporter(req.wrappingKey, req.scheme, m.kind === 'secret' ? m.bytes : m.privateKey.export({ type: 'pkcs8', format: 'der' }));
   }
 
   errorCode(err: unknown): ErrorCode {
     return err instanceof InvalidCiphertext ? 'INVALID_ARGUMENT' : err instanceof KmsError ? err.code : 'UNKNOWN';
   }
 
-  private async addVersion(ref: string, version: number, spec: KeySpec): Promise<void> {
-    const material = generateMaterial(spec);
+  private async addVersion(ref: string, version: number, spec: KeySpec, material: Buffer): Promise<void> {
     const sealed = this.keyring.seal(material, materialAad(ref, version));
     await this.store.put({ ref, version, sealed, rootVersion: RootKeyring.versionOf(sealed) });
-    this.cache.set(`${ref}#${version}`, { material: loadMaterial(spec, material), expires: Date.now() + this.materialTtlMs });
+    this.cache.set(`${ref}#${version}`, { material: loadMaterial(spec, Buffer.from(material)), expires: Date.now() + this.materialTtlMs });
+  }
+
+  private importKeyPair() {
+    this.importPair ??= promisify(generateKeyPair)('rsa', { modulusLength: 3072, publicExponent: 0x10001 }).then(({ publicKey, privateKey }) => {
+      const wrappingKey = publicKey.export({ type: 'spki', format: 'der' });
+      return { privateKey, target: { scheme: 'RSA_AES_KEY_WRAP_SHA_256' as const, wrappingKey, token: createHash('sha256').update(wrappingKey).digest('hex').slice(0, 32) } };
+    });
+    return this.importPair;
   }
 
   private async material(req: KeyVersionRef & { spec: KeySpec }): Promise<Material> {

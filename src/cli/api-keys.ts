@@ -1,6 +1,7 @@
 // `kmsgw api-keys create|list|revoke`: API keys managed on the gateway's host, straight in its
 // database. This is also the way back in when every administrator key is lost.
 import { createApiKey } from '../auth/api-keys.ts';
+import { operatorPrincipal } from '../audit/operator.ts';
 import { listApiKeys, revokeApiKey } from '../db/queries/api-keys.ts';
 import { isKmsError } from '../errors.ts';
 import { withDatabase } from './database.ts';
@@ -14,7 +15,7 @@ export async function apiKeysCreate(options: { name: string; role: string[]; gro
   const expiresAt = options.expires ? new Date(options.expires) : undefined;
   if (expiresAt && Number.isNaN(expiresAt.getTime())) return fail(`--expires "${options.expires}" is not a date`);
   try {
-    const { row, secret } = await withDatabase((d) => createApiKey(d.db, { name: options.name, roles: options.role, groups: options.group, expiresAt, createdBy: `cli:${process.env.USER ?? 'operator'}` }));
+    const { row, secret } = await withDatabase((d) => createApiKey(d.db, { name: options.name, roles: options.role, groups: options.group, expiresAt, createdBy: operatorPrincipal() }));
     if (options.json) console.log(JSON.stringify({ id: row.id, name: row.name, roles: row.roles, secret }, null, 2));
     else console.log(`${row.id} (${row.roles.join(', ')}); its secret, shown only now:\n\n  ${secret}\n`);
   } catch (err) {

@@ -15,6 +15,9 @@ const drDrill = async (o: { without: string; json?: boolean }) => (await import(
 const apiKeysCreate = async (o: Parameters<typeof import('./api-keys.ts').apiKeysCreate>[0]) => (await import('./api-keys.ts')).apiKeysCreate(o);
 const apiKeysList = async (o: { json?: boolean }) => (await import('./api-keys.ts')).apiKeysList(o);
 const apiKeysRevoke = async (id: string) => (await import('./api-keys.ts')).apiKeysRevoke(id);
+const backupCreate = async (o: Parameters<typeof import('./backup.ts').backupCreate>[0]) => (await import('./backup.ts')).backupCreate(o);
+const backupRestore = async (file: string, o: Parameters<typeof import('./backup.ts').backupRestore>[1]) => (await import('./backup.ts')).backupRestore(file, o);
+const backupInspect = async (file: string) => (await import('./backup.ts')).backupInspect(file);
 const auditVerify = async (o: { json?: boolean }) => (await import('./audit.ts')).auditVerify(o);
 
 const program = new Command('kmsgw')
@@ -26,7 +29,7 @@ const program = new Command('kmsgw')
 Commands that talk to a running gateway (keys, encrypt, decrypt, discover, inventory) use
   KMSGW_URL            the gateway (default http://127.0.0.1:8080)
   KMSGW_API_KEY        an API key, or KMSGW_API_KEY_FILE naming a file that holds one
-The others (serve, root-key, dr, api-keys, audit) work on this host's gateway database and files.
+The others (serve, root-key, dr, backup, api-keys, audit) work on this host's gateway database and files.
 
 Exit status: 0 done; 1 refused by the gateway (not found, denied, wrong state; the reason is on
 stderr); 2 bad usage or configuration; 3 the gateway is unreachable or failed (5xx).`);
@@ -112,6 +115,23 @@ program.command('dr')
   .requiredOption('--without <connection>', 'the connection to take away')
   .option('--json', 'print the findings as JSON')
   .action(drDrill);
+
+const backup = program.command('backup').description('encrypted, signed backup bundles of the inventory, policies and exportable key material');
+backup.command('create')
+  .description('write a bundle of this gateway\'s keys, policies and exportable material')
+  .requiredOption('--encryption-key <key>', 'ENCRYPT_DECRYPT key whose bindings protect the bundle; it must live outside the local keystore and outside the connections whose material the bundle carries')
+  .requiredOption('--signing-key <key>', 'SIGN_VERIFY key that signs the bundle, placed likewise')
+  .requiredOption('--out <file>', 'the bundle, written 0600')
+  .option('--json', 'print the report as JSON')
+  .action(backupCreate);
+backup.command('restore')
+  .description('restore a bundle into this gateway, whose database must have no keys and no policies; exit status 1 when a key is lost')
+  .argument('<file>', 'the bundle')
+  .option('--onto <lost=connection...>', 'a connection lost with the old gateway, and the one its exportable keys\' material goes to')
+  .option('--dry-run', 'verify, open and plan the bundle; change nothing')
+  .option('--json', 'print the report as JSON')
+  .action(backupRestore);
+backup.command('inspect').description('print a bundle\'s header (what it holds, which keys protect it) without opening it').argument('<file>', 'the bundle').action(backupInspect);
 
 const apiKeys = program.command('api-keys').description('API keys, managed on the gateway\'s host (also the way back in when every administrator key is lost)');
 apiKeys.command('create')

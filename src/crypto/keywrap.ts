@@ -1,7 +1,7 @@
 // Key wrapping in software, for the local keystore and as the reference the HSM's output is checked
 // against: AES key wrap with padding (RFC 5649), RSA-OAEP, and the two together as CKM_RSA_AES_KEY_WRAP
 // (PKCS#11 §2.1.21, AWS's RSA_AES_KEY_WRAP_*: an ephemeral AES-256 key under OAEP, then the key under it).
-import { constants, createCipheriv, createDecipheriv, publicEncrypt, privateDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, privateDecrypt, type KeyObject } from 'node:crypto';
 import { KmsError } from '../errors.ts';
 import { random } from './random.ts';
 
@@ -55,4 +55,17 @@ export function rsaAesUnwrap(privateKey: KeyObject, hash: OaepHash, wrapped: Uin
 /** The OAEP hash of a wrap algorithm or export scheme, and whether an AES layer carries the key. */
 export function schemeParts(scheme: string): { hash: OaepHash; withAes: boolean } {
   return { hash: scheme.endsWith('_SHA_1') ? 'sha1' : 'sha256', withAes: scheme.startsWith('RSA_AES_KEY_WRAP') };
+}
+
+/** Material wrapped for an importer's RSA public key (DER SubjectPublicKeyInfo) under one of the import schemes. */
+export function wrapForImporter(wrappingKey: Uint8Array, scheme: string, material: Uint8Array): Buffer {
+  const importer = createPublicKey({ key: Buffer.from(wrappingKey), format: 'der', type: 'spki' });
+  const { hash, withAes } = schemeParts(scheme);
+  return withAes ? rsaAesWrap(importer, hash, material) : oaepWrap(importer, hash, material);
+}
+
+/** The other side of `wrapForImporter`, with the importer's private key. */
+export function unwrapForImporter(privateKey: KeyObject, scheme: string, wrapped: Uint8Array): Buffer {
+  const { hash, withAes } = schemeParts(scheme);
+  return withAes ? rsaAesUnwrap(privateKey, hash, wrapped) : oaepUnwrap(privateKey, hash, wrapped);
 }

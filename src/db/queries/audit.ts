@@ -13,7 +13,7 @@ export type AuditRow = typeof auditEvents.$inferSelect;
 export async function appendAuditEvents(db: Db, events: AuditEvent[]): Promise<{ seq: number; hash: string }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`);
-    const [head] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+    const head = await auditHead(tx);
     let seq = head?.seq ?? 0;
     let hash = head?.hash ?? GENESIS;
     const rows = events.map((e) => {
@@ -33,6 +33,12 @@ export async function appendAuditEvents(db: Db, events: AuditEvent[]): Promise<{
         status int, outcome text, "breakGlass" boolean, detail jsonb, "prevHash" text, hash text)`);
     return { seq, hash };
   });
+}
+
+/** The chain's newest event's place and hash; none before the first event. */
+export async function auditHead(db: Db): Promise<{ seq: number; hash: string } | undefined> {
+  const [head] = await db.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+  return head;
 }
 
 /** One page of the chain in order, from after `afterSeq`. */

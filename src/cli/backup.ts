@@ -1,0 +1,75 @@
+// `kmsgw backup create|restore|inspect`: backup bundles, on the gateway's host (a restore goes into
+// a gateway whose database has no keys and no API keys to call the API with). Restore with the
+// gateway stopped, or restart it after: running instances do not see keys appear in their caches.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { operatorPrincipal } from '../audit/operator.ts';
+import { loadConfig } from '../config.ts';
+import { createBackup } from '../dr/backup.ts';
+import { readHeader } from '../dr/bundle.ts';
+import { restoreBackup, type RestoreReport } from '../dr/restore.ts';
+import { isKmsError } from '../errors.ts';
+import { newLogger } from '../log.ts';
+import { openRuntime, type Runtime } from '../services.ts';
+
+async function withRuntime(fn: (runtime: Runtime) => Promise<void>): Promise<void> {
+  const runtime = await openRuntime(loadConfig(), newLogger('silent'));
+  try {
+    await fn(runtime);
+  } catch (err) {
+    if (!isKmsError(err)) throw err;
+    console.error(`kmsgw: ${err.message}`);
+    process.exitCode = err.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function backupCreate(options: { encryptionKey: string; signingKey: string; out: string; json?: boolean }): Promise<void> {
+  await withRuntime(async (runtime) => {
+    const progress = (n: number, total: number) => { if (process.stderr.isTTY) process.stderr.write(`\rexported ${n}/${total} key versions…`); };
+    const { bundle, report } = await createBackup(runtime.services.database.db, runtime.connections, runtime.cache, { ...options, principal: operatorPrincipal(), progress });
+    if (process.stderr.isTTY) process.stderr.write('\r');
+    writeFileSync(options.out, bundle, { mode: 0o600 });
+    if (options.json) return console.log(JSON.stringify({ ...report, file: options.out }, null, 2));
+    console.log(`${report.id} written to ${options.out}: ${report.keys} keys, ${report.policies} policies, material of ${report.materials} exportable key versions`);
+    for (const k of report.notCarried) console.log(`  not recoverable from this bundle: ${k.keyId}: ${k.reason}`);
+  });
+}
+
+export async function backupRestore(file: string, options: { onto?: string[]; dryRun?: boolean; json?: boolean }): Promise<void> {
+  const onto: Record<string, string> = {};
+  for (const pair of options.onto ?? []) {
+    const [from, to] = pair.split('=');
+    if (!from || !to) {
+      console.error(`kmsgw: --onto "${pair}" is not <lost connection>=<connection>`);
+      process.exitCode = 2;
+      return;
+    }
+    onto[from] = to;
+  }
+  await withRuntime(async (runtime) => {
+    const report = await restoreBackup(runtime.services.database.db, runtime.connections, readFileSync(file, 'utf8'), { onto, dryRun: options.dryRun, principal: operatorPrincipal() });
+    if (report.lost.length > 0) process.exitCode = 1;
+    if (options.json) console.log(JSON.stringify(report, null, 2));
+    else printRestore(report);
+  });
+}
+
+function printRestore(r: RestoreReport): void {
+  console.log(`${r.dryRun ? 'would restore' : 'restored'} ${r.bundle} (made ${r.createdAt}): ${r.keys} keys, ${r.policies} policies`);
+  for (const i of r.imported) console.log(`  ${i.keyId}: material of ${i.versions} versions from "${i.from}" imported onto "${i.onto}"`);
+  for (const p of r.promoted) console.log(`  ${p.keyId}: primary now on "${p.to}" (was "${p.from}")`);
+  for (const d of r.dropped) console.log(`  ${d.keyId}: binding on "${d.connection}" dropped`);
+  for (const l of r.lost) console.log(`  LOST ${l.keyId}: ${l.reason}`);
+  if (r.auditHead) console.log(`the old audit chain ended at event ${r.auditHead.seq}, hash ${r.auditHead.hash}`);
+}
+
+export function backupInspect(file: string): void {
+  try {
+    console.log(JSON.stringify(readHeader(readFileSync(file, 'utf8')), null, 2));
+  } catch (err) {
+    if (!isKmsError(err)) throw err;
+    console.error(`kmsgw: ${err.message}`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,31 @@
+// What a bundle's payload holds, and the key graphs read from it (a restore has no database to
+// read them from; a backup reads them from the one snapshot it carries).
+import type { Snapshot } from '../db/queries/backup.ts';
+import type { KeySpec, KeyUsage } from '../keys/specs.ts';
+import type { KeyState } from '../keys/lifecycle.ts';
+
+/** One version's material as an exporter gives it (raw key, or PKCS#8 for pairs), base64. */
+export interface Material { keyId: string; bindingId: string; version: number; material: string }
+
+export interface BackupContent { tables: Snapshot; materials: Material[] }
+
+export interface SnapshotKey {
+  id: string; spec: KeySpec; usage: KeyUsage; state: KeyState; extractable: boolean; managed: boolean;
+  connection: string; provider: string; currentVersion: number;
+}
+export interface SnapshotBinding { id: string; keyId: string; connection: string; provider: string; ref: string; role: 'primary' | 'replica'; createdAt: string; versions: Map<number, string> }
+export interface SnapshotGraph { key: SnapshotKey; bindings: SnapshotBinding[] }
+
+export function snapshotGraphs(tables: Snapshot): SnapshotGraph[] {
+  const bindings = new Map<string, SnapshotBinding[]>();
+  const byId = new Map<string, SnapshotBinding>();
+  for (const row of tables.key_bindings as unknown as Omit<SnapshotBinding, 'versions'>[]) {
+    const b = { ...row, versions: new Map<number, string>() };
+    byId.set(b.id, b);
+    bindings.set(b.keyId, [...(bindings.get(b.keyId) ?? []), b]);
+  }
+  for (const v of tables.binding_versions as unknown as { bindingId: string; version: number; versionRef: string }[]) {
+    byId.get(v.bindingId)?.versions.set(v.version, v.versionRef);
+  }
+  return (tables.keys as unknown as SnapshotKey[]).map((key) => ({ key, bindings: bindings.get(key.id) ?? [] }));
+}

@@ -1,0 +1,175 @@
+// Restoring a bundle into an empty gateway. Keys come back with their ids, versions and binding
+// ids, so envelopes made before keep opening. Where a key lives is re-decided binding by binding:
+//   - a binding on a backend that survives (a cloud, an HSM still configured) is kept as it was;
+//   - a binding whose backend is gone (the local keystore, which lived in the lost database, or a
+//     connection mapped away with `onto`) gets the key's material back from the bundle, imported
+//     into the local keystore or the `onto` connection, when the key was exportable;
+//   - otherwise it is dropped, and a surviving replica becomes primary if the primary was dropped.
+// A key left with no binding is reported lost and kept as it was, in case its backend returns.
+// Imports run first; every row then goes in one transaction, so a failed restore leaves the
+// database empty (and the imported material is destroyed again).
+import pMap from 'p-map';
+import type { Db } from '../db/client.ts';
+import { auditOperatorAction } from '../audit/operator.ts';
+import { isEmptyGateway, writeSnapshot } from '../db/queries/backup.ts';
+import { wrapForImporter } from '../crypto/keywrap.ts';
+import { KmsError, needs } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Connection, Connections } from '../routing/connection.ts';
+import { isImporter, type Importer, type KeyProvider } from '../../providers/provider.ts';
+import { openBundle, type BundleHeader } from './bundle.ts';
+import { snapshotGraphs, type BackupContent, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
+
+export interface RestoreOptions {
+  /** Connections lost with the old gateway, each mapped to the connection its exportable keys' material goes to. */
+  onto?: Record<string, string>;
+  /** Open, check and plan, change nothing. */
+  dryRun?: boolean;
+  /** Who restores, for the key histories and the audit trail. */
+  principal: string;
+}
+
+export interface RestoreReport {
+  bundle: string;
+  createdAt: string;
+  keys: number;
+  policies: number;
+  /** The old gateway's audit chain head when the bundle was made; the restore's audit record names it. */
+  auditHead: BundleHeader['contents']['auditHead'];
+  imported: { keyId: string; from: string; onto: string; versions: number }[];
+  promoted: { keyId: string; from: string; to: string }[];
+  dropped: { keyId: string; connection: string }[];
+  lost: { keyId: string; reason: string }[];
+  dryRun: boolean;
+}
+
+interface Import { graph: SnapshotGraph; binding: SnapshotBinding; onto: Connection; materials: Material[] }
+
+const IMPORT_CONCURRENCY = 4;
+
+export async function restoreBackup(db: Db, connections: Connections, text: string, options: RestoreOptions): Promise<RestoreReport> {
+  const onto = targets(connections, options.onto ?? {});
+  const { header, content } = await openBundle(connections, text);
+  const { tables, materials } = content as BackupContent;
+  if (!options.dryRun) {
+    needs(await isEmptyGateway(db), 'FAILED_PRECONDITION', 'a restore goes into an empty gateway, and this one has keys or policies: point it at a new database');
+  }
+  const byBinding = new Map<string, Material[]>();
+  for (const m of materials) byBinding.set(m.bindingId, [...(byBinding.get(m.bindingId) ?? []), m]);
+  const report: RestoreReport = {
+    bundle: header.id, createdAt: header.createdAt, keys: header.contents.keys, policies: header.contents.policies, auditHead: header.contents.auditHead,
+    imported: [], promoted: [], dropped: [], lost: [], dryRun: options.dryRun ?? false,
+  };
+  const imports: Import[] = [];
+  const dropped = new Set<string>();
+  const graphs = snapshotGraphs(tables);
+  for (const graph of graphs) {
+    if (graph.key.state === 'DESTROYED') continue;
+    const plan = planKey(graph, connections, onto, byBinding);
+    if (plan.keep.length + plan.imports.length === 0) {
+      report.lost.push({ keyId: graph.key.id, reason: `no material in the bundle and no binding on a connection that survives (${graph.bindings.map((b) => b.connection).join(', ')})` });
+      continue;
+    }
+    imports.push(...plan.imports);
+    for (const b of plan.drop) { dropped.add(b.id); report.dropped.push({ keyId: graph.key.id, connection: b.connection }); }
+    for (const i of plan.imports) report.imported.push({ keyId: graph.key.id, from: i.binding.connection, onto: i.onto.name, versions: i.materials.length });
+    if (plan.drop.some((b) => b.role === 'primary')) {
+      const next = plan.keep.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!;
+      report.promoted.push({ keyId: graph.key.id, from: plan.drop.find((b) => b.role === 'primary')!.connection, to: next.connection });
+      next.role = 'primary';
+    }
+  }
+  if (options.dryRun) return report;
+
+  const made = await pMap(imports, (i) => importBinding(i), { concurrency: IMPORT_CONCURRENCY });
+  try {
+    rewriteTables(tables, graphs, made, dropped, header.id, options.principal);
+    await db.transaction((tx) => writeSnapshot(tx, tables));
+  } catch (err) {
+    await Promise.allSettled(made.map((m) => m.onto.call('destroyKey', (p) => p.destroyKey({ ref: m.ref, versionRefs: [...m.versions.values()] }))));
+    throw err;
+  }
+  await auditOperatorAction(db, options.principal, 'backup restore', {
+    backup: header.id, backupCreatedAt: header.createdAt, keys: String(report.keys),
+    ...(header.contents.auditHead && { previousAuditSeq: String(header.contents.auditHead.seq), previousAuditHash: header.contents.auditHead.hash }),
+  });
+  return report;
+}
+
+function targets(connections: Connections, onto: Record<string, string>): Map<string, Connection> {
+  return new Map(Object.entries(onto).map(([from, to]) => {
+    needs(from !== to, 'INVALID_ARGUMENT', `--onto ${from}=${to}: a connection cannot be restored onto itself`, { field: 'onto' });
+    const c = connections.get(to);
+    needs(isImporter(c.provider), 'INVALID_ARGUMENT', `connection "${to}" (${c.provider.kind}) cannot import key material`, { field: 'onto' });
+    return [from, c];
+  }));
+}
+
+function planKey(graph: SnapshotGraph, connections: Connections, onto: Map<string, Connection>, materials: Map<string, Material[]>) {
+  const keep: SnapshotBinding[] = [];
+  const drop: SnapshotBinding[] = [];
+  const imports: Import[] = [];
+  for (const b of graph.bindings) {
+    const here = connections.find(b.connection);
+    const survives = b.provider !== 'local' && !onto.has(b.connection) && here !== undefined;
+    if (survives) { keep.push(b); continue; }
+    const target = onto.get(b.connection) ?? (here && isImporter(here.provider) ? here : undefined);
+    const mats = materials.get(b.id);
+    if (target && mats) imports.push({ graph, binding: b, onto: target, materials: mats.sort((x, y) => x.version - y.version) });
+    else drop.push(b);
+  }
+  return { keep, drop, imports };
+}
+
+interface Imported { binding: SnapshotBinding; onto: Connection; ref: string; versions: Map<number, string> }
+
+async function importBinding(i: Import): Promise<Imported> {
+  const { spec, usage, extractable, id } = i.graph.key;
+  let ref: string | undefined;
+  const versions = new Map<number, string>();
+  for (const m of i.materials) {
+    const material = Buffer.from(m.material, 'base64');
+    try {
+      const target = await i.onto.call('importTarget', (p) => importer(p).importTarget({ spec }));
+      const wrapped = wrapForImporter(target.wrappingKey, target.scheme, material);
+      const created = await i.onto.call('importKey', (p) => importer(p).importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref }));
+      ref = created.ref;
+      versions.set(m.version, created.versionRef);
+    } finally {
+      material.fill(0);
+    }
+  }
+  return { binding: i.binding, onto: i.onto, ref: ref!, versions };
+}
+
+const importer = (p: KeyProvider): Importer => {
+  if (!isImporter(p)) throw new KmsError('INTERNAL', `a ${p.kind} connection cannot import`);
+  return p;
+};
+
+/** The bundle's rows as they go back: bindings moved, dropped or promoted, keys pointing at their primary, a history event each. */
+function rewriteTables(tables: BackupContent['tables'], graphs: SnapshotGraph[], made: Imported[], dropped: Set<string>, backup: string, principal: string): void {
+  const moved = new Map(made.map((m) => [m.binding.id, m]));
+  const roles = new Map(graphs.flatMap((g) => g.bindings.map((b) => [b.id, b.role] as const)));
+  tables.key_bindings = tables.key_bindings.filter((b) => !dropped.has(b.id as string)).map((b) => {
+    const m = moved.get(b.id as string);
+    const role = roles.get(b.id as string);
+    return m ? { ...b, role, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, lastSeenAt: null, backendTags: null } : { ...b, role };
+  });
+  tables.binding_versions = [
+    ...tables.binding_versions.filter((v) => !dropped.has(v.bindingId as string) && !moved.has(v.bindingId as string)),
+    ...made.flatMap((m) => [...m.versions].map(([version, versionRef]) => ({ bindingId: m.binding.id, version, versionRef }))),
+  ];
+  const primaries = new Map(tables.key_bindings.filter((b) => b.role === 'primary').map((b) => [b.keyId as string, b]));
+  tables.keys = tables.keys.map((k) => {
+    const p = primaries.get(k.id as string);
+    return p ? { ...k, connection: p.connection, provider: p.provider } : k;
+  });
+  const placed = new Map<string, { connection: unknown; role: unknown }[]>();
+  for (const b of tables.key_bindings) placed.set(b.keyId as string, [...(placed.get(b.keyId as string) ?? []), { connection: b.connection, role: b.role }]);
+  const at = new Date().toISOString();
+  tables.key_events.push(...graphs.map((g) => ({
+    id: newId('evt'), keyId: g.key.id, type: 'RESTORED', fromState: null, toState: null, reason: null, actor: principal, requestId: null, at,
+    detail: { backup, bindings: placed.get(g.key.id) ?? [] },
+  })));
+}

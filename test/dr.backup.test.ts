@@ -1,0 +1,243 @@
+// Backup and restore against real backends: a gateway with keys in its local keystore, on the
+// SoftHSM2 token and on AWS (moto), backed up under keys on AWS; its database and data directory
+// (root key included) are then wiped, and a new gateway restores the bundle and decrypts and
+// verifies what the old one made. A second restore takes the HSM as lost and moves its
+// exportable key onto the local keystore.
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup } from '../src/dr/backup.ts';
+import { readHeader } from '../src/dr/bundle.ts';
+import { restoreBackup } from '../src/dr/restore.ts';
+import { queryAuditEvents } from '../src/db/queries/audit.ts';
+import { rsaAesUnwrap } from '../src/crypto/keywrap.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { softhsmConnection } from './support/softhsm.ts';
+
+const endpoint = process.env.AWS_ENDPOINT_URL;
+if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');
+const aws = { name: 'aws', provider: 'aws', region: process.env.AWS_REGION ?? 'eu-west-1', endpoint };
+const connections = [{ name: 'local', provider: 'local' }, softhsmConnection('hsm'), aws];
+
+interface Made { id: string; envelope?: { ciphertext: string; context: Record<string, string>; plaintext: string }; signature?: string }
+const made: Record<string, Made> = {};
+let bundle: string;
+let oldHead: { seq: number; hash: string } | undefined;
+let localMaterial: Buffer;
+const message = b64('signed before the wipe');
+
+async function make(gw: TestGateway, name: string, body: Record<string, unknown>) {
+  const res = await gw.call('POST', '/v1/keys', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  made[name] = { id: res.body.id };
+  return res.body.id as string;
+}
+
+async function seal(gw: TestGateway, name: string) {
+  const context = { record: name };
+  const plaintext = b64(`secret of ${name}`);
+  const res = await gw.call('POST', `/v1/keys/${made[name]!.id}/encrypt`, { plaintext, context });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  made[name]!.envelope = { ciphertext: res.body.ciphertext, context, plaintext };
+}
+
+/** A restored gateway: a new database and data directory, its test principal let in again (the restore brought the old gateway's policies). */
+async function restoredGateway(config: Record<string, unknown>[], onto?: Record<string, string>) {
+  const gw = await startGateway({ config: { connections: config } });
+  await gw.database.db.execute(sql`delete from policies`);
+  const report = await restoreBackup(gw.database.db, gw.runtime.connections, bundle, { principal: 'cli:test', onto });
+  await gw.policy('restored-tester', `@id("restored-tester")\npermit (principal == KmsGw::Principal::"${gw.principal}", action, resource);`);
+  return { gw, report };
+}
+
+async function opens(gw: TestGateway, name: string) {
+  const e = made[name]!.envelope!;
+  const res = await gw.call('POST', '/v1/decrypt', { ciphertext: e.ciphertext, context: e.context });
+  expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(200);
+  expect(res.body.plaintext).toBe(e.plaintext);
+}
+
+beforeAll(async () => {
+  const old = await startGateway({ config: { connections } });
+  try {
+    await make(old, 'localAes', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, aliases: ['payments'] });
+    await seal(old, 'localAes');
+    const firstVersion = made.localAes!.envelope!;
+    expect((await old.call('POST', `/v1/keys/${made.localAes!.id}/rotate`, {})).status).toBe(200);
+    await seal(old, 'localAes');
+    made.localAesV1 = { id: made.localAes!.id, envelope: firstVersion };
+    await make(old, 'localSigner', { spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true });
+    made.localSigner!.signature = (await old.call('POST', `/v1/keys/${made.localSigner!.id}/sign`, { message, algorithm: 'ECDSA_SHA_256' })).body.signature;
+    await make(old, 'localReplicated', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', replicas: ['aws'] });
+    await seal(old, 'localReplicated');
+    await make(old, 'localOnly', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
+    await seal(old, 'localOnly');
+    await make(old, 'hsmAes', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'hsm' });
+    await seal(old, 'hsmAes');
+    await make(old, 'hsmExportable', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'hsm', exportable: true });
+    await seal(old, 'hsmExportable');
+    await make(old, 'awsAes', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' });
+    await seal(old, 'awsAes');
+    await make(old, 'backupEnc', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' });
+    await make(old, 'backupSig', { spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'aws' });
+
+    // The local key's current material, exported the API's way, to look for it in the bundle.
+    const importer = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const exported = await old.call('POST', `/v1/keys/${made.localAes!.id}/export`, { scheme: 'RSA_AES_KEY_WRAP_SHA_256', wrappingKey: importer.publicKey.export({ type: 'spki', format: 'pem' }) });
+    expect(exported.status, JSON.stringify(exported.body)).toBe(200);
+    localMaterial = rsaAesUnwrap(createPrivateKey(importer.privateKey.export({ type: 'pkcs8', format: 'pem' })), 'sha256', Buffer.from(exported.body.wrappedKey, 'base64'));
+
+    // A backup key in the local keystore would be lost with the database it protects.
+    await make(old, 'localBackupKey', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
+    await expect(createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.localBackupKey!.id, signingKey: made.backupSig!.id, principal: 'cli:test' }))
+      .rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('outside the local keystore') });
+
+    const { bundle: text, report } = await createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.backupEnc!.id, signingKey: made.backupSig!.id, principal: 'cli:test' });
+    bundle = text;
+    // Two versions of localAes, localSigner, hsmExportable; nothing of the non-exportable keys.
+    expect(report).toMatchObject({ keys: 10, materials: 4 });
+    expect(report.notCarried.map((k) => k.keyId).sort()).toEqual([made.localOnly!.id, made.localBackupKey!.id].sort());
+    const [created] = await queryAuditEvents(old.database.db, { action: 'backup create' }, 10);
+    expect(created).toMatchObject({ principal: 'cli:test', detail: { backup: report.id, materials: '4' } });
+    oldHead = readHeader(bundle).contents.auditHead ?? undefined;
+  } finally {
+    // The wipe: the database is dropped (or the in-memory one discarded), and the data directory
+    // with the local keystore's root key is deleted.
+    await old.close();
+    rmSync(old.dataDir, { recursive: true, force: true });
+  }
+}, 180_000);
+
+describe('backup bundle', () => {
+  it('carries nothing readable: no key ids, no material, in the file or its decoded parts', () => {
+    const file = JSON.parse(bundle);
+    const everything = Buffer.concat([Buffer.from(bundle), Buffer.from(file.payload, 'base64')]);
+    expect(everything.includes(localMaterial)).toBe(false);
+    expect(bundle).not.toContain(made.localAes!.id);
+    expect(bundle).not.toContain('payments');
+    expect(readHeader(bundle)).toMatchObject({ format: 'kmsgw-backup/1', contents: { keys: 10, materials: 4 }, encryption: { keyId: made.backupEnc!.id }, signing: { keyId: made.backupSig!.id, algorithm: 'ECDSA_SHA_256', connection: 'aws' } });
+    expect(oldHead?.seq).toBeGreaterThan(0);
+  });
+
+  it('a changed bundle is refused by its signature, and a gateway with keys or policies refuses a restore; neither changes anything', async () => {
+    const gw = await startGateway({ config: { connections } });
+    try {
+      const file = JSON.parse(bundle);
+      const payload = Buffer.from(file.payload, 'base64');
+      payload[100]! ^= 1;
+      const tampered = JSON.stringify({ ...file, payload: payload.toString('base64') });
+      await gw.database.db.execute(sql`delete from policies`);
+      await expect(restoreBackup(gw.database.db, gw.runtime.connections, tampered, { principal: 'cli:test' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('signature does not verify') });
+      await expect(restoreBackup(gw.database.db, gw.runtime.connections, '{"format":"kmsgw-backup/1"}', { principal: 'cli:test' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await gw.policy('present', '@id("present")\nforbid (principal, action, resource) when { false };');
+      await expect(restoreBackup(gw.database.db, gw.runtime.connections, bundle, { principal: 'cli:test' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('empty gateway') });
+      expect((await gw.call('GET', '/v1/keys')).body.keys).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+});
+
+describe('restore after the wipe', () => {
+  let gw: TestGateway;
+  let report: Awaited<ReturnType<typeof restoreBackup>>;
+  beforeAll(async () => { ({ gw, report } = await restoredGateway(connections)); }, 120_000);
+  afterAll(async () => { await gw?.close(); });
+
+  it('reports what moved: local material imported, a replica promoted, the key with neither lost', () => {
+    const byKey = (list: { keyId: string }[]) => list.map((x) => x.keyId).sort();
+    expect(report.imported).toEqual(expect.arrayContaining([
+      { keyId: made.localAes!.id, from: 'local', onto: 'local', versions: 2 },
+      { keyId: made.localSigner!.id, from: 'local', onto: 'local', versions: 1 },
+    ]));
+    expect(report.imported).toHaveLength(2);
+    expect(report.promoted).toEqual([{ keyId: made.localReplicated!.id, from: 'local', to: 'aws' }]);
+    expect(byKey(report.lost)).toEqual([made.localOnly!.id, made.localBackupKey!.id].sort());
+    expect(report.auditHead).toEqual(oldHead);
+  });
+
+  it('decrypts envelopes made before the wipe, of every version, on every backend', async () => {
+    for (const name of ['localAes', 'localAesV1', 'localReplicated', 'hsmAes', 'hsmExportable', 'awsAes']) await opens(gw, name);
+    expect((await gw.call('GET', `/v1/keys/${made.localReplicated!.id}`)).body).toMatchObject({ connection: 'aws' });
+    expect((await gw.call('GET', '/v1/keys/alias/payments')).body).toMatchObject({ id: made.localAes!.id, currentVersion: 2 });
+  });
+
+  it('verifies a signature made before the wipe, and the restored keys keep working', async () => {
+    const verified = await gw.call('POST', `/v1/keys/${made.localSigner!.id}/verify`, { message, algorithm: 'ECDSA_SHA_256', signature: made.localSigner!.signature });
+    expect(verified.body).toMatchObject({ valid: true });
+    await seal(gw, 'localAes');
+    await opens(gw, 'localAes');
+    expect((await gw.call('POST', `/v1/keys/${made.localAes!.id}/rotate`, {})).body).toMatchObject({ currentVersion: 3 });
+  });
+
+  it('the lost key keeps its metadata and says why it cannot be used', async () => {
+    const e = made.localOnly!.envelope!;
+    const res = await gw.call('POST', '/v1/decrypt', { ciphertext: e.ciphertext, context: e.context });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect((await gw.call('GET', `/v1/keys/${made.localOnly!.id}`)).status).toBe(200);
+  });
+
+  it('records the restore in the audit trail with the old chain\'s head, and in each key\'s history', async () => {
+    const [event] = await queryAuditEvents(gw.database.db, { action: 'backup restore' }, 10);
+    expect(event).toMatchObject({ principal: 'cli:test', detail: { backup: report.bundle, previousAuditSeq: String(oldHead!.seq), previousAuditHash: oldHead!.hash } });
+    const history = (await gw.call('GET', `/v1/keys/${made.localReplicated!.id}/events`)).body;
+    expect(JSON.stringify(history)).toContain('RESTORED');
+  });
+});
+
+describe('restore with the HSM lost', () => {
+  it('moves the exportable HSM key onto the local keystore and reports the other lost', async () => {
+    const { gw, report } = await restoredGateway([{ name: 'local', provider: 'local' }, aws], { hsm: 'local' });
+    try {
+      expect(report.imported).toContainEqual({ keyId: made.hsmExportable!.id, from: 'hsm', onto: 'local', versions: 1 });
+      expect(report.lost.map((l) => l.keyId)).toContain(made.hsmAes!.id);
+      await opens(gw, 'hsmExportable');
+      expect((await gw.call('GET', `/v1/keys/${made.hsmExportable!.id}`)).body).toMatchObject({ connection: 'local', provider: 'local' });
+    } finally {
+      await gw.close();
+    }
+  }, 120_000);
+});
+
+describe('kmsgw backup', () => {
+  /** Runs `kmsgw …` on a gateway host of its own: a new data directory, its embedded database, the test's connections. */
+  function kmsgw(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/kmsgw.ts', ...args], { env: { ...env, KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: join(dataDir, 'config.yaml'), LOG_LEVEL: 'silent' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d; });
+      child.stderr.on('data', (d: Buffer) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  it('inspects a bundle, restores it into an empty gateway (exit 1: a key is lost) and refuses a second restore', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-restore-'));
+    try {
+      writeFileSync(join(dataDir, 'config.yaml'), stringify({ connections }));
+      const file = join(dataDir, 'bundle.json');
+      writeFileSync(file, bundle);
+      const inspected = await kmsgw(['backup', 'inspect', file], dataDir);
+      expect(inspected.code, inspected.stderr).toBe(0);
+      expect(JSON.parse(inspected.stdout)).toMatchObject({ contents: { keys: 10 } });
+      const restored = await kmsgw(['backup', 'restore', file, '--json'], dataDir);
+      expect(restored.code, restored.stderr).toBe(1);
+      expect(JSON.parse(restored.stdout)).toMatchObject({ dryRun: false, promoted: [{ keyId: made.localReplicated!.id }] });
+      const again = await kmsgw(['backup', 'restore', file], dataDir);
+      expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('empty gateway') });
+      const badOnto = await kmsgw(['backup', 'restore', file, '--onto', 'hsm'], dataDir);
+      expect(badOnto.code).toBe(2);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
