@@ -43,7 +43,11 @@ export interface CreateKeyRequest {
 }
 export interface CreatedKey extends KeyVersionRef { attributes: MaterialAttributes }
 
-export interface CreateVersionRequest { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean; signingAlgorithm?: SigningAlgorithm }
+export interface CreateVersionRequest {
+  ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean; signingAlgorithm?: SigningAlgorithm;
+  /** An id of this creation, recorded by the caller before asking: a CreationFinder backend labels what it makes with it. */
+  operation?: string;
+}
 
 export interface EncryptRequest extends KeyVersionRef { spec: KeySpec; plaintext: Uint8Array; aad: Uint8Array }
 export interface DecryptRequest extends KeyVersionRef { spec: KeySpec; ciphertext: Uint8Array; aad: Uint8Array }
@@ -152,6 +156,16 @@ export interface Importer {
   importKey(req: ImportRequest): Promise<CreatedKey>;
 }
 
+/**
+ * Optional capability: what a createVersion with `operation` made, found again at the backend. For a
+ * caller that died between the backend's answer and recording it, so that a retry adopts the
+ * version instead of making a second one (on AWS, a second key).
+ */
+export interface CreationFinder {
+  findCreated(req: { ref: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined>;
+}
+
+export const isCreationFinder = (p: KeyProvider): p is KeyProvider & CreationFinder => typeof (p as Partial<CreationFinder>).findCreated === 'function';
 export const isKeyWrapper = (p: KeyProvider): p is KeyProvider & KeyWrapper => typeof (p as Partial<KeyWrapper>).wrapKey === 'function';
 export const isExporter = (p: KeyProvider): p is KeyProvider & Exporter => typeof (p as Partial<Exporter>).exportKey === 'function';
 export const isImporter = (p: KeyProvider): p is KeyProvider & Importer => typeof (p as Partial<Importer>).importKey === 'function';

@@ -10,8 +10,8 @@ import pMap from 'p-map';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer,
-  SignRequest, Signer,
+  Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
+  KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY } from '../provider.ts';
 import type { KmsPort } from './client.ts';
@@ -31,10 +31,12 @@ function keyIdOf(ref: string): string {
 const AAD_CONTEXT_KEY = 'kmsgw:aad';
 /** The tag that names the gateway key an AWS key was made for. */
 const KEY_ID_TAG = 'kmsgw:key-id';
+/** The tag that names the creation (CreateVersionRequest.operation) an AWS key was made by. */
+const OPERATION_TAG = 'kmsgw:operation';
 
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
 
-export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
+export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, CreationFinder {
   readonly kind = 'aws' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(awsKeySpec) as KeySpec[],
@@ -53,8 +55,27 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
     return { ref, versionRef: ref, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
   }
 
-  async createVersion(req: { ref: string; spec: KeySpec; usage: KeyUsage; keyId: string }): Promise<KeyVersionRef> {
-    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId) };
+  async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
+    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId, req.operation) };
+  }
+
+  /**
+   * KMS cannot search by tag: this reads the tags of every key in the account and region, a call
+   * per key. Only a retry after a crash asks, never the normal path.
+   */
+  async findCreated(req: { keyId: string; operation: string }): Promise<KeyVersionRef | undefined> {
+    for (let marker: string | undefined, first = true; first || marker; first = false) {
+      const page = await this.kms.send(new ListKeysCommand({ Limit: 1000, Marker: marker }));
+      const tagged = await pMap(page.Keys ?? [], async (k) => {
+        const tags = (await this.kms.send(new ListResourceTagsCommand({ KeyId: k.KeyId! }))).Tags ?? [];
+        const has = (key: string, value: string) => tags.some((t) => t.TagKey === key && t.TagValue === value);
+        return has(OPERATION_TAG, req.operation) && has(KEY_ID_TAG, req.keyId) ? `aws:${k.KeyArn!}` : undefined;
+      }, { concurrency: DESCRIBE_CONCURRENCY });
+      const found = tagged.find((r) => r !== undefined);
+      if (found) return { ref: found, versionRef: found };
+      marker = page.Truncated ? page.NextMarker : undefined;
+    }
+    return undefined;
   }
 
   async scheduleDeletion(req: KeyVersions & { pendingDays: number }): Promise<void> {
@@ -132,7 +153,9 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
     const meta = (await this.kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!;
     await pace();
     const tags = Object.fromEntries(((await this.kms.send(new ListResourceTagsCommand({ KeyId: id }))).Tags ?? []).map((t) => [t.TagKey!, t.TagValue!]));
-    const { [KEY_ID_TAG]: gatewayKeyId, ...rest } = tags;
+    const gatewayKeyId = tags[KEY_ID_TAG];
+    // The gateway's own tags are bookkeeping, not the key's tags.
+    const rest = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== KEY_ID_TAG && k !== OPERATION_TAG));
     return {
       ref, versionRef: ref, spec: fromAwsSpec(meta.KeySpec), usage: fromAwsUsage(meta.KeyUsage), nativeSpec: `${meta.KeySpec}/${meta.KeyUsage}`,
       state: meta.KeyState === 'Unavailable' && meta.DeletionDate ? 'DESTROYED' : awsStates[meta.KeyState ?? ''] ?? 'OTHER',
@@ -152,13 +175,13 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
     return awsErrorCode(err);
   }
 
-  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string): Promise<string> {
+  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string, operation?: string): Promise<string> {
     const out = await this.kms.send(new CreateKeyCommand({
       KeySpec: awsKeySpec[spec] as AwsKeySpec,
       KeyUsage: awsKeyUsage[usage] as KeyUsageType,
       Description: `kms-gateway ${keyId}`,
-      // Discovery finds the gateway's keys again by this tag.
-      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }],
+      // Discovery finds the gateway's keys again by this tag, a retried creation by the other.
+      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : [])],
     }));
     return `aws:${out.KeyMetadata!.Arn!}`;
   }

@@ -3,6 +3,7 @@
 // Only the current version: envelopes sealed under an older one carry no wrap of the binding anyway,
 // and new envelopes need the binding to hold the version they are sealed under. Then envelopes
 // sealed while a binding could not wrap get its wrap, a batch per step.
+import { randomUUID } from 'node:crypto';
 import pMap from 'p-map';
 import { KmsError } from '../errors.ts';
 import type { Db } from '../db/client.ts';
@@ -15,6 +16,8 @@ import { newId } from '../ids.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Connections } from '../routing/connection.ts';
+import { isCreationFinder, type CreationFinder, type KeyProvider } from '../../providers/provider.ts';
+
 
 export const SYNC = 'sync';
 const REPAIR_BATCH = 100;
@@ -24,7 +27,13 @@ const REPAIR_CONCURRENCY = 8;
 /** What the repair of one envelope added, and the missing wraps no binding can give it. */
 interface Repair { row: EnvelopeRepairRow; added: Record<string, string>; unrepairable: string[] }
 
+/** A catch-up recorded before its backend call: which binding, which version, under which operation id. */
+interface CatchUpIntent { binding: string; version: number; operation: string }
+
 export class ReplicaSync implements JobKind {
+  /** Operation ids this process recorded and has not yet asked a backend with: no search is needed for them. */
+  private readonly unattempted = new Set<string>();
+
   constructor(private readonly db: Db, private readonly connections: Connections, private readonly crypto: Pick<CryptoService, 'rewrap'>) {}
 
   async step(job: JobRow): Promise<StepResult> {
@@ -34,13 +43,34 @@ export class ReplicaSync implements JobKind {
     return behind ? this.catchUp(job, graph, behind) : this.repair(job, graph);
   }
 
+  /**
+   * Makes the version in two steps. The first records the intent (an operation id) in the job's
+   * cursor before the backend is asked; the second asks the backend to make the version under that
+   * id. If the second step did not complete in this process (the instance died between the backend's
+   * answer and the commit, or the call failed or timed out after the backend acted), the retry first
+   * looks for what the id made, so that it never makes a second version (on AWS, a second key).
+   */
   private async catchUp(job: JobRow, { key }: KeyGraph, binding: KeyGraph['bindings'][number]): Promise<StepResult> {
-    const made = await this.connections.get(binding.connection).call('createVersion', (p) => p.createVersion({
-      ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
+    const intent = job.cursor.catchUp as CatchUpIntent | undefined;
+    if (intent?.binding !== binding.id || intent.version !== key.currentVersion) {
+      const operation = randomUUID();
+      this.unattempted.add(operation);
+      return { done: false, cursor: { ...job.cursor, catchUp: { binding: binding.id, version: key.currentVersion, operation } }, progress: job.progress };
+    }
+    const connection = this.connections.get(binding.connection);
+    const { operation } = intent;
+    const retried = !this.unattempted.delete(operation);
+    const found = retried && isCreationFinder(connection.provider)
+      ? await connection.call('findCreated', (p) => finder(p).findCreated({ ref: binding.ref, keyId: key.id, operation }))
+      : undefined;
+    const made = found ?? await connection.call('createVersion', (p) => p.createVersion({
+      ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined, operation,
     }));
+    const cursor = { ...job.cursor };
+    delete cursor.catchUp;
     return {
-      done: false, cursor: job.cursor, progress: { ...job.progress, caughtUp: (job.progress.caughtUp ?? 0) + 1 },
-      notes: [...job.notes, `${binding.connection}: version ${key.currentVersion} made`],
+      done: false, cursor, progress: { ...job.progress, caughtUp: (job.progress.caughtUp ?? 0) + 1 },
+      notes: [...job.notes, `${binding.connection}: version ${key.currentVersion} ${found ? 'found made by an interrupted attempt' : 'made'}`],
       write: async (db) => {
         await catchUpBinding(db, binding.id, key.currentVersion, made.versionRef);
         // Every instance's cache drops the key when the step commits, so encrypt wraps under the binding again.
@@ -92,3 +122,8 @@ export class ReplicaSync implements JobKind {
     return keys.size;
   }
 }
+
+const finder = (p: KeyProvider): CreationFinder => {
+  if (!isCreationFinder(p)) throw new KmsError('INTERNAL', `a ${p.kind} connection cannot find creations`);
+  return p;
+};

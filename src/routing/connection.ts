@@ -10,10 +10,11 @@ import type { KeyProvider } from '../../providers/provider.ts';
 const notIdempotent = new Set(['createKey', 'createVersion', 'scheduleDeletion', 'destroyKey', 'importTarget', 'importKey']);
 /**
  * Operations that take long by nature, under the generation timeout: generating key material (an
- * RSA-4096 pair takes seconds on an HSM or a busy host) and a discovery page (hundreds of backend
- * calls). Under the per-call timeout they would time out, be retried and open the circuit for live traffic.
+ * RSA-4096 pair takes seconds on an HSM or a busy host), a discovery page and a search for a
+ * creation (hundreds of backend calls). Under the per-call timeout they would time out, be retried
+ * and open the circuit for live traffic.
  */
-const slow = new Set(['createKey', 'createVersion', 'discoverKeys']);
+const slow = new Set(['createKey', 'createVersion', 'discoverKeys', 'findCreated']);
 
 export class Connection {
   private readonly resilience: Resilience;
