@@ -18,7 +18,6 @@ import type { CryptoService } from '../keys/crypto.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isCreationFinder, type CreationFinder, type KeyProvider } from '../../providers/provider.ts';
 
-
 export const SYNC = 'sync';
 const REPAIR_BATCH = 100;
 /** Envelopes repaired at once: each costs an unwrap and a wrap per missing binding. */
