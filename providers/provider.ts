@@ -1,6 +1,6 @@
 // The driver interface every backend implements (STYLE rule 2). It knows nothing of HTTP, policy
 // or the database; the core (src/routing/connection.ts) adds deadlines, error wrapping and metrics.
-import type { ErrorCode } from '../src/errors.ts';
+import { KmsError, type ErrorCode } from '../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../src/keys/specs.ts';
 
 export const providerKinds = ['local', 'aws', 'azure', 'gcp', 'pkcs11'] as const;
@@ -163,6 +163,12 @@ export interface Importer {
  */
 export interface CreationFinder {
   findCreated(req: { ref: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined>;
+}
+
+/** The provider as the capability `has` tests for, for callers that chose the connection for it; UNIMPLEMENTED naming `op` otherwise. */
+export function withCapability<P>(p: KeyProvider, has: (p: KeyProvider) => p is KeyProvider & P, op: string): KeyProvider & P {
+  if (!has(p)) throw new KmsError('UNIMPLEMENTED', `a ${p.kind} connection cannot ${op}`);
+  return p;
 }
 
 export const isCreationFinder = (p: KeyProvider): p is KeyProvider & CreationFinder => typeof (p as Partial<CreationFinder>).findCreated === 'function';

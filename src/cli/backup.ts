@@ -11,14 +11,21 @@ import { isKmsError } from '../errors.ts';
 import { newLogger } from '../log.ts';
 import { openRuntime, type Runtime } from '../services.ts';
 
-async function withRuntime(fn: (runtime: Runtime) => Promise<void>): Promise<void> {
-  const runtime = await openRuntime(loadConfig(), newLogger('silent'));
+/** A refusal (a bad bundle or option: 2; a state that forbids it: 1) becomes a message and an exit status. */
+async function reportingRefusals(fn: () => Promise<void>): Promise<void> {
   try {
-    await fn(runtime);
+    await fn();
   } catch (err) {
     if (!isKmsError(err)) throw err;
     console.error(`kmsgw: ${err.message}`);
     process.exitCode = err.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  }
+}
+
+async function withRuntime(fn: (runtime: Runtime) => Promise<void>): Promise<void> {
+  const runtime = await openRuntime(loadConfig(), newLogger('silent'));
+  try {
+    await reportingRefusals(() => fn(runtime));
   } finally {
     await runtime.close();
   }
@@ -64,12 +71,6 @@ function printRestore(r: RestoreReport): void {
   if (r.auditHead) console.log(`the old audit chain ended at event ${r.auditHead.seq}, hash ${r.auditHead.hash}`);
 }
 
-export function backupInspect(file: string): void {
-  try {
-    console.log(JSON.stringify(readHeader(readFileSync(file, 'utf8')), null, 2));
-  } catch (err) {
-    if (!isKmsError(err)) throw err;
-    console.error(`kmsgw: ${err.message}`);
-    process.exitCode = 2;
-  }
+export function backupInspect(file: string): Promise<void> {
+  return reportingRefusals(async () => console.log(JSON.stringify(readHeader(readFileSync(file, 'utf8')), null, 2)));
 }

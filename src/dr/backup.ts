@@ -18,7 +18,7 @@ import { lifecycleRefusal } from '../keys/lifecycle.ts';
 import { specInfo } from '../keys/specs.ts';
 import type { KeyCache } from '../keys/cache.ts';
 import type { Connections } from '../routing/connection.ts';
-import { isExporter } from '../../providers/provider.ts';
+import { isExporter, withCapability } from '../../providers/provider.ts';
 import { sealBundle, type BackupKeyBinding, type BackupKeys } from './bundle.ts';
 import { snapshotGraphs, type BackupContent, type Material, type SnapshotGraph } from './content.ts';
 
@@ -61,10 +61,8 @@ export async function createBackup(db: Db, connections: Connections, cache: KeyC
   const jobs = sources.flatMap((s) => [...s.binding.versions].map(([version, versionRef]) => ({ ...s, version, versionRef })));
   let exported = 0;
   const materials: Material[] = await pMap(jobs, async (j) => {
-    const wrapped = await connections.get(j.binding.connection).call('exportKey', (p) => {
-      needs(isExporter(p), 'INTERNAL', 'the export source changed');
-      return p.exportKey({ ref: j.binding.ref, versionRef: j.versionRef, spec: j.graph.key.spec, scheme: SCHEME, wrappingKey });
-    });
+    const wrapped = await connections.get(j.binding.connection).call('exportKey', (p) =>
+      withCapability(p, isExporter, 'export').exportKey({ ref: j.binding.ref, versionRef: j.versionRef, spec: j.graph.key.spec, scheme: SCHEME, wrappingKey }));
     const material = unwrapForImporter(importer.privateKey, SCHEME, wrapped);
     options.progress?.(++exported, jobs.length);
     return { keyId: j.graph.key.id, bindingId: j.binding.id, version: j.version, material: material.toString('base64') };

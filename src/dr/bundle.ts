@@ -10,7 +10,7 @@ import { random } from '../crypto/random.ts';
 import { KmsError } from '../errors.ts';
 import { keySpecs, signingAlgorithms, signingHash, type KeySpec, type SigningAlgorithm } from '../keys/specs.ts';
 import type { Connections } from '../routing/connection.ts';
-import { isSigner, type KeyProvider } from '../../providers/provider.ts';
+import { isSigner, withCapability } from '../../providers/provider.ts';
 
 export const BUNDLE_FORMAT = 'kmsgw-backup/1';
 
@@ -50,7 +50,7 @@ export async function sealBundle(connections: Connections, keys: BackupKeys, hea
     const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(headerText));
     const payload = Buffer.concat([cipher.update(gzipSync(JSON.stringify(content))), cipher.final(), cipher.getAuthTag()]);
     const s = keys.signing;
-    const signature = await connections.get(s.connection).call('sign', (p) => signer(p).sign({ ref: s.ref, versionRef: s.versionRef, spec: s.spec, algorithm: s.algorithm, ...toBeSigned(s.algorithm, headerText, payload) }));
+    const signature = await connections.get(s.connection).call('sign', (p) => withCapability(p, isSigner, 'sign').sign({ ref: s.ref, versionRef: s.versionRef, spec: s.spec, algorithm: s.algorithm, ...toBeSigned(s.algorithm, headerText, payload) }));
     return JSON.stringify({ format: BUNDLE_FORMAT, header: headerText, payload: payload.toString('base64'), signature: Buffer.from(signature).toString('base64') });
   } finally {
     dek.fill(0);
@@ -71,7 +71,7 @@ export async function openBundle(connections: Connections, text: string): Promis
   const payload = Buffer.from(file.payload, 'base64');
   const s = header.signing;
   const signingConnection = configured(connections, s.connection, 'the signing key');
-  const valid = await signingConnection.call('verify', (p) => signer(p).verify({
+  const valid = await signingConnection.call('verify', (p) => withCapability(p, isSigner, 'verify').verify({
     ref: s.ref, versionRef: s.versionRef, spec: s.spec, algorithm: s.algorithm, ...toBeSigned(s.algorithm, file.header, payload), signature: Buffer.from(file.signature, 'base64'),
   }));
   if (!valid) throw new KmsError('INVALID_ARGUMENT', `the bundle's signature does not verify with key ${s.keyId} on "${s.connection}": it was changed or made by another key`);
@@ -115,11 +115,6 @@ function configured(connections: Connections, name: string, what: string) {
   if (!c) throw new KmsError('FAILED_PRECONDITION', `${what} of the bundle is on connection "${name}", which is not configured here`);
   return c;
 }
-
-const signer = (p: KeyProvider) => {
-  if (!isSigner(p)) throw new KmsError('INVALID_ARGUMENT', `a ${p.kind} connection cannot sign`);
-  return p;
-};
 
 const dekAad = (id: string) => Buffer.from(`${BUNDLE_FORMAT} ${id}`);
 

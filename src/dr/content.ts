@@ -16,14 +16,21 @@ export interface SnapshotKey {
 export interface SnapshotBinding { id: string; keyId: string; connection: string; provider: string; ref: string; role: 'primary' | 'replica'; createdAt: string; versions: Map<number, string> }
 export interface SnapshotGraph { key: SnapshotKey; bindings: SnapshotBinding[] }
 
-export function snapshotGraphs(tables: Snapshot): SnapshotGraph[] {
-  const bindings = new Map<string, SnapshotBinding[]>();
-  const byId = new Map<string, SnapshotBinding>();
-  for (const row of tables.key_bindings as unknown as Omit<SnapshotBinding, 'versions'>[]) {
-    const b = { ...row, versions: new Map<number, string>() };
-    byId.set(b.id, b);
-    bindings.set(b.keyId, [...(bindings.get(b.keyId) ?? []), b]);
+/** Items by key, in their order (Map.groupBy arrives with Node 21). */
+export function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const group = out.get(key(item));
+    if (group) group.push(item);
+    else out.set(key(item), [item]);
   }
+  return out;
+}
+
+export function snapshotGraphs(tables: Snapshot): SnapshotGraph[] {
+  const all = (tables.key_bindings as unknown as Omit<SnapshotBinding, 'versions'>[]).map((row) => ({ ...row, versions: new Map<number, string>() }));
+  const byId = new Map(all.map((b) => [b.id, b]));
+  const bindings = groupBy(all, (b) => b.keyId);
   for (const v of tables.binding_versions as unknown as { bindingId: string; version: number; versionRef: string }[]) {
     byId.get(v.bindingId)?.versions.set(v.version, v.versionRef);
   }

@@ -6,7 +6,7 @@ import { KmsError, needs } from '../errors.ts';
 import { BY_ID, listKeyIds, loadKeyGraphs, type After, type BindingGraph, type KeyGraph } from '../db/queries/keys.ts';
 import type { Db } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
-import { isKeyWrapper, isMacer, isSigner } from '../../providers/provider.ts';
+import { isKeyWrapper, isMacer, isSigner, withCapability } from '../../providers/provider.ts';
 
 export interface DrillFinding {
   keyId: string;
@@ -84,14 +84,14 @@ async function probe(graph: KeyGraph, b: BindingGraph, connections: Connections)
     case 'WRAP_UNWRAP': {
       // OAEP with SHA-1: the one every RSA backend has (SoftHSM2 has no SHA-256 OAEP).
       const algorithm = key.spec === 'AES_256' ? 'AES_KEY_WRAP_PAD' : 'RSAES_OAEP_SHA_1';
-      const wrapped = await connection.call('wrapKey', (p) => { needs(isKeyWrapper(p), 'UNIMPLEMENTED', 'cannot wrap'); return p.wrapKey({ ...r, algorithm, key: dek }); });
-      same(await connection.call('unwrapKey', (p) => { needs(isKeyWrapper(p), 'UNIMPLEMENTED', 'cannot unwrap'); return p.unwrapKey({ ...r, algorithm, wrappedKey: wrapped }); }));
+      const wrapped = await connection.call('wrapKey', (p) => withCapability(p, isKeyWrapper, 'wrap').wrapKey({ ...r, algorithm, key: dek }));
+      same(await connection.call('unwrapKey', (p) => withCapability(p, isKeyWrapper, 'unwrap').unwrapKey({ ...r, algorithm, wrappedKey: wrapped })));
       return;
     }
     case 'MAC':
-      await connection.call('mac', (p) => { needs(isMacer(p), 'UNIMPLEMENTED', 'cannot MAC'); return p.mac({ ...r, message: dek }); });
+      await connection.call('mac', (p) => withCapability(p, isMacer, 'MAC').mac({ ...r, message: dek }));
       return;
     case 'SIGN_VERIFY':
-      await connection.call('getPublicKey', (p) => { needs(isSigner(p), 'UNIMPLEMENTED', 'cannot sign'); return p.getPublicKey(r); });
+      await connection.call('getPublicKey', (p) => withCapability(p, isSigner, 'sign').getPublicKey(r));
   }
 }

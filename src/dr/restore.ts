@@ -13,12 +13,12 @@ import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
 import { isEmptyGateway, writeSnapshot } from '../db/queries/backup.ts';
 import { wrapForImporter } from '../crypto/keywrap.ts';
-import { KmsError, needs } from '../errors.ts';
+import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
-import { isImporter, type Importer, type KeyProvider } from '../../providers/provider.ts';
+import { isImporter, withCapability } from '../../providers/provider.ts';
 import { openBundle, type BundleHeader } from './bundle.ts';
-import { snapshotGraphs, type BackupContent, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
+import { groupBy, snapshotGraphs, type BackupContent, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface RestoreOptions {
   /** Connections lost with the old gateway, each mapped to the connection its exportable keys' material goes to. */
@@ -54,8 +54,7 @@ export async function restoreBackup(db: Db, connections: Connections, text: stri
   if (!options.dryRun) {
     needs(await isEmptyGateway(db), 'FAILED_PRECONDITION', 'a restore goes into an empty gateway, and this one has keys or policies: point it at a new database');
   }
-  const byBinding = new Map<string, Material[]>();
-  for (const m of materials) byBinding.set(m.bindingId, [...(byBinding.get(m.bindingId) ?? []), m]);
+  const byBinding = groupBy(materials, (m) => m.bindingId);
   const report: RestoreReport = {
     bundle: header.id, createdAt: header.createdAt, keys: header.contents.keys, policies: header.contents.policies, auditHead: header.contents.auditHead,
     imported: [], promoted: [], dropped: [], lost: [], dryRun: options.dryRun ?? false,
@@ -130,9 +129,9 @@ async function importBinding(i: Import): Promise<Imported> {
   for (const m of i.materials) {
     const material = Buffer.from(m.material, 'base64');
     try {
-      const target = await i.onto.call('importTarget', (p) => importer(p).importTarget({ spec }));
+      const target = await i.onto.call('importTarget', (p) => withCapability(p, isImporter, 'import').importTarget({ spec }));
       const wrapped = wrapForImporter(target.wrappingKey, target.scheme, material);
-      const created = await i.onto.call('importKey', (p) => importer(p).importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref }));
+      const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref }));
       ref = created.ref;
       versions.set(m.version, created.versionRef);
     } finally {
@@ -141,11 +140,6 @@ async function importBinding(i: Import): Promise<Imported> {
   }
   return { binding: i.binding, onto: i.onto, ref: ref!, versions };
 }
-
-const importer = (p: KeyProvider): Importer => {
-  if (!isImporter(p)) throw new KmsError('INTERNAL', `a ${p.kind} connection cannot import`);
-  return p;
-};
 
 /** The bundle's rows as they go back: bindings moved, dropped or promoted, keys pointing at their primary, a history event each. */
 function rewriteTables(tables: BackupContent['tables'], graphs: SnapshotGraph[], made: Imported[], dropped: Set<string>, backup: string, principal: string): void {
@@ -165,11 +159,10 @@ function rewriteTables(tables: BackupContent['tables'], graphs: SnapshotGraph[],
     const p = primaries.get(k.id as string);
     return p ? { ...k, connection: p.connection, provider: p.provider } : k;
   });
-  const placed = new Map<string, { connection: unknown; role: unknown }[]>();
-  for (const b of tables.key_bindings) placed.set(b.keyId as string, [...(placed.get(b.keyId as string) ?? []), { connection: b.connection, role: b.role }]);
+  const placed = groupBy(tables.key_bindings, (b) => b.keyId as string);
   const at = new Date().toISOString();
   tables.key_events.push(...graphs.map((g) => ({
     id: newId('evt'), keyId: g.key.id, type: 'RESTORED', fromState: null, toState: null, reason: null, actor: principal, requestId: null, at,
-    detail: { backup, bindings: placed.get(g.key.id) ?? [] },
+    detail: { backup, bindings: (placed.get(g.key.id) ?? []).map((b) => ({ connection: b.connection, role: b.role })) },
   })));
 }

@@ -16,7 +16,7 @@ import { newId } from '../ids.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Connections } from '../routing/connection.ts';
-import { isCreationFinder, type CreationFinder, type KeyProvider } from '../../providers/provider.ts';
+import { isCreationFinder, withCapability } from '../../providers/provider.ts';
 
 export const SYNC = 'sync';
 const REPAIR_BATCH = 100;
@@ -60,7 +60,7 @@ export class ReplicaSync implements JobKind {
     const { operation } = intent;
     const retried = !this.unattempted.delete(operation);
     const found = retried && isCreationFinder(connection.provider)
-      ? await connection.call('findCreated', (p) => finder(p).findCreated({ ref: binding.ref, keyId: key.id, operation }))
+      ? await connection.call('findCreated', (p) => withCapability(p, isCreationFinder, 'find creations').findCreated({ ref: binding.ref, keyId: key.id, operation }))
       : undefined;
     const made = found ?? await connection.call('createVersion', (p) => p.createVersion({
       ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined, operation,
@@ -121,8 +121,3 @@ export class ReplicaSync implements JobKind {
     return keys.size;
   }
 }
-
-const finder = (p: KeyProvider): CreationFinder => {
-  if (!isCreationFinder(p)) throw new KmsError('INTERNAL', `a ${p.kind} connection cannot find creations`);
-  return p;
-};
