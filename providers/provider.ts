@@ -148,11 +148,14 @@ export interface ImportRequest {
   wrapped: Uint8Array;
   /** The key to add the material to as its next version; a new key when absent. */
   ref?: string;
+  /** A key pair's public half (DER SubjectPublicKeyInfo), for backends that keep it as an object of its own (PKCS#11). */
+  publicKey?: Uint8Array;
 }
 
 /** Optional capability: key material made elsewhere comes in through the backend's import scheme (the Exporter's counterpart). */
 export interface Importer {
-  importTarget(req: { spec: KeySpec }): Promise<ImportTarget>;
+  /** `scheme` is the one the caller can wrap with; an importer that cannot take it answers with one it can. */
+  importTarget(req: { spec: KeySpec; scheme?: ExportScheme }): Promise<ImportTarget>;
   importKey(req: ImportRequest): Promise<CreatedKey>;
 }
 

@@ -209,6 +209,24 @@ describe('restore with the HSM lost', () => {
   }, 120_000);
 });
 
+describe('restore with the local keystore moved onto the HSM', () => {
+  it('imports the exportable local keys into the token: old envelopes open and the old signature verifies there', async () => {
+    const { gw, report } = await restoredGateway(connections, { local: 'hsm' });
+    try {
+      expect(report.imported).toEqual(expect.arrayContaining([
+        { keyId: made.localAes!.id, from: 'local', onto: 'hsm', versions: 2 },
+        { keyId: made.localSigner!.id, from: 'local', onto: 'hsm', versions: 1 },
+      ]));
+      for (const name of ['localAes', 'localAesV1']) await opens(gw, name);
+      expect((await gw.call('GET', `/v1/keys/${made.localSigner!.id}`)).body).toMatchObject({ connection: 'hsm', provider: 'pkcs11' });
+      const verified = await gw.call('POST', `/v1/keys/${made.localSigner!.id}/verify`, { message, algorithm: 'ECDSA_SHA_256', signature: made.localSigner!.signature });
+      expect(verified.body).toMatchObject({ valid: true });
+    } finally {
+      await gw.close();
+    }
+  }, 120_000);
+});
+
 describe('kmsgw backup', () => {
   /** Runs `kmsgw …` on a gateway host of its own: a new data directory, its embedded database, the test's connections. */
   function kmsgw(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {

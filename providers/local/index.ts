@@ -8,7 +8,7 @@ import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, ImportTarget, KeyProvider, KeyVersionRef,
+  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, ExportScheme, Importer, ImportRequest, ImportTarget, KeyProvider, KeyVersionRef,
   KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
 import { checkedMaterial, generateMaterial, loadMaterial, type Material } from './material.ts';
@@ -54,8 +54,9 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
     return { ref: req.ref, versionRef: String(version) };
   }
 
-  async importTarget(): Promise<ImportTarget> {
-    return (await this.importKeyPair()).target;
+  async importTarget(req: { spec: KeySpec; scheme?: ExportScheme }): Promise<ImportTarget> {
+    // The pair takes every scheme: the caller's, else RSA_AES_KEY_WRAP with SHA-256.
+    return { ...(await this.importKeyPair()).target, ...(req.scheme && { scheme: req.scheme }) };
   }
 
   async importKey(req: ImportRequest): Promise<CreatedKey> {

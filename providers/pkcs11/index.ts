@@ -13,19 +13,21 @@ import { signingAlgorithms, signingHash, specInfo, type KeySpec, type KeyUsage }
 import { LruCache } from '../../src/lru.ts';
 import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Exporter, ExportRequest,
-  KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
+  ExportScheme, Importer, ImportRequest, ImportTarget, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
-import { describe, find, findAll, generate, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
+import { checkImported, describe, find, findAll, generate, importTemplates, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
 import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
-import { exportWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
+import { exportWrapped, importWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
 
 /** First byte of an RSA-wrapped DEK: the OAEP hash, which depends on what the token supports. */
 const oaepTag = { sha1: 1, sha256: 2 } as const;
+/** The size of the token's import key pair. */
+const IMPORT_KEY_BITS = 3072;
 
-export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Discoverer {
+export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Importer, Discoverer {
   readonly kind = 'pkcs11' as const;
   readonly capabilities: Capabilities = {
     specs: pkcs11Specs,
@@ -41,6 +43,7 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
   private oaepHash: 'sha1' | 'sha256' | undefined;
   /** Whether the token's RFC 5649 wrap is non-standard for unaligned lengths (see kwpPadsWithZeros). */
   private kwpBroken: boolean | undefined;
+  private importPair?: { generation: number; pair: Promise<{ id: Buffer; hash: 'sha1' | 'sha256'; target: ImportTarget }> };
 
   constructor(options: TokenOptions) {
     this.token = new Token(options);
@@ -156,6 +159,65 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
   async unwrapKey(req: KeyVersionRef & { spec: KeySpec; algorithm: WrapAlgorithm; wrappedKey: Uint8Array }): Promise<Uint8Array> {
     const rsa = specInfo[req.spec].family === 'rsa';
     return this.use(req, rsa ? 'private' : 'secret', (lib, s, key) => unwrapBytes(lib, this.token.p, s, this.wrapMechanism(req.algorithm), key, req.wrappedKey));
+  }
+
+  /**
+   * The token's import key: an RSA-3072 pair made once per opening of the token as session objects,
+   * so it is gone with the gateway; material comes in under CKM_RSA_AES_KEY_WRAP with the OAEP
+   * hash the token has (the caller's, where it is one).
+   */
+  async importTarget(req: { spec: KeySpec; scheme?: ExportScheme }): Promise<ImportTarget> {
+    const { target, hash } = await this.importKeyPair();
+    return req.scheme && schemeParts(req.scheme).withAes && (hash === 'sha256' || req.scheme.endsWith('_SHA_1')) ? { ...target, scheme: req.scheme } : target;
+  }
+
+  async importKey(req: ImportRequest): Promise<CreatedKey> {
+    const pair = this.importPair?.generation === this.token.generation ? await this.importPair.pair : undefined;
+    if (!pair || req.target.token !== pair.target.token) throw new KmsError('FAILED_PRECONDITION', 'the import target has expired (the token was re-opened or the gateway restarted); ask for a new one');
+    const p = this.token.p;
+    const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
+    const id = randomBytes(16);
+    const t = importTemplates(p, { label, id, spec: req.spec, usage: req.usage, exportable: req.exportable }, req.publicKey);
+    const attributes = await this.token.withSession(async (lib, s) => {
+      const unwrapper = find(lib, p, s, pair.id, 'private');
+      const key = await importWrapped(lib, p, s, unwrapper, IMPORT_KEY_BITS / 8, req.target.scheme, req.wrapped, t.secret);
+      try {
+        checkImported(lib, p, s, key, req.spec, t.public);
+        if (t.public) lib.C_CreateObject(s, t.public);
+        return readAttributes(lib, p, s, key);
+      } catch (err) {
+        lib.C_DestroyObject(s, key);
+        throw err;
+      }
+    });
+    return { ref: req.ref ?? formatUri({ token: this.token.label!, object: req.keyId }), versionRef: formatUri({ token: this.token.label!, object: label, id }), attributes };
+  }
+
+  private importKeyPair() {
+    if (this.importPair?.generation !== this.token.generation) {
+      const generation = this.token.generation;
+      const pair = this.token.withSession(async (lib, s) => {
+        const p = this.token.p;
+        const id = randomBytes(16);
+        const common = [{ type: p.CKA_TOKEN, value: false }, { type: p.CKA_ID, value: id }];
+        const { publicKey } = await lib.C_GenerateKeyPairAsync(s, { mechanism: p.CKM_RSA_PKCS_KEY_PAIR_GEN }, [
+          ...common, { type: p.CKA_ENCRYPT, value: true }, { type: p.CKA_WRAP, value: true },
+          { type: p.CKA_MODULUS_BITS, value: IMPORT_KEY_BITS }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+        ], [
+          ...common, { type: p.CKA_PRIVATE, value: true }, { type: p.CKA_SENSITIVE, value: true }, { type: p.CKA_EXTRACTABLE, value: false },
+          { type: p.CKA_UNWRAP, value: true }, { type: p.CKA_DECRYPT, value: false },
+        ]);
+        // One OAEP encryption learns the hash the token has for it.
+        const hash = this.initOaep(lib, s, publicKey);
+        await lib.C_EncryptAsync(s, Buffer.alloc(1), Buffer.alloc(IMPORT_KEY_BITS / 8));
+        const wrappingKey = publicKeyDer(lib, p, s, publicKey, 'RSA_3072');
+        lib.C_DestroyObject(s, publicKey);
+        return { id, hash, target: { scheme: `RSA_AES_KEY_WRAP_${hash === 'sha1' ? 'SHA_1' : 'SHA_256'}` as const, wrappingKey, token: `${generation}.${id.toString('hex')}` } };
+      });
+      this.importPair = { generation, pair };
+      pair.catch(() => { if (this.importPair?.pair === pair) this.importPair = undefined; });
+    }
+    return this.importPair!.pair;
   }
 
   async exportKey(req: ExportRequest): Promise<Uint8Array> {

@@ -5,6 +5,7 @@ import type { HashName, KeySpec, SigningAlgorithm } from '../../src/keys/specs.t
 import { signingHash, specInfo } from '../../src/keys/specs.ts';
 import type { Pkcs11Lib } from './token.ts';
 
+export const CKK_EC_EDWARDS = 0x40;
 export const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
 export const CKM_EDDSA = 0x1057;
 /** CK_RSA_PKCS_OAEP_PARAMS.source: the label is given (empty here). */

@@ -6,7 +6,7 @@ import type { Handle, PKCS11, Template } from 'pkcs11js';
 import { KmsError } from '../../src/errors.ts';
 import { specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type { MaterialAttributes } from '../provider.ts';
-import { CKM_EC_EDWARDS_KEY_PAIR_GEN } from './mechanisms.ts';
+import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN } from './mechanisms.ts';
 import type { Pkcs11Lib } from './token.ts';
 
 export const pkcs11Specs = ['AES_256', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_P256', 'EC_P384', 'EC_SECP256K1', 'ED25519', 'HMAC_256', 'HMAC_384', 'HMAC_512'] as const satisfies readonly KeySpec[];
@@ -23,8 +23,11 @@ type UsageAttribute = 'encrypt' | 'decrypt' | 'sign' | 'verify' | 'wrap' | 'unwr
 
 export interface NewKey { label: string; id: Buffer; spec: KeySpec; usage: KeyUsage; exportable: boolean }
 
-/** Generates the key inside the token and returns the handle of its secret or private part. */
-export async function generate(lib: PKCS11, p: Pkcs11Lib, session: Handle, k: NewKey): Promise<Handle> {
+/**
+ * The templates of a new key's objects, whether generated or imported: its secret (or private) part
+ * and, for key pairs, its public part, each with class, key type and only its own usage attributes.
+ */
+function templates(p: Pkcs11Lib, k: NewKey): { secret: Template; public?: Template } {
   const info = specInfo[k.spec];
   const common: Template = [
     { type: p.CKA_TOKEN, value: true },
@@ -43,26 +46,73 @@ export async function generate(lib: PKCS11, p: Pkcs11Lib, session: Handle, k: Ne
     only.map((a) => ({ type: p[`CKA_${a.toUpperCase() as Uppercase<UsageAttribute>}`], value: flags[a] ?? false }));
   if (info.family === 'aes' || info.family === 'hmac') {
     const flags = k.usage === 'MAC' ? { sign: true, verify: true } : k.usage === 'WRAP_UNWRAP' ? { wrap: true, unwrap: true } : { encrypt: true, decrypt: true };
-    const mechanism = info.family === 'aes' ? p.CKM_AES_KEY_GEN : p.CKM_GENERIC_SECRET_KEY_GEN;
-    const keyType = info.family === 'aes' ? p.CKK_AES : p.CKK_GENERIC_SECRET;
-    return lib.C_GenerateKeyAsync(session, { mechanism }, [
-      ...secretSide, { type: p.CKA_CLASS, value: p.CKO_SECRET_KEY }, { type: p.CKA_KEY_TYPE, value: keyType },
-      { type: p.CKA_VALUE_LEN, value: info.bits / 8 }, ...use(flags, ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap']),
-    ]);
+    return { secret: [
+      ...secretSide, { type: p.CKA_CLASS, value: p.CKO_SECRET_KEY }, { type: p.CKA_KEY_TYPE, value: info.family === 'aes' ? p.CKK_AES : p.CKK_GENERIC_SECRET },
+      ...use(flags, ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap']),
+    ] };
   }
   const pub = k.usage === 'SIGN_VERIFY' ? { verify: true } : k.usage === 'WRAP_UNWRAP' ? { wrap: true } : { encrypt: true };
   const priv = k.usage === 'SIGN_VERIFY' ? { sign: true } : k.usage === 'WRAP_UNWRAP' ? { unwrap: true } : { decrypt: true };
-  const publicSide: Template = [...common, { type: p.CKA_PRIVATE, value: false }, ...use(pub, ['encrypt', 'verify', 'wrap'])];
-  let mechanism: number;
-  if (info.family === 'rsa') {
-    mechanism = p.CKM_RSA_PKCS_KEY_PAIR_GEN;
-    publicSide.push({ type: p.CKA_MODULUS_BITS, value: info.bits }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
-  } else {
-    mechanism = info.family === 'ed25519' ? CKM_EC_EDWARDS_KEY_PAIR_GEN : p.CKM_EC_KEY_PAIR_GEN;
-    publicSide.push({ type: p.CKA_EC_PARAMS, value: Buffer.from(curves[k.spec]!.params, 'hex') });
+  const keyType = { type: p.CKA_KEY_TYPE, value: info.family === 'rsa' ? p.CKK_RSA : info.family === 'ed25519' ? CKK_EC_EDWARDS : p.CKK_EC };
+  return {
+    secret: [...secretSide, { type: p.CKA_CLASS, value: p.CKO_PRIVATE_KEY }, keyType, ...use(priv, ['decrypt', 'sign', 'unwrap'])],
+    public: [...common, { type: p.CKA_CLASS, value: p.CKO_PUBLIC_KEY }, keyType, { type: p.CKA_PRIVATE, value: false }, ...use(pub, ['encrypt', 'verify', 'wrap'])],
+  };
+}
+
+/** Generates the key inside the token and returns the handle of its secret or private part. */
+export async function generate(lib: PKCS11, p: Pkcs11Lib, session: Handle, k: NewKey): Promise<Handle> {
+  const info = specInfo[k.spec];
+  const t = templates(p, k);
+  if (!t.public) {
+    const mechanism = info.family === 'aes' ? p.CKM_AES_KEY_GEN : p.CKM_GENERIC_SECRET_KEY_GEN;
+    return lib.C_GenerateKeyAsync(session, { mechanism }, [...t.secret, { type: p.CKA_VALUE_LEN, value: info.bits / 8 }]);
   }
-  const pair = await lib.C_GenerateKeyPairAsync(session, { mechanism }, publicSide, [...secretSide, ...use(priv, ['decrypt', 'sign', 'unwrap'])]);
-  return pair.privateKey;
+  if (info.family === 'rsa') {
+    const publicSide = [...t.public, { type: p.CKA_MODULUS_BITS, value: info.bits }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }];
+    return (await lib.C_GenerateKeyPairAsync(session, { mechanism: p.CKM_RSA_PKCS_KEY_PAIR_GEN }, publicSide, t.secret)).privateKey;
+  }
+  const mechanism = info.family === 'ed25519' ? CKM_EC_EDWARDS_KEY_PAIR_GEN : p.CKM_EC_KEY_PAIR_GEN;
+  const publicSide = [...t.public, { type: p.CKA_EC_PARAMS, value: Buffer.from(curves[k.spec]!.params, 'hex') }];
+  return (await lib.C_GenerateKeyPairAsync(session, { mechanism }, publicSide, t.secret)).privateKey;
+}
+
+/**
+ * The template a key's wrapped material unwraps into (its secret or private part), and the public
+ * part of a key pair as an object of its own, from its DER SubjectPublicKeyInfo: unwrapping a
+ * private key makes no public key object, and an EC private key does not hold its point.
+ */
+export function importTemplates(p: Pkcs11Lib, k: NewKey, publicKey?: Uint8Array): { secret: Template; public?: Template } {
+  const t = templates(p, k);
+  if (!t.public) return t;
+  if (!publicKey) throw new KmsError('INVALID_ARGUMENT', `a ${k.spec} key's material comes with its public key`);
+  const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
+  const jwk = key.export({ format: 'jwk' });
+  const expected = specInfo[k.spec];
+  const details = key.asymmetricKeyDetails ?? {};
+  if (expected.family === 'rsa') {
+    if (key.asymmetricKeyType !== 'rsa' || details.modulusLength !== expected.bits) throw new KmsError('INVALID_ARGUMENT', `the public key is not a ${k.spec} key`);
+    return { secret: t.secret, public: [...t.public, { type: p.CKA_MODULUS, value: Buffer.from(jwk.n!, 'base64url') }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from(jwk.e!, 'base64url') }] };
+  }
+  const curve = curves[k.spec]!;
+  if (jwk.crv !== curve.crv) throw new KmsError('INVALID_ARGUMENT', `the public key is not a ${k.spec} key`);
+  const point = k.spec === 'ED25519' ? Buffer.from(jwk.x!, 'base64url') : Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+  // CKA_EC_POINT is the point inside a DER OCTET STRING (every point here is under 128 bytes).
+  return { secret: t.secret, public: [
+    ...t.public, { type: p.CKA_EC_PARAMS, value: Buffer.from(curve.params, 'hex') }, { type: p.CKA_EC_POINT, value: Buffer.concat([Buffer.of(4, point.length), point]) },
+  ] };
+}
+
+/**
+ * An imported RSA key must be the one of the public half given. (A secret key's length cannot be
+ * checked: SoftHSM2 refuses CKA_VALUE_LEN in an unwrap template and leaves it 0 on the object.)
+ */
+export function checkImported(lib: PKCS11, p: Pkcs11Lib, session: Handle, handle: Handle, spec: KeySpec, publicTemplate?: Template): void {
+  if (specInfo[spec].family !== 'rsa') return;
+  const modulus = lib.C_GetAttributeValue(session, handle, [{ type: p.CKA_MODULUS }])[0]!.value as Buffer;
+  if (!modulus.equals(publicTemplate!.find((a) => a.type === p.CKA_MODULUS)!.value as Buffer)) {
+    throw new KmsError('INVALID_ARGUMENT', `the imported material is not the ${spec} key of the public key given`);
+  }
 }
 
 export type Part = 'secret' | 'private' | 'public';

@@ -28,15 +28,7 @@ export async function wrapBytes(lib: PKCS11, p: Pkcs11Lib, s: Handle, mechanism:
 }
 
 export async function unwrapBytes(lib: PKCS11, p: Pkcs11Lib, s: Handle, mechanism: Mechanism, unwrappingKey: Handle, wrapped: Uint8Array): Promise<Buffer> {
-  let obj: Handle;
-  try {
-    obj = await lib.C_UnwrapKeyAsync(s, mechanism, unwrappingKey, Buffer.from(wrapped), transient(p));
-  } catch (err) {
-    if (['CKR_WRAPPED_KEY_INVALID', 'CKR_WRAPPED_KEY_LEN_RANGE', 'CKR_ENCRYPTED_DATA_INVALID', 'CKR_GENERAL_ERROR'].includes(ckr(err) ?? '')) {
-      throw new KmsError('INVALID_ARGUMENT', 'the wrapped key failed its integrity check', { cause: err });
-    }
-    throw unsupported(err);
-  }
+  const obj = await unwrap(lib, s, mechanism, unwrappingKey, wrapped, transient(p));
   try {
     return lib.C_GetAttributeValue(s, obj, [{ type: p.CKA_VALUE }])[0]!.value as Buffer;
   } finally {
@@ -79,6 +71,35 @@ export async function exportWrapped(lib: PKCS11, p: Pkcs11Lib, s: Handle, target
     return Buffer.concat([outer, inner]);
   } finally {
     for (const h of transients) lib.C_DestroyObject(s, h);
+  }
+}
+
+/**
+ * Material wrapped for the token's import key (`unwrapper`, the private half of an RSA pair) under
+ * an import scheme, unwrapped into a new object of `template` (CKM_RSA_AES_KEY_WRAP in two token
+ * steps, as for export): the material is in the clear only inside the token.
+ */
+export async function importWrapped(lib: PKCS11, p: Pkcs11Lib, s: Handle, unwrapper: Handle, modulusBytes: number, scheme: ExportScheme, wrapped: Uint8Array, template: Template): Promise<Handle> {
+  const { hash, withAes } = schemeParts(scheme);
+  if (!withAes) return unwrap(lib, s, oaep(p, hash), unwrapper, wrapped, template);
+  const ephemeral = await unwrap(lib, s, oaep(p, hash), unwrapper, wrapped.subarray(0, modulusBytes), [
+    { type: p.CKA_CLASS, value: p.CKO_SECRET_KEY }, { type: p.CKA_KEY_TYPE, value: p.CKK_AES }, { type: p.CKA_TOKEN, value: false }, { type: p.CKA_UNWRAP, value: true },
+  ]);
+  try {
+    return await unwrap(lib, s, { mechanism: p.CKM_AES_KEY_WRAP_PAD }, ephemeral, wrapped.subarray(modulusBytes), template);
+  } finally {
+    lib.C_DestroyObject(s, ephemeral);
+  }
+}
+
+async function unwrap(lib: PKCS11, s: Handle, mechanism: Mechanism, unwrappingKey: Handle, wrapped: Uint8Array, template: Template): Promise<Handle> {
+  try {
+    return await lib.C_UnwrapKeyAsync(s, mechanism, unwrappingKey, Buffer.from(wrapped), template);
+  } catch (err) {
+    if (['CKR_WRAPPED_KEY_INVALID', 'CKR_WRAPPED_KEY_LEN_RANGE', 'CKR_ENCRYPTED_DATA_INVALID', 'CKR_GENERAL_ERROR'].includes(ckr(err) ?? '')) {
+      throw new KmsError('INVALID_ARGUMENT', 'the wrapped key failed its integrity check', { cause: err });
+    }
+    throw unsupported(err);
   }
 }
 

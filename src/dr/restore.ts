@@ -3,11 +3,12 @@
 //   - a binding on a backend that survives (a cloud, an HSM still configured) is kept as it was;
 //   - a binding whose backend is gone (the local keystore, which lived in the lost database, or a
 //     connection mapped away with `onto`) gets the key's material back from the bundle, imported
-//     into the local keystore or the `onto` connection, when the key was exportable;
+//     into the local keystore or the `onto` connection (an HSM, say), when the key was exportable;
 //   - otherwise it is dropped, and a surviving replica becomes primary if the primary was dropped.
 // A key left with no binding is reported lost and kept as it was, in case its backend returns.
 // Imports run first; every row then goes in one transaction, so a failed restore leaves the
 // database empty (and the imported material is destroyed again).
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import pMap from 'p-map';
 import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
@@ -15,6 +16,7 @@ import { isEmptyGateway, writeSnapshot } from '../db/queries/backup.ts';
 import { wrapForImporter } from '../crypto/keywrap.ts';
 import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { specInfo } from '../keys/specs.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, withCapability } from '../../providers/provider.ts';
 import { openBundle, type BundleHeader } from './bundle.ts';
@@ -131,7 +133,9 @@ async function importBinding(i: Import): Promise<Imported> {
     try {
       const target = await i.onto.call('importTarget', (p) => withCapability(p, isImporter, 'import').importTarget({ spec }));
       const wrapped = wrapForImporter(target.wrappingKey, target.scheme, material);
-      const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref }));
+      const publicKey = ['aes', 'hmac'].includes(specInfo[spec].family) ? undefined
+        : createPublicKey(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+      const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref, publicKey }));
       ref = created.ref;
       versions.set(m.version, created.versionRef);
     } finally {

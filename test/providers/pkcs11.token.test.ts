@@ -1,7 +1,9 @@
 // The pkcs11 provider on a real SoftHSM2 token, beyond the conformance scenarios: many requests at
 // once on a small session pool, recovery from lost sessions and a lost module, what the token
 // says about a key's exportability, and the PIN kept out of errors.
+import { createDecipheriv, createHash, createHmac, generateKeyPairSync, randomBytes, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
+import { wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
 import { sweepOnce } from '../../src/jobs/lifecycle-sweep.ts';
@@ -96,4 +98,76 @@ describe('pkcs11 provider on SoftHSM2', () => {
     expect(String((err as Error).message)).not.toContain('wrong-pin-000');
     await provider.close();
   });
+
+  describe('import', () => {
+    const token = () => gw.runtime.connections.get('hsm').provider as Pkcs11Provider;
+    const material = {
+      AES_256: () => ({ wrapped: randomBytes(32) }),
+      HMAC_384: () => ({ wrapped: randomBytes(48) }),
+      RSA_3072: () => pair(generateKeyPairSync('rsa', { modulusLength: 3072 })),
+      EC_P384: () => pair(generateKeyPairSync('ec', { namedCurve: 'P-384' })),
+      EC_SECP256K1: () => pair(generateKeyPairSync('ec', { namedCurve: 'secp256k1' })),
+    };
+    function pair(kp: { publicKey: KeyObject; privateKey: KeyObject }) {
+      return { wrapped: kp.privateKey.export({ type: 'pkcs8', format: 'der' }), publicKey: kp.publicKey.export({ type: 'spki', format: 'der' }), kp };
+    }
+    const usageOf = (spec: string) => (spec.startsWith('HMAC') ? 'MAC' : spec === 'AES_256' ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY');
+
+    it('material wrapped for the token\'s import key comes in as a key of its spec that the token uses: the same AES key, HMAC key and key pairs', async () => {
+      // Through the connection, which re-opens the sessions the PIN test closed under it.
+      const target = await gw.runtime.connections.get('hsm').call('importTarget', () => token().importTarget({ spec: 'AES_256', scheme: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      // SoftHSM2 has no SHA-256 OAEP: the token answers with the scheme it takes.
+      expect(target.scheme).toBe('RSA_AES_KEY_WRAP_SHA_1');
+      for (const [spec, make] of Object.entries(material)) {
+        const m = make() as { wrapped: Buffer; publicKey?: Buffer; kp?: { publicKey: KeyObject } };
+        const created = await token().importKey({
+          spec: spec as 'AES_256', usage: usageOf(spec) as 'ENCRYPT_DECRYPT', exportable: false, keyId: `key_import_${spec}`, target,
+          wrapped: wrapForImporter(target.wrappingKey, target.scheme, m.wrapped), publicKey: m.publicKey,
+        });
+        expect(created.attributes, spec).toMatchObject({ extractable: false, neverExtractable: false, sensitive: true });
+        const r = { ref: created.ref, versionRef: created.versionRef, spec: spec as 'AES_256' };
+        if (spec === 'AES_256') {
+          const ct = Buffer.from(await token().encrypt({ ...r, plaintext: Buffer.from('imported'), aad: Buffer.alloc(0) }));
+          const d = createDecipheriv('aes-256-gcm', m.wrapped, ct.subarray(0, 12));
+          d.setAuthTag(ct.subarray(-16));
+          expect(d.update(ct.subarray(12, -16)).toString()).toBe('imported');
+        } else if (spec === 'HMAC_384') {
+          expect(Buffer.from(await token().mac({ ...r, message: Buffer.from('m') }))).toEqual(createHmac('sha384', m.wrapped).update('m').digest());
+        } else {
+          const digest = createHash(spec === 'EC_P384' ? 'sha384' : 'sha256').update('signed').digest();
+          const algorithm = spec === 'RSA_3072' ? 'RSASSA_PKCS1_V1_5_SHA_256' : spec === 'EC_P384' ? 'ECDSA_SHA_384' : 'ECDSA_SHA_256';
+          const signature = await token().sign({ ...r, algorithm, digest });
+          expect(nodeVerify(spec === 'EC_P384' ? 'sha384' : 'sha256', Buffer.from('signed'), m.kp!.publicKey, Buffer.from(signature)), spec).toBe(true);
+          expect(Buffer.from(await token().getPublicKey(r))).toEqual(m.publicKey);
+        }
+      }
+    });
+
+    it('refuses a tampered wrap, an RSA key that is not the public key\'s, a key pair without its public key, and a target from an earlier opening of the token', async () => {
+      const target = await token().importTarget({ spec: 'AES_256' });
+      const tampered = wrapForImporter(target.wrappingKey, target.scheme, randomBytes(32));
+      tampered[tampered.length - 1]! ^= 1;
+      const base = { usage: 'ENCRYPT_DECRYPT' as const, exportable: false, keyId: 'key_import_bad', target };
+      await expect(token().importKey({ ...base, spec: 'AES_256', wrapped: tampered })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const a = pair(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+      const b = pair(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+      const wrappedA = wrapForImporter(target.wrappingKey, target.scheme, a.wrapped);
+      await expect(token().importKey({ ...base, usage: 'SIGN_VERIFY', spec: 'RSA_2048', wrapped: wrappedA, publicKey: b.publicKey }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('not the RSA_2048 key of the public key given') });
+      await expect(token().importKey({ ...base, usage: 'SIGN_VERIFY', spec: 'RSA_2048', wrapped: wrappedA })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      // Nothing of the refused imports is left on the token.
+      const { lib, slot } = sameModule();
+      const s = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+      lib.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_LABEL, value: 'key_import_bad' }]);
+      expect(lib.C_FindObjects(s, 10)).toEqual([]);
+      lib.C_FindObjectsFinal(s);
+      lib.C_CloseSession(s);
+      // The import pair is a session object of one opening of the token: after it is re-opened, the old target is refused.
+      token().token.reset();
+      await expect(token().importKey({ ...base, spec: 'AES_256', wrapped: wrapForImporter(target.wrappingKey, target.scheme, randomBytes(32)) }))
+        .rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('expired') });
+      expect((await token().importTarget({ spec: 'AES_256' })).token).not.toBe(target.token);
+    });
+  });
 });
+
