@@ -39,6 +39,8 @@ export async function drill(db: Db, connections: Connections, without: string, p
   return findings;
 }
 
+const SAME_MATERIAL_FIX = 'replicas of this usage hold the key\'s own material: create the key exportable, on a connection that exports, with replicas on connections that import (the local keystore, an HSM)';
+
 async function check(graph: KeyGraph, connections: Connections, without: string): Promise<DrillFinding> {
   const { key } = graph;
   const base = { keyId: key.id, spec: key.spec, usage: key.usage };
@@ -46,13 +48,14 @@ async function check(graph: KeyGraph, connections: Connections, without: string)
   if (remaining.length === 0) {
     return {
       ...base, verdict: 'at-risk', reason: `every binding is on "${without}"`,
-      fix: key.usage === 'ENCRYPT_DECRYPT' ? 'create it with replicas on other connections (or re-create and re-encrypt)' : 'replicas of this usage need imported material, which the gateway does not do yet',
+      fix: key.usage === 'ENCRYPT_DECRYPT' ? 'create it with replicas on other connections (or re-create and re-encrypt)' : SAME_MATERIAL_FIX,
     };
   }
-  // Only the primary holds a signing or MAC key's material; an envelope opens with any binding.
-  const candidates = key.usage === 'ENCRYPT_DECRYPT' ? remaining : remaining.filter((b) => b.role === 'primary');
+  // A signing, MAC or wrapping key works where its own material is: the primary and same-material
+  // replicas. An envelope opens with any binding.
+  const candidates = key.usage === 'ENCRYPT_DECRYPT' ? remaining : remaining.filter((b) => b.role === 'primary' || b.sameMaterial);
   if (candidates.length === 0) {
-    return { ...base, verdict: 'at-risk', reason: `the primary is on "${without}" and its replicas hold other material`, fix: 'replicas of this usage need imported material' };
+    return { ...base, verdict: 'at-risk', reason: `the primary is on "${without}" and its replicas hold other material`, fix: SAME_MATERIAL_FIX };
   }
   const failures: string[] = [];
   for (const b of candidates) {

@@ -47,6 +47,7 @@ export const KeyView = z.object({
   dates: z.object({ activation: Timestamp, protectStop: Timestamp, deactivation: Timestamp, deletion: Timestamp, compromise: Timestamp, destroyed: Timestamp }),
   bindings: z.array(z.object({
     id: z.string(), connection: z.string(), provider: z.string(), ref: z.string(), role: z.enum(['primary', 'replica']),
+    sameMaterial: z.boolean().openapi({ description: 'The replica holds the key\'s own material, imported from the primary version by version (an exportable key made outside the clouds), so it can also sign, MAC and unwrap for the key; otherwise it is an independent key that wraps envelopes\' data keys' }),
     syncStatus: z.enum(['in_sync', 'behind']).openapi({ description: 'behind: the binding lacks the key\'s current version (its connection was down when it was made) until the sync job makes it' }),
     lastSeenAt: Timestamp.openapi({ description: 'When discovery last saw it at the backend' }),
   })),

@@ -92,11 +92,7 @@ export class CryptoService {
       needs(tried.any, 'INVALID_ARGUMENT', 'ciphertext has no data key wrapped by a binding of its key', { field: 'ciphertext' });
       throw tried.last;
     }
-    if (failed.length > 0) {
-      // Served by another binding than the one that failed: counted, and in the audit record.
-      for (const from of failed) this.failover.metrics.failovers.inc({ operation: 'decrypt', from, to: dek.servedBy });
-      actor.record.detail = { ...actor.record.detail, failoverFrom: failed.join(','), servedBy: dek.servedBy };
-    }
+    this.failedOver(actor, 'decrypt', failed, dek.servedBy);
     return { plaintext: openBody(env, dek.dek, context), keyId, version: keyVersion };
   }
 
@@ -119,11 +115,11 @@ export class CryptoService {
       const won = await hedge(candidates.length, (i) => {
         const c = candidates[i]!;
         return this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad }));
-      }, { afterMs: this.failover.afterMs, fatal: isAuthenticationFailure, late: (dek) => dek.fill(0) });
+      }, { afterMs: this.failover.afterMs, fatal: isBadInput, late: (dek) => dek.fill(0) });
       failed.push(...won.passed.map((i) => candidates[i]!.b.connection));
       return { dek: won.value, servedBy: candidates[won.index]!.b.connection };
     } catch (err) {
-      if (isAuthenticationFailure(err)) throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
+      if (isBadInput(err)) throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
       failed.push(...candidates.map((c) => c.b.connection));
       tried.last = err;
       return undefined;
@@ -169,14 +165,14 @@ export class CryptoService {
   async sign(actor: Actor, ref: string, algorithm: SigningAlgorithm, input: SignInput): Promise<{ signature: Uint8Array; keyId: string; version: number }> {
     const graph = this.allow(actor, await this.cache.resolve(ref), 'SIGN');
     const version = graph.key.currentVersion;
-    const signature = await this.onPrimary<Signer, Uint8Array>(graph, version, 'sign', isSigner, (p, r) => p.sign({ ...r, algorithm, ...signingData(graph, algorithm, input) }));
+    const signature = await this.onMaterial<Signer, Uint8Array>(actor, graph, version, 'sign', isSigner, (p, r) => p.sign({ ...r, algorithm, ...signingData(graph, algorithm, input) }));
     return { signature, keyId: graph.key.id, version };
   }
 
   async verify(actor: Actor, ref: string, algorithm: SigningAlgorithm, input: SignInput, signature: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
     const graph = this.allow(actor, await this.cache.resolve(ref), 'VERIFY');
     const v = version ?? graph.key.currentVersion;
-    const valid = await this.onPrimary<Signer, boolean>(graph, v, 'verify', isSigner, (p, r) => p.verify({ ...r, algorithm, ...signingData(graph, algorithm, input), signature }));
+    const valid = await this.onMaterial<Signer, boolean>(actor, graph, v, 'verify', isSigner, (p, r) => p.verify({ ...r, algorithm, ...signingData(graph, algorithm, input), signature }));
     return { valid, keyId: graph.key.id, version: v };
   }
 
@@ -184,7 +180,7 @@ export class CryptoService {
     const graph = this.allow(actor, await this.cache.resolve(ref), 'GET_PUBLIC_KEY');
     needs(['rsa', 'ec', 'ed25519'].includes(specInfo[graph.key.spec].family), 'INVALID_ARGUMENT', `key of spec ${graph.key.spec} has no public key`, { field: 'key' });
     const v = version ?? graph.key.currentVersion;
-    const der = await this.onPrimary<Signer, Uint8Array>(graph, v, 'getPublicKey', isSigner, (p, r) => p.getPublicKey(r));
+    const der = await this.onMaterial<Signer, Uint8Array>(actor, graph, v, 'getPublicKey', isSigner, (p, r) => p.getPublicKey(r));
     const key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
     return { keyId: graph.key.id, version: v, publicKey: format === 'pem' ? key.export({ type: 'spki', format: 'pem' }).toString() : key.export({ format: 'jwk' }) };
   }
@@ -192,14 +188,14 @@ export class CryptoService {
   async mac(actor: Actor, ref: string, message: Uint8Array): Promise<{ mac: Uint8Array; keyId: string; version: number }> {
     const graph = this.allow(actor, await this.cache.resolve(ref), 'MAC');
     const version = graph.key.currentVersion;
-    const mac = await this.onPrimary<Macer, Uint8Array>(graph, version, 'mac', isMacer, (p, r) => p.mac({ ...r, message }));
+    const mac = await this.onMaterial<Macer, Uint8Array>(actor, graph, version, 'mac', isMacer, (p, r) => p.mac({ ...r, message }));
     return { mac, keyId: graph.key.id, version };
   }
 
   async verifyMac(actor: Actor, ref: string, message: Uint8Array, mac: Uint8Array, version?: number): Promise<{ valid: boolean; keyId: string; version: number }> {
     const graph = this.allow(actor, await this.cache.resolve(ref), 'VERIFY_MAC');
     const v = version ?? graph.key.currentVersion;
-    return { valid: await this.onPrimary<Macer, boolean>(graph, v, 'verifyMac', isMacer, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
+    return { valid: await this.onMaterial<Macer, boolean>(actor, graph, v, 'verifyMac', isMacer, (p, r) => p.verifyMac({ ...r, message, mac })), keyId: graph.key.id, version: v };
   }
 
   /** Wraps key material the caller brings; the algorithm follows the key (RFC 5649 under AES, OAEP under RSA). */
@@ -209,7 +205,7 @@ export class CryptoService {
     const max = alg === 'AES_KEY_WRAP_PAD' ? 4096 : oaepCapacity(graph.key.spec, alg);
     needs(material.length >= 1 && material.length <= max, 'INVALID_ARGUMENT', `key must be 1 to ${max} bytes for ${alg}`, { field: 'key' });
     const version = graph.key.currentVersion;
-    const wrappedKey = await this.onPrimary<KeyWrapper, Uint8Array>(graph, version, 'wrapKey', isKeyWrapper, (p, r) => p.wrapKey({ ...r, algorithm: alg, key: material }));
+    const wrappedKey = await this.onMaterial<KeyWrapper, Uint8Array>(actor, graph, version, 'wrapKey', isKeyWrapper, (p, r) => p.wrapKey({ ...r, algorithm: alg, key: material }));
     return { wrappedKey, algorithm: alg, keyId: graph.key.id, version };
   }
 
@@ -217,7 +213,7 @@ export class CryptoService {
     const graph = this.allow(actor, await this.cache.resolve(ref), 'UNWRAP');
     const alg = wrapAlgorithmFor(graph.key.spec, algorithm);
     const v = version ?? graph.key.currentVersion;
-    const key = await this.onPrimary<KeyWrapper, Uint8Array>(graph, v, 'unwrapKey', isKeyWrapper, (p, r) => p.unwrapKey({ ...r, algorithm: alg, wrappedKey }));
+    const key = await this.onMaterial<KeyWrapper, Uint8Array>(actor, graph, v, 'unwrapKey', isKeyWrapper, (p, r) => p.unwrapKey({ ...r, algorithm: alg, wrappedKey }));
     return { key, keyId: graph.key.id, version: v };
   }
 
@@ -234,7 +230,7 @@ export class CryptoService {
       `${scheme} carries only symmetric keys; export a ${key.spec} key with RSA_AES_KEY_WRAP_SHA_1 or _SHA_256`, { field: 'scheme' });
     const wrappingKey = importerKey(wrappingKeyText);
     const v = version ?? key.currentVersion;
-    const wrappedKey = await this.onPrimary<Exporter, Uint8Array>(graph, v, 'exportKey', isExporter, (p, r) => p.exportKey({ ...r, scheme, wrappingKey }));
+    const wrappedKey = await this.onMaterial<Exporter, Uint8Array>(actor, graph, v, 'exportKey', isExporter, (p, r) => p.exportKey({ ...r, scheme, wrappingKey }));
     return { wrappedKey, scheme, format: family === 'aes' || family === 'hmac' ? 'RAW' as const : 'PKCS8' as const, keyId: key.id, version: v };
   }
 
@@ -258,15 +254,30 @@ export class CryptoService {
   }
 
   /**
-   * Calls an optional capability on the key's primary binding, after checking (before any call)
-   * that its provider has it.
+   * Calls an optional capability where the key's own material is: the primary binding first, then
+   * same-material replicas, the next asked when one fails or has not answered within the failover
+   * delay (as decrypt does). Refused before any call when none of their providers has the capability.
    */
-  private async onPrimary<P, T>(graph: KeyGraph, version: number, op: string, has: (p: KeyProvider) => p is KeyProvider & P, fn: (p: P, r: SpecRef) => Promise<T>): Promise<T> {
-    const b = primaryBinding(graph);
-    const provider = this.connections.get(b.connection).provider;
-    needs(has(provider), 'INVALID_ARGUMENT', `connection "${b.connection}" (${provider.kind}) cannot ${op}`);
-    const r = { ...versionOf(b, version), spec: graph.key.spec };
-    return this.call(b, op, (p) => fn(p as KeyProvider & P, r));
+  private async onMaterial<P, T>(actor: Actor, graph: KeyGraph, version: number, op: string, has: (p: KeyProvider) => p is KeyProvider & P, fn: (p: P, r: SpecRef) => Promise<T>): Promise<T> {
+    const primary = primaryBinding(graph);
+    const holders = graph.bindings.filter((b) => (b === primary || b.sameMaterial) && has(this.connections.get(b.connection).provider))
+      .sort((x, y) => Number(y === primary) - Number(x === primary));
+    const { kind } = this.connections.get(primary.connection).provider;
+    needs(holders.length > 0, 'INVALID_ARGUMENT', `connection "${primary.connection}" (${kind}) cannot ${op}`);
+    const won = await hedge(holders.length, async (i) => {
+      const b = holders[i]!;
+      const r = { ...versionOf(b, version), spec: graph.key.spec };
+      return this.call(b, op, (p) => fn(p as KeyProvider & P, r));
+    }, { afterMs: this.failover.afterMs, fatal: isBadInput, late: (v) => { if (v instanceof Uint8Array) v.fill(0); } });
+    this.failedOver(actor, op, won.passed.map((i) => holders[i]!.connection), holders[won.index]!.connection);
+    return won.value;
+  }
+
+  /** An operation served by another binding than those that failed or were slow: counted, and in the audit record. */
+  private failedOver(actor: Actor, operation: string, failed: string[], servedBy: string): void {
+    if (failed.length === 0) return;
+    for (const from of failed) this.failover.metrics.failovers.inc({ operation, from, to: servedBy });
+    actor.record.detail = { ...actor.record.detail, failoverFrom: failed.join(','), servedBy };
   }
 }
 
@@ -314,7 +325,8 @@ function wrapAlgorithmFor(spec: KeySpec, requested?: WrapAlgorithm): WrapAlgorit
 /** The most bytes RSA-OAEP carries: k − 2·hLen − 2 (RFC 8017 §7.1.1). */
 const oaepCapacity = (spec: KeySpec, alg: WrapAlgorithm) => specInfo[spec].bits / 8 - 2 * (alg === 'RSAES_OAEP_SHA_1' ? 20 : 32) - 2;
 
-const isAuthenticationFailure = (err: unknown) => err instanceof KmsError && err.code === 'INVALID_ARGUMENT';
+/** The input is at fault (tampered, wrong context or length): every other binding would say the same. */
+const isBadInput = (err: unknown) => err instanceof KmsError && err.code === 'INVALID_ARGUMENT';
 
 function versionOf(b: BindingGraph, version: number): KeyVersionRef {
   const versionRef = b.versions.get(version);

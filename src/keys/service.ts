@@ -10,11 +10,12 @@ import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValu
 import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { queueJob } from '../db/queries/jobs.ts';
 import type { JobRow } from '../db/schema/index.ts';
+import { canCopy, copyVersion } from '../replicas/copy.ts';
 import { SYNC } from '../replicas/sync.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
-import type { Capabilities, CreatedKey, KeyProvider } from '../../providers/provider.ts';
+import type { Capabilities, CreatedKey, KeyProvider, KeyVersionRef } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import { systemActor, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
@@ -41,6 +42,27 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 
 const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
 
+/**
+ * A rotation's new version on each binding, in binding order, undefined where the binding could not
+ * make it: made by the primary and the independent replicas, then copied from the primary's into
+ * the same-material replicas. Throws if the primary fails.
+ */
+async function newVersions(graph: KeyGraph, connections: Connections): Promise<(KeyVersionRef | undefined)[]> {
+  const { key } = graph;
+  const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion({
+    ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
+  })))));
+  const at = graph.bindings.findIndex((b) => b.role === 'primary');
+  const primary = own[at]!;
+  if (primary.status === 'rejected') throw primary.reason;
+  const source = { connection: connections.get(graph.bindings[at]!.connection), ref: graph.bindings[at]!.ref, versionRef: primary.value!.versionRef };
+  const copies = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? copyVersion(key, source, connections.get(b.connection), b.ref) : undefined)));
+  return graph.bindings.map((b, i) => {
+    const m = b.sameMaterial ? copies[i]! : own[i]!;
+    return m.status === 'fulfilled' ? m.value : undefined;
+  });
+}
+
 export class KeyService {
   constructor(
     private readonly db: Db, private readonly connections: Connections, private readonly cache: KeyCache, private readonly access: Access,
@@ -58,12 +80,12 @@ export class KeyService {
       attrs: { spec: input.spec, usage: input.usage, state: 'PRE_ACTIVE', origin: 'GATEWAY', connection: connection.name, provider: connection.provider.kind, exportable: input.exportable ?? false },
     });
     const signingAlgorithm = pinnedAlgorithm(input, caps);
-    const replicas = this.replicaConnections(input, connection.name);
+    const replicas = this.replicaConnections(input, connection);
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias, 'aliases');
     this.governance.refuse(await this.governance.check({
       spec: input.spec, usage: input.usage, tags: input.tags ?? {}, aliases, description: input.description ?? '', rotationPeriodDays: input.rotationPeriodDays ?? null,
-      placements: [this.governance.placement(connection.name, 'primary'), ...replicas.map((r) => this.governance.placement(r.name, 'replica'))],
+      placements: [this.governance.placement(connection.name, 'primary'), ...replicas.map((r) => this.governance.placement(r.connection.name, 'replica'))],
     }));
     const now = new Date();
     // Crypto-period dates in their order: activation ≤ protect-stop ≤ deactivation.
@@ -75,10 +97,17 @@ export class KeyService {
     const id = newId('key');
     const request = { spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id, signingAlgorithm };
     const created = await connection.call('createKey', (p) => p.createKey(request));
-    const placed: { connection: Connection; created: CreatedKey; role: 'primary' | 'replica'; bindingId: string }[] = [{ connection, created, role: 'primary', bindingId: newId('bnd') }];
+    const placed: { connection: Connection; created: CreatedKey; role: 'primary' | 'replica'; sameMaterial: boolean; bindingId: string }[] = [
+      { connection, created, role: 'primary', sameMaterial: false, bindingId: newId('bnd') },
+    ];
     try {
-      const made = await Promise.allSettled(replicas.map((r) => r.call('createKey', (p) => p.createKey({ ...request, exportable: false }))));
-      made.forEach((m, i) => { if (m.status === 'fulfilled') placed.push({ connection: replicas[i]!, created: m.value, role: 'replica', bindingId: newId('bnd') }); });
+      const copied = { id, spec: input.spec, usage: input.usage, extractable: request.exportable };
+      const made = await Promise.allSettled(replicas.map((r) => (r.sameMaterial
+        ? copyVersion(copied, { connection, ref: created.ref, versionRef: created.versionRef }, r.connection)
+        : r.connection.call('createKey', (p) => p.createKey({ ...request, exportable: false })))));
+      made.forEach((m, i) => {
+        if (m.status === 'fulfilled') placed.push({ connection: replicas[i]!.connection, created: m.value, role: 'replica', sameMaterial: replicas[i]!.sameMaterial, bindingId: newId('bnd') });
+      });
       const failed = made.find((m) => m.status === 'rejected');
       if (failed) throw failed.reason;
       await this.db.transaction(async (tx) => {
@@ -93,10 +122,12 @@ export class KeyService {
           protectStopDate: input.protectStopDate ?? null,
           deactivationDate: input.deactivationDate ?? null,
         });
-        for (const b of placed) await insertBinding(tx, { id: b.bindingId, keyId: id, connection: b.connection.name, provider: b.connection.provider.kind, ref: b.created.ref, role: b.role });
+        for (const b of placed) {
+          await insertBinding(tx, { id: b.bindingId, keyId: id, connection: b.connection.name, provider: b.connection.provider.kind, ref: b.created.ref, role: b.role, sameMaterial: b.sameMaterial });
+        }
         await insertVersion(tx, id, 1, placed.map((b) => ({ bindingId: b.bindingId, versionRef: b.created.versionRef })));
         await insertAliases(tx, id, aliases);
-        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.name) } });
+        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.connection.name) } });
         await inTransaction?.(tx, id);
       });
     } catch (err) {
@@ -109,17 +140,23 @@ export class KeyService {
     return this.cache.fresh(id);
   }
 
-  /** The replica connections of a new key: distinct, not the primary's, able to hold the key. */
-  private replicaConnections(input: CreateKeyInput, primary: string): Connection[] {
+  /**
+   * The replica connections of a new key: distinct, not the primary's, able to hold the key. A
+   * replica holds the key's own material where it can (an exportable key, a primary that exports,
+   * a replica that imports); otherwise it is an independent key, which only envelopes can use.
+   */
+  private replicaConnections(input: CreateKeyInput, primary: Connection): { connection: Connection; sameMaterial: boolean }[] {
     const names = input.replicas ?? [];
-    if (names.length === 0) return [];
-    needs(input.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT', `replicas are independent keys that protect envelopes: ${input.usage} keys would need the same material in each, which needs import (not yet)`, { field: 'replicas' });
-    needs(new Set(names).size === names.length && !names.includes(primary), 'INVALID_ARGUMENT', 'replicas must be distinct connections other than the primary\'s', { field: 'replicas' });
+    needs(new Set(names).size === names.length && !names.includes(primary.name), 'INVALID_ARGUMENT', 'replicas must be distinct connections other than the primary\'s', { field: 'replicas' });
     return names.map((name) => {
       const c = this.connections.get(name);
       needs(c.provider.capabilities.specs.includes(input.spec) && c.provider.capabilities.usages.includes(input.usage), 'INVALID_ARGUMENT',
         `connection "${name}" (${c.provider.kind}) cannot hold a ${input.spec} ${input.usage} key`, { field: 'replicas' });
-      return c;
+      const sameMaterial = canCopy({ extractable: input.exportable ?? false }, primary.provider, c.provider);
+      needs(sameMaterial || input.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT',
+        `a ${input.usage} key's replica holds the key's own material, imported from the primary: the key must be exportable, on a connection that exports (`
+        + `"${primary.name}" is ${primary.provider.kind}), with replicas on connections that import ("${name}" is ${c.provider.kind})`, { field: 'replicas' });
+      return { connection: c, sameMaterial };
     });
   }
 
@@ -194,13 +231,10 @@ export class KeyService {
     const next = key.currentVersion + 1;
     // The primary must make the new version; a replica that cannot (its connection down) falls behind
     // and the sync job makes it later. Until then envelopes carry the wraps of the bindings that have it.
-    const made = await Promise.allSettled(graph.bindings.map((b) => this.connections.get(b.connection).call('createVersion', (p) => p.createVersion({
-      ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
-    }))));
-    const refs = made.flatMap((m, i) => (m.status === 'fulfilled' ? [{ bindingId: graph.bindings[i]!.id, versionRef: m.value.versionRef }] : []));
-    const primaryFailed = made.find((m, i) => m.status === 'rejected' && graph.bindings[i]!.role === 'primary') as PromiseRejectedResult | undefined;
-    if (primaryFailed) throw primaryFailed.reason;
-    const behind = graph.bindings.filter((_, i) => made[i]!.status === 'rejected');
+    // Same-material replicas import the primary's new version once it is made.
+    const made = await newVersions(graph, this.connections);
+    const refs = made.flatMap((m, i) => (m ? [{ bindingId: graph.bindings[i]!.id, versionRef: m.versionRef }] : []));
+    const behind = graph.bindings.filter((_, i) => !made[i]);
     const now = new Date();
     try {
       await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next, ...(behind.length > 0 && { behind: behind.map((b) => b.connection) }) } }, async (tx) => {

@@ -1,5 +1,6 @@
 // The sync job of a key. First, replica bindings that missed a rotation (their connection was down)
-// get the key's current version made on their backend, one binding per step, and are in sync again.
+// get the key's current version made on their backend (copied from the primary's, for same-material
+// replicas), one binding per step, and are in sync again.
 // Only the current version: envelopes sealed under an older one carry no wrap of the binding anyway,
 // and new envelopes need the binding to hold the version they are sealed under. Then envelopes
 // sealed while a binding could not wrap get its wrap, a batch per step.
@@ -10,13 +11,14 @@ import type { Db } from '../db/client.ts';
 import { catchUpBinding, keysBehind } from '../db/queries/bindings.ts';
 import { addRepairWraps, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
 import { queueJob } from '../db/queries/jobs.ts';
-import { loadKeyGraphs, notifyKeyChanged, type KeyGraph } from '../db/queries/keys.ts';
+import { loadKeyGraphs, notifyKeyChanged, primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isCreationFinder, withCapability } from '../../providers/provider.ts';
+import { copyVersion } from './copy.ts';
 
 export const SYNC = 'sync';
 const REPAIR_BATCH = 100;
@@ -48,8 +50,10 @@ export class ReplicaSync implements JobKind {
    * id. If the second step did not complete in this process (the instance died between the backend's
    * answer and the commit, or the call failed or timed out after the backend acted), the retry first
    * looks for what the id made, so that it never makes a second version (on AWS, a second key).
+   * A copy into a same-material replica is not looked for: an interrupted one leaves an unused version.
    */
-  private async catchUp(job: JobRow, { key }: KeyGraph, binding: KeyGraph['bindings'][number]): Promise<StepResult> {
+  private async catchUp(job: JobRow, graph: KeyGraph, binding: KeyGraph['bindings'][number]): Promise<StepResult> {
+    const { key } = graph;
     const intent = job.cursor.catchUp as CatchUpIntent | undefined;
     if (intent?.binding !== binding.id || intent.version !== key.currentVersion) {
       const operation = randomUUID();
@@ -59,12 +63,12 @@ export class ReplicaSync implements JobKind {
     const connection = this.connections.get(binding.connection);
     const { operation } = intent;
     const retried = !this.unattempted.delete(operation);
-    const found = retried && isCreationFinder(connection.provider)
+    const found = retried && !binding.sameMaterial && isCreationFinder(connection.provider)
       ? await connection.call('findCreated', (p) => withCapability(p, isCreationFinder, 'find creations').findCreated({ ref: binding.ref, keyId: key.id, operation }))
       : undefined;
-    const made = found ?? await connection.call('createVersion', (p) => p.createVersion({
+    const made = found ?? await (binding.sameMaterial ? this.copyCurrent(graph, binding) : connection.call('createVersion', (p) => p.createVersion({
       ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined, operation,
-    }));
+    })));
     const cursor = { ...job.cursor };
     delete cursor.catchUp;
     return {
@@ -76,6 +80,14 @@ export class ReplicaSync implements JobKind {
         await notifyKeyChanged(db, key.id);
       },
     };
+  }
+
+  /** A same-material replica's copy of the primary's current version. */
+  private copyCurrent(graph: KeyGraph, binding: KeyGraph['bindings'][number]) {
+    const { key } = graph;
+    const primary = primaryBinding(graph);
+    const versionRef = primary.versions.get(key.currentVersion)!;
+    return copyVersion(key, { connection: this.connections.get(primary.connection), ref: primary.ref, versionRef }, this.connections.get(binding.connection), binding.ref);
   }
 
   /** Adds the missing wraps of a batch of envelopes, in message id order from the cursor. */

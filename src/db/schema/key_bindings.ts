@@ -1,6 +1,6 @@
 // Where a key lives: one primary and any number of replicas, each on a connection with the
 // provider's native reference.
-import { foreignKey, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, foreignKey, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { keys } from './keys.ts';
 
 export const keyBindings = pgTable('key_bindings', {
@@ -10,6 +10,11 @@ export const keyBindings = pgTable('key_bindings', {
   provider: text('provider').notNull(),
   ref: text('ref').notNull(),
   role: text('role').$type<'primary' | 'replica'>().notNull(),
+  /**
+   * A replica holding the key's own material, imported version by version from the primary (keys
+   * made outside the clouds), rather than an independent key: it can sign, MAC and unwrap for the key.
+   */
+  sameMaterial: boolean('same_material').notNull().default(false),
   /** When discovery last saw the backend key; a complete pass that misses it finds it gone. */
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
   /** The backend's own tags when discovery first saw the key: the baseline tag drift is measured against. */

@@ -1,0 +1,1 @@
+ALTER TABLE "key_bindings" ADD COLUMN "same_material" boolean DEFAULT false NOT NULL;

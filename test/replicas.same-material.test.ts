@@ -1,0 +1,151 @@
+// Same-material replicas: an exportable key made outside the clouds (the local keystore, the HSM)
+// is replicated by importing its own material, version by version, through the backends' export and
+// import schemes, here between the local keystore and a real PKCS#11 token (SoftHSM2). The replica
+// then signs, MACs and unwraps for the key, and takes over when the primary fails.
+import { createHash, createHmac, createPublicKey, verify } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEnvelope } from '../src/crypto/envelope.ts';
+import { loadKeyGraphs } from '../src/db/queries/keys.ts';
+import { drill } from '../src/dr/drill.ts';
+import { isMacer, isSigner, withCapability } from '../providers/provider.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { finished } from './support/inventory.ts';
+import { softhsmConnection } from './support/softhsm.ts';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startGateway({ config: { connections: [{ name: 'local', provider: 'local' }, softhsmConnection('hsm')] } });
+});
+afterAll(async () => { await gw?.close(); });
+
+interface Binding { id: string; connection: string; ref: string; role: string; sameMaterial: boolean; syncStatus: string }
+
+const create = async (body: Record<string, unknown>) => {
+  const r = await gw.call('POST', '/v1/keys', body);
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body as { id: string; bindings: Binding[] };
+};
+const bindingsOf = async (id: string) => (await gw.call('GET', `/v1/keys/${id}`)).body.bindings as Binding[];
+/** A binding's backend reference for a version (the API does not show them). */
+const versionRef = async (keyId: string, bindingId: string, version: number) => {
+  const [graph] = await loadKeyGraphs(gw.database.db, [keyId]);
+  return graph!.bindings.find((b) => b.id === bindingId)!.versions.get(version)!;
+};
+/** The public key a binding's backend holds for a version, asked of the backend itself. */
+const backendPublicKey = async (keyId: string, b: Binding, version: number, spec: 'EC_P256' | 'RSA_2048') => {
+  const provider = withCapability(gw.runtime.connections.get(b.connection).provider, isSigner, 'sign');
+  return Buffer.from(await provider.getPublicKey({ ref: b.ref, versionRef: await versionRef(keyId, b.id, version), spec }));
+};
+const gatewayPublicKey = async (keyId: string, version: number) => {
+  const pem = (await gw.call('GET', `/v1/keys/${keyId}/public-key?version=${version}`)).body.publicKey as string;
+  return createPublicKey(pem).export({ type: 'spki', format: 'der' });
+};
+
+/** Makes one operation of a connection's provider fail as an unreachable backend does, until the returned function puts it back. */
+function outage(connection: string, op: string): () => void {
+  const provider = gw.runtime.connections.get(connection).provider as unknown as Record<string, unknown>;
+  const original = provider[op];
+  provider[op] = async () => { throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' }); };
+  return () => { provider[op] = original; };
+}
+
+const failovers = async (operation: string, from: string, to: string) => {
+  const metrics = await (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
+  return Number(new RegExp(`^kmsgw_failovers_total\\{operation="${operation}",from="${from}",to="${to}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+};
+
+describe('same-material replicas', () => {
+  it('an exportable local EC key gets an HSM replica holding its own key pair, version by version, and the HSM takes over signing when the local keystore fails', async () => {
+    const k = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, connection: 'local', replicas: ['hsm'] });
+    expect(k.bindings.map((b) => [b.connection, b.role, b.sameMaterial])).toEqual([['local', 'primary', false], ['hsm', 'replica', true]]);
+    const hsm = k.bindings[1]!;
+    expect(await backendPublicKey(k.id, hsm, 1, 'EC_P256')).toEqual(await gatewayPublicKey(k.id, 1));
+
+    // What the local keystore signs, the token verifies with the replica's own key object.
+    const message = Buffer.from('same material');
+    const signed = (await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64(message), algorithm: 'ECDSA_SHA_256' })).body;
+    const onToken = withCapability(gw.runtime.connections.get('hsm').provider, isSigner, 'sign');
+    const digest = createHash('sha256').update(message).digest();
+    expect(await onToken.verify({ ref: hsm.ref, versionRef: await versionRef(k.id, hsm.id, 1), spec: 'EC_P256', algorithm: 'ECDSA_SHA_256', digest, signature: Buffer.from(signed.signature, 'base64') })).toBe(true);
+
+    // Rotation copies the new version too.
+    expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+    expect((await bindingsOf(k.id)).map((b) => b.syncStatus)).toEqual(['in_sync', 'in_sync']);
+    const v2 = await gatewayPublicKey(k.id, 2);
+    expect(v2).not.toEqual(await gatewayPublicKey(k.id, 1));
+    expect(await backendPublicKey(k.id, hsm, 2, 'EC_P256')).toEqual(v2);
+
+    // The local keystore fails: signing goes on, on the token, and the signature verifies under the key's public key.
+    const before = await failovers('sign', 'local', 'hsm');
+    const restore = outage('local', 'sign');
+    try {
+      const r = await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64(message), algorithm: 'ECDSA_SHA_256' });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.version).toBe(2);
+      expect(verify('sha256', message, createPublicKey({ key: v2, format: 'der', type: 'spki' }), Buffer.from(r.body.signature, 'base64'))).toBe(true);
+    } finally {
+      restore();
+    }
+    expect(await failovers('sign', 'local', 'hsm')).toBe(before + 1);
+    const auditor = await gw.apiKey(['auditor']);
+    const events = (await gw.call('GET', `/v1/audit/events?keyId=${k.id}&action=sign&limit=10`, undefined, { authorization: `Bearer ${auditor.secret}` })).body.events as any[];
+    expect(events.filter((e) => e.detail.failoverFrom === 'local' && e.detail.servedBy === 'hsm')).toHaveLength(1);
+
+    // The drill agrees: without the local keystore the key still signs, on the HSM.
+    expect((await drill(gw.database.db, gw.runtime.connections, 'local')).find((f) => f.keyId === k.id)).toMatchObject({ verdict: 'usable', via: 'hsm' });
+  });
+
+  it('an exportable HSM HMAC key gets a local replica with the same key (the token exports with SHA-1 OAEP), which MACs the same', async () => {
+    const k = await create({ spec: 'HMAC_256', usage: 'MAC', exportable: true, connection: 'hsm', replicas: ['local'] });
+    expect(k.bindings[1]).toMatchObject({ connection: 'local', sameMaterial: true });
+    const message = Buffer.from('mac me');
+    const local = withCapability(gw.runtime.connections.get('local').provider, isMacer, 'MAC');
+    for (const version of [1, 2]) {
+      if (version === 2) expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+      const mac = Buffer.from((await gw.call('POST', `/v1/keys/${k.id}/mac`, { message: b64(message) })).body.mac, 'base64');
+      const onReplica = await local.mac({ ref: k.bindings[1]!.ref, versionRef: await versionRef(k.id, k.bindings[1]!.id, version), spec: 'HMAC_256', message });
+      expect(Buffer.from(onReplica)).toEqual(mac);
+    }
+    // Not a MAC of some other key: a key of the same spec made elsewhere gives another.
+    expect(Buffer.from(createHmac('sha256', Buffer.alloc(32)).update(message).digest())).not.toEqual(Buffer.from((await gw.call('POST', `/v1/keys/${k.id}/mac`, { message: b64(message) })).body.mac, 'base64'));
+  });
+
+  it('an AES key\'s same-material replica wraps every envelope and opens it when the primary fails', async () => {
+    const k = await create({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, connection: 'local', replicas: ['hsm'] });
+    expect(k.bindings[1]!.sameMaterial).toBe(true);
+    const sealed = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('both') })).body.ciphertext;
+    expect(decodeEnvelope(Buffer.from(sealed, 'base64')).wraps).toHaveLength(2);
+    const restore = outage('local', 'decrypt');
+    try {
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: sealed })).body.plaintext).toBe(b64('both'));
+    } finally {
+      restore();
+    }
+  });
+
+  it('a replica that missed a rotation gets the primary\'s material for it from the sync job', async () => {
+    const k = await create({ spec: 'RSA_2048', usage: 'SIGN_VERIFY', exportable: true, connection: 'local', replicas: ['hsm'] });
+    const restore = outage('hsm', 'importKey');
+    try {
+      expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+    } finally {
+      restore();
+    }
+    expect((await bindingsOf(k.id)).map((b) => b.syncStatus)).toEqual(['in_sync', 'behind']);
+    const job = await gw.call('POST', `/v1/keys/${k.id}/sync`);
+    expect(job.status).toBe(202);
+    await gw.runtime.jobs.start();
+    expect((await finished(gw, job.body.id)).progress).toMatchObject({ caughtUp: 1 });
+    expect((await bindingsOf(k.id)).map((b) => b.syncStatus)).toEqual(['in_sync', 'in_sync']);
+    expect(await backendPublicKey(k.id, k.bindings[1]!, 2, 'RSA_2048')).toEqual(await gatewayPublicKey(k.id, 2));
+  });
+
+  it('keys whose material cannot be copied: a signing key refuses replicas, with the reason; an encryption key gets an independent one', async () => {
+    const refused = await gw.call('POST', '/v1/keys', { spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'local', replicas: ['hsm'] });
+    expect(refused.body).toMatchObject({ status: 400, field: 'replicas', detail: expect.stringContaining('the key must be exportable') });
+    const independent = await create({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local', replicas: ['hsm'] });
+    expect(independent.bindings[1]!.sameMaterial).toBe(false);
+    // Nothing was made for the refused key.
+    expect((await gw.call('GET', '/v1/keys?limit=1000')).body.keys.filter((x: { spec: string; usage: string; bindings: Binding[] }) => x.usage === 'SIGN_VERIFY' && x.bindings.length === 2 && !x.bindings[1]!.sameMaterial)).toEqual([]);
+  });
+});
