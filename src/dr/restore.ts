@@ -152,7 +152,9 @@ function rewriteTables(tables: BackupContent['tables'], graphs: SnapshotGraph[],
   tables.key_bindings = tables.key_bindings.filter((b) => !dropped.has(b.id as string)).map((b) => {
     const m = moved.get(b.id as string);
     const role = roles.get(b.id as string);
-    return m ? { ...b, role, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, lastSeenAt: null, backendTags: null } : { ...b, role };
+    // A same-material replica promoted to primary is the material's source from now on.
+    const sameMaterial = role === 'replica' && b.sameMaterial === true;
+    return m ? { ...b, role, sameMaterial, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, lastSeenAt: null, backendTags: null } : { ...b, role, sameMaterial };
   });
   tables.binding_versions = [
     ...tables.binding_versions.filter((v) => !dropped.has(v.bindingId as string) && !moved.has(v.bindingId as string)),

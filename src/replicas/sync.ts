@@ -5,12 +5,13 @@
 // and new envelopes need the binding to hold the version they are sealed under. Then envelopes
 // sealed while a binding could not wrap get its wrap, a batch per step.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import pMap from 'p-map';
 import { KmsError } from '../errors.ts';
 import type { Db } from '../db/client.ts';
-import { catchUpBinding, keysBehind } from '../db/queries/bindings.ts';
-import { addRepairWraps, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
-import { queueJob } from '../db/queries/jobs.ts';
+import { catchUpBinding, keyHasBindingBehind, keysBehind } from '../db/queries/bindings.ts';
+import { addRepairWraps, keyHasRepairs, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
+import { queueJobIfDue } from '../db/queries/jobs.ts';
 import { loadKeyGraphs, notifyKeyChanged, primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
@@ -126,10 +127,16 @@ export class ReplicaSync implements JobKind {
   /**
    * Queues the sync of keys with a binding behind or envelopes awaiting a wrap, up to 1,000 of each a
    * round (a rotation's own job may have run out of attempts, a repair may have waited for a connection).
+   * Each is queued only if still due as it is queued: another instance's job may have synced it since.
+   * Answers how many were queued.
    */
   async queueDue(by: string): Promise<number> {
     const keys = new Set([...await keysBehind(this.db, 1_000), ...await keysAwaitingRepair(this.db, 1_000)]);
-    for (const keyId of keys) await queueJob(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by });
-    return keys.size;
+    let queued = 0;
+    for (const keyId of keys) {
+      const due = sql`(${keyHasBindingBehind(keyId)} or ${keyHasRepairs(keyId)})`;
+      if (await queueJobIfDue(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by }, due)) queued++;
+    }
+    return queued;
   }
 }

@@ -19,6 +19,10 @@ export async function catchUpBinding(db: Db, bindingId: string, version: number,
 }
 
 /** Keys with a binding behind, for the scheduled sync (destroyed keys have nothing to catch up). */
+/** Whether the key (not destroyed) has a binding behind, as a condition for queries. */
+export const keyHasBindingBehind = (keyId: string) => sql`exists (select 1 from ${keyBindings} join ${keys} on ${keys.id} = ${keyBindings.keyId}
+  where ${keyBindings.keyId} = ${keyId} and ${keys.state} <> 'DESTROYED' and ${bindingBehind})`;
+
 export async function keysBehind(db: Db, limit: number): Promise<string[]> {
   const rows = await db.selectDistinct({ keyId: keyBindings.keyId }).from(keyBindings).innerJoin(keys, eq(keys.id, keyBindings.keyId))
     .where(and(ne(keys.state, 'DESTROYED'), bindingBehind)).limit(limit);

@@ -38,6 +38,9 @@ export async function addRepairWraps(db: Db, messageId: Uint8Array, added: Recor
 }
 
 /** Keys with envelopes awaiting a wrap, for the scheduled sync. */
+/** Whether envelopes of the key await a wrap, as a condition for queries. */
+export const keyHasRepairs = (keyId: string) => sql`exists (select 1 from ${envelopeRepairs} where ${envelopeRepairs.keyId} = ${keyId} and ${awaiting})`;
+
 export async function keysAwaitingRepair(db: Db, limit: number): Promise<string[]> {
   const rows = await db.selectDistinct({ keyId: envelopeRepairs.keyId }).from(envelopeRepairs).where(awaiting).limit(limit);
   return rows.map((r) => r.keyId);

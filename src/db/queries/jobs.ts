@@ -1,7 +1,7 @@
 // Queries on background jobs: enqueue (one active job per kind and target), claim under a lease
 // with SKIP LOCKED so instances never take the same job, checkpoints guarded by the lease, and
 // the end of a job.
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { notify, type Db } from '../client.ts';
 import { jobs, type JobRow } from '../schema/index.ts';
 
@@ -22,6 +22,20 @@ export async function queueJob(db: Db, row: { id: string; kind: string; target: 
     const active = await activeJob(db, row.kind, row.target);
     if (active) return active;
   }
+}
+
+/**
+ * Queues a job only while `due` holds as the insert runs, so that a schedule which listed its targets
+ * a moment ago does not queue again what another instance's job has just done. False when not queued
+ * (not due any more, or a job for the target is queued or running).
+ */
+export async function queueJobIfDue(db: Db, row: { id: string; kind: string; target: string; createdBy: string }, due: SQL): Promise<boolean> {
+  const result = await db.execute(sql`insert into ${jobs} (id, kind, target, status, created_by)
+    select ${row.id}, ${row.kind}, ${row.target}, 'QUEUED', ${row.createdBy} where ${due} on conflict do nothing returning id`);
+  const rows = Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows;
+  if (rows.length === 0) return false;
+  await notify(db, JOB_CHANNEL, row.id);
+  return true;
 }
 
 export async function activeJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
