@@ -48,8 +48,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
   }
 
   async createVersion(req: { ref: string; spec: KeySpec }): Promise<KeyVersionRef> {
-    parseRef(req.ref);
-    const version = (await this.store.latestVersion(req.ref)) + 1;
+    const version = await this.nextVersion(req.ref);
     await this.addVersion(req.ref, version, req.spec, generateMaterial(req.spec));
     return { ref: req.ref, versionRef: String(version) };
   }
@@ -65,7 +64,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
     const material = checkedMaterial(req.spec, unwrapForImporter(pair.privateKey, req.target.scheme, req.wrapped));
     try {
       const ref = req.ref ?? `local:id=${randomUUID()}`;
-      const version = req.ref ? (parseRef(req.ref), (await this.store.latestVersion(req.ref)) + 1) : 1;
+      const version = req.ref ? await this.nextVersion(req.ref) : 1;
       await this.addVersion(ref, version, req.spec, material);
       // Material that was in the clear elsewhere was never "never extractable".
       return { ref, versionRef: String(version), attributes: { extractable: req.exportable, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
@@ -154,6 +153,11 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
     const sealed = this.keyring.seal(material, materialAad(ref, version));
     await this.store.put({ ref, version, sealed, rootVersion: RootKeyring.versionOf(sealed) });
     this.cache.set(`${ref}#${version}`, { material: loadMaterial(spec, Buffer.from(material)), expires: Date.now() + this.materialTtlMs });
+  }
+
+  private async nextVersion(ref: string): Promise<number> {
+    parseRef(ref);
+    return (await this.store.latestVersion(ref)) + 1;
   }
 
   private importKeyPair() {

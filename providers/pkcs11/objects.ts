@@ -1,7 +1,7 @@
 // Key objects on the token: generation templates per spec and usage (sensitive always, extractable
 // only for exportable keys), finding a version's objects by CKA_ID, the KMIP exportability
 // attributes read back from the token, and public keys as DER SubjectPublicKeyInfo.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject as CryptoKeyObject } from 'node:crypto';
 import type { Handle, PKCS11, Template } from 'pkcs11js';
 import { KmsError } from '../../src/errors.ts';
 import { specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
@@ -87,13 +87,12 @@ export function importTemplates(p: Pkcs11Lib, k: NewKey, publicKey?: Uint8Array)
   if (!t.public) return t;
   if (!publicKey) throw new KmsError('INVALID_ARGUMENT', `a ${k.spec} key's material comes with its public key`);
   const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
-  const jwk = key.export({ format: 'jwk' });
   const expected = specInfo[k.spec];
-  const details = key.asymmetricKeyDetails ?? {};
   if (expected.family === 'rsa') {
-    if (key.asymmetricKeyType !== 'rsa' || details.modulusLength !== expected.bits) throw new KmsError('INVALID_ARGUMENT', `the public key is not a ${k.spec} key`);
-    return { secret: t.secret, public: [...t.public, { type: p.CKA_MODULUS, value: Buffer.from(jwk.n!, 'base64url') }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from(jwk.e!, 'base64url') }] };
+    if (key.asymmetricKeyType !== 'rsa' || key.asymmetricKeyDetails?.modulusLength !== expected.bits) throw new KmsError('INVALID_ARGUMENT', `the public key is not a ${k.spec} key`);
+    return { secret: t.secret, public: [...t.public, ...rsaPublicAttributes(p, key)] };
   }
+  const jwk = key.export({ format: 'jwk' });
   const curve = curves[k.spec]!;
   if (jwk.crv !== curve.crv) throw new KmsError('INVALID_ARGUMENT', `the public key is not a ${k.spec} key`);
   const point = k.spec === 'ED25519' ? Buffer.from(jwk.x!, 'base64url') : Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
@@ -101,6 +100,12 @@ export function importTemplates(p: Pkcs11Lib, k: NewKey, publicKey?: Uint8Array)
   return { secret: t.secret, public: [
     ...t.public, { type: p.CKA_EC_PARAMS, value: Buffer.from(curve.params, 'hex') }, { type: p.CKA_EC_POINT, value: Buffer.concat([Buffer.of(4, point.length), point]) },
   ] };
+}
+
+/** An RSA public key's modulus and exponent, as token attributes. */
+export function rsaPublicAttributes(p: Pkcs11Lib, key: CryptoKeyObject): Template {
+  const jwk = key.export({ format: 'jwk' });
+  return [{ type: p.CKA_MODULUS, value: Buffer.from(jwk.n!, 'base64url') }, { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from(jwk.e!, 'base64url') }];
 }
 
 /**

@@ -7,6 +7,7 @@ import { schemeParts } from '../../src/crypto/keywrap.ts';
 import { KmsError } from '../../src/errors.ts';
 import type { ExportScheme } from '../provider.ts';
 import { oaep } from './mechanisms.ts';
+import { rsaPublicAttributes } from './objects.ts';
 import { ckr, type Pkcs11Lib } from './token.ts';
 
 /** Room for the largest wrapped key: PKCS#8 of RSA-4096 under OAEP and KWP. */
@@ -51,11 +52,9 @@ export async function kwpPadsWithZeros(lib: PKCS11, p: Pkcs11Lib, s: Handle, kek
  * as tokens without that mechanism need): the token refuses a key that is not extractable.
  */
 export async function exportWrapped(lib: PKCS11, p: Pkcs11Lib, s: Handle, target: Handle, importerDer: Uint8Array, scheme: ExportScheme): Promise<Buffer> {
-  const jwk = createPublicKey({ key: Buffer.from(importerDer), format: 'der', type: 'spki' }).export({ format: 'jwk' });
   const importer = lib.C_CreateObject(s, [
     { type: p.CKA_CLASS, value: p.CKO_PUBLIC_KEY }, { type: p.CKA_KEY_TYPE, value: p.CKK_RSA }, { type: p.CKA_TOKEN, value: false },
-    { type: p.CKA_WRAP, value: true }, { type: p.CKA_MODULUS, value: Buffer.from(jwk.n!, 'base64url') },
-    { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from(jwk.e!, 'base64url') },
+    { type: p.CKA_WRAP, value: true }, ...rsaPublicAttributes(p, createPublicKey({ key: Buffer.from(importerDer), format: 'der', type: 'spki' })),
   ]);
   const transients = [importer];
   try {

@@ -18,14 +18,17 @@ export async function catchUpBinding(db: Db, bindingId: string, version: number,
   await db.insert(bindingVersions).values({ bindingId, version, versionRef });
 }
 
-/** Keys with a binding behind, for the scheduled sync (destroyed keys have nothing to catch up). */
-/** Whether the key (not destroyed) has a binding behind, as a condition for queries. */
-export const keyHasBindingBehind = (keyId: string) => sql`exists (select 1 from ${keyBindings} join ${keys} on ${keys.id} = ${keyBindings.keyId}
-  where ${keyBindings.keyId} = ${keyId} and ${keys.state} <> 'DESTROYED' and ${bindingBehind})`;
+/** A binding behind on a key that is not destroyed (destroyed keys have nothing to catch up). */
+const behindToSync = and(ne(keys.state, 'DESTROYED'), bindingBehind)!;
 
+/** Whether the key has a binding to catch up, as a condition for queries. */
+export const keyHasBindingBehind = (keyId: string) => sql`exists (select 1 from ${keyBindings} join ${keys} on ${keys.id} = ${keyBindings.keyId}
+  where ${keyBindings.keyId} = ${keyId} and ${behindToSync})`;
+
+/** Keys with a binding to catch up, for the scheduled sync. */
 export async function keysBehind(db: Db, limit: number): Promise<string[]> {
   const rows = await db.selectDistinct({ keyId: keyBindings.keyId }).from(keyBindings).innerJoin(keys, eq(keys.id, keyBindings.keyId))
-    .where(and(ne(keys.state, 'DESTROYED'), bindingBehind)).limit(limit);
+    .where(behindToSync).limit(limit);
   return rows.map((r) => r.keyId);
 }
 

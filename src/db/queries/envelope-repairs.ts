@@ -37,10 +37,10 @@ export async function addRepairWraps(db: Db, messageId: Uint8Array, added: Recor
   await db.update(envelopeRepairs).set({ wraps: sql`${envelopeRepairs.wraps} || ${JSON.stringify(added)}::jsonb`, missing: [], repairedAt: new Date() }).where(eq(envelopeRepairs.messageId, Buffer.from(messageId)));
 }
 
-/** Keys with envelopes awaiting a wrap, for the scheduled sync. */
 /** Whether envelopes of the key await a wrap, as a condition for queries. */
 export const keyHasRepairs = (keyId: string) => sql`exists (select 1 from ${envelopeRepairs} where ${envelopeRepairs.keyId} = ${keyId} and ${awaiting})`;
 
+/** Keys with envelopes awaiting a wrap, for the scheduled sync. */
 export async function keysAwaitingRepair(db: Db, limit: number): Promise<string[]> {
   const rows = await db.selectDistinct({ keyId: envelopeRepairs.keyId }).from(envelopeRepairs).where(awaiting).limit(limit);
   return rows.map((r) => r.keyId);
