@@ -47,6 +47,8 @@ export interface CreateVersionRequest {
   ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean; signingAlgorithm?: SigningAlgorithm;
   /** An id of this creation, recorded by the caller before asking: a CreationFinder backend labels what it makes with it. */
   operation?: string;
+  /** The gateway tags the key's backend key carries, for a Tagger whose versions are keys of their own (`new-key`). */
+  tags?: Record<string, string>;
 }
 
 export interface EncryptRequest extends KeyVersionRef { spec: KeySpec; plaintext: Uint8Array; aad: Uint8Array }
@@ -58,7 +60,10 @@ export interface KeyProvider {
   createKey(req: CreateKeyRequest): Promise<CreatedKey>;
   /** Adds a version for rotation and returns its reference. */
   createVersion(req: CreateVersionRequest): Promise<KeyVersionRef>;
-  /** `versionRefs` name every version, for backends whose rotation makes a native key per version. */
+  /**
+   * `versionRefs` name every version, for backends whose rotation makes a native key per version.
+   * The three deletion calls are idempotent: the sync job repeats one whose outcome it did not record.
+   */
   scheduleDeletion(req: KeyVersions & { pendingDays: number }): Promise<void>;
   cancelDeletion(req: KeyVersions): Promise<void>;
   /** Destroys the material of every version; metadata stays with the gateway. */
@@ -168,6 +173,16 @@ export interface CreationFinder {
   findCreated(req: { ref: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined>;
 }
 
+/**
+ * Optional capability: the gateway's tags on the backend key (on every version's key, for `new-key`
+ * backends), so that the cloud's own console, billing and policies see them. Only tags the gateway
+ * wrote are ever removed (`previous`): tags set at the backend by others stay. Idempotent. Answers
+ * the tags written: a tag the backend's grammar refuses is left out rather than failing the rest.
+ */
+export interface Tagger {
+  setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>>;
+}
+
 /** The provider as the capability `has` tests for, for callers that chose the connection for it; UNIMPLEMENTED naming `op` otherwise. */
 export function withCapability<P>(p: KeyProvider, has: (p: KeyProvider) => p is KeyProvider & P, op: string): KeyProvider & P {
   if (!has(p)) throw new KmsError('UNIMPLEMENTED', `a ${p.kind} connection cannot ${op}`);
@@ -175,6 +190,7 @@ export function withCapability<P>(p: KeyProvider, has: (p: KeyProvider) => p is 
 }
 
 export const isCreationFinder = (p: KeyProvider): p is KeyProvider & CreationFinder => typeof (p as Partial<CreationFinder>).findCreated === 'function';
+export const isTagger = (p: KeyProvider): p is KeyProvider & Tagger => typeof (p as Partial<Tagger>).setTags === 'function';
 export const isKeyWrapper = (p: KeyProvider): p is KeyProvider & KeyWrapper => typeof (p as Partial<KeyWrapper>).wrapKey === 'function';
 export const isExporter = (p: KeyProvider): p is KeyProvider & Exporter => typeof (p as Partial<Exporter>).exportKey === 'function';
 export const isImporter = (p: KeyProvider): p is KeyProvider & Importer => typeof (p as Partial<Importer>).importKey === 'function';

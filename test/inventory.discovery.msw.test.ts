@@ -130,7 +130,7 @@ describe('Cloud KMS discovery', { timeout: 60_000 }, () => {
     expect(new Date(byRef(keys, `gcp:${parent}/cryptoKeys/outside-ec`).createdAt).getTime()).toBeGreaterThan(Date.now() - 600_000);
   });
 
-  it('a managed key whose version is disabled in Cloud KMS is drift; destroyed by the gateway, its versions awaiting destruction are not', async () => {
+  it('a managed key whose version is disabled in Cloud KMS is drift; destroyed by the gateway (its sync job schedules the versions\' destruction), its versions awaiting destruction are not', async () => {
     const ref = await bindingRef(managedGcp);
     const version = gcp.state.keys.get(ref.slice('gcp:'.length))!.versions.at(-1)!;
     version.state = 'DISABLED';
@@ -139,8 +139,11 @@ describe('Cloud KMS discovery', { timeout: 60_000 }, () => {
     version.state = 'ENABLED';
     await discover(gw, 'gcp');
     expect((await driftOf(gw, managedGcp))[0].type).toBe('DRIFT_RESOLVED');
-    await gw.forceState(managedGcp, 'DESTROYED');
-    version.state = 'DESTROY_SCHEDULED';
+    // The window ends: the gateway destroys the key, and its sync job has Cloud KMS schedule the versions' destruction.
+    await gw.forceState(managedGcp, 'PENDING_DELETION', `, deletion_date = now() - interval '1 minute'`);
+    await gw.runtime.services.keys.settle(managedGcp);
+    expect((await gw.synced(managedGcp)).status).toBe('SUCCEEDED');
+    expect(version.state).toBe('DESTROY_SCHEDULED');
     await discover(gw, 'gcp');
     expect((await driftOf(gw, managedGcp))[0].type).toBe('DRIFT_RESOLVED');
   });

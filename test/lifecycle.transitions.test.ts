@@ -93,6 +93,8 @@ describe('deletion window', () => {
     await sweep(new Date(Date.now() + 6 * DAY));
     expect((await gw.call('GET', `/v1/keys/${key.id}`)).body.state).toBe('PENDING_DELETION');
     await sweep(new Date(Date.now() + 7 * DAY + 60_000));
+    // The material goes with the key's sync job, which the destruction queued.
+    expect((await gw.synced(key.id)).notes).toEqual(['local: destroyed']);
     const after = await gw.call('GET', '/v1/keys/alias/doomed');
     expect(after.body).toMatchObject({ id: key.id, state: 'DESTROYED', spec: 'AES_256' });
     expect(after.body.dates.destroyed).not.toBeNull();

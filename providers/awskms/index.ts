@@ -3,7 +3,8 @@
 // references are key ARNs and deletion covers every version's key.
 import {
   CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EnableKeyCommand, EncryptCommand, GenerateMacCommand,
-  GetKeyRotationStatusCommand, GetPublicKeyCommand, ListKeysCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, SignCommand, VerifyCommand, VerifyMacCommand,
+  GetKeyRotationStatusCommand, GetPublicKeyCommand, ListKeysCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, SignCommand, TagResourceCommand, UntagResourceCommand,
+  VerifyCommand, VerifyMacCommand,
   type KeyMetadata, type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import pMap from 'p-map';
@@ -11,7 +12,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type {
   Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
-  KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer,
+  KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY } from '../provider.ts';
 import type { KmsPort } from './client.ts';
@@ -36,7 +37,7 @@ const OPERATION_TAG = 'kmsgw:operation';
 
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
 
-export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, CreationFinder {
+export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, CreationFinder, Tagger {
   readonly kind = 'aws' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(awsKeySpec) as KeySpec[],
@@ -56,7 +57,7 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
   }
 
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
-    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId, req.operation) };
+    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId, req.operation, req.tags) };
   }
 
   /**
@@ -79,15 +80,29 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
   }
 
   async scheduleDeletion(req: KeyVersions & { pendingDays: number }): Promise<void> {
-    for (const v of req.versionRefs) await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyIdOf(v), PendingWindowInDays: req.pendingDays }));
+    for (const v of req.versionRefs) {
+      // A key already waiting keeps its date (AWS refuses to schedule it again).
+      if (await this.keyState(v) !== 'PendingDeletion') await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyIdOf(v), PendingWindowInDays: req.pendingDays }));
+    }
   }
 
   async cancelDeletion(req: KeyVersions): Promise<void> {
     // AWS leaves a key Disabled after cancellation; the gateway's state decides use, so enable it.
     for (const v of req.versionRefs) {
-      await this.kms.send(new CancelKeyDeletionCommand({ KeyId: keyIdOf(v) }));
-      await this.kms.send(new EnableKeyCommand({ KeyId: keyIdOf(v) }));
+      const state = await this.keyState(v);
+      if (state === 'PendingDeletion') await this.kms.send(new CancelKeyDeletionCommand({ KeyId: keyIdOf(v) }));
+      if (state !== 'Enabled') await this.kms.send(new EnableKeyCommand({ KeyId: keyIdOf(v) }));
     }
+  }
+
+  async setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>> {
+    const tags = awsTags(req.tags);
+    const removed = Object.keys(req.previous).filter((k) => !(k in req.tags) && writableTag(k, ''));
+    for (const v of req.versionRefs) {
+      if (removed.length > 0) await this.kms.send(new UntagResourceCommand({ KeyId: keyIdOf(v), TagKeys: removed }));
+      if (tags.length > 0) await this.kms.send(new TagResourceCommand({ KeyId: keyIdOf(v), Tags: tags }));
+    }
+    return Object.fromEntries(tags.map((t) => [t.TagKey, t.TagValue]));
   }
 
   /** AWS never deletes at once: the shortest waiting period it allows is the closest thing. */
@@ -175,17 +190,31 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
     return awsErrorCode(err);
   }
 
-  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string, operation?: string): Promise<string> {
+  private async keyState(versionRef: string): Promise<string | undefined> {
+    return (await this.kms.send(new DescribeKeyCommand({ KeyId: keyIdOf(versionRef) }))).KeyMetadata!.KeyState;
+  }
+
+  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string, operation?: string, tags: Record<string, string> = {}): Promise<string> {
     const out = await this.kms.send(new CreateKeyCommand({
       KeySpec: awsKeySpec[spec] as AwsKeySpec,
       KeyUsage: awsKeyUsage[usage] as KeyUsageType,
       Description: `kms-gateway ${keyId}`,
       // Discovery finds the gateway's keys again by this tag, a retried creation by the other.
-      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : [])],
+      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : []), ...awsTags(tags)],
     }));
     return `aws:${out.KeyMetadata!.Arn!}`;
   }
 }
+
+/**
+ * Whether AWS takes a gateway tag: its character set and lengths, and neither AWS's reserved `aws:`
+ * prefix nor the gateway's own bookkeeping tags. A tag AWS would refuse is left out rather than
+ * failing every other tag's write.
+ */
+const writableTag = (key: string, value: string) => /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key) && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(value)
+  && !key.startsWith('aws:') && !key.startsWith('kmsgw:');
+
+const awsTags = (tags: Record<string, string>) => Object.entries(tags).filter(([k, v]) => writableTag(k, v)).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
 
 /** The message itself while it fits KMS's 4 KiB RAW limit, the core's digest otherwise. */
 function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' | 'DIGEST' } {

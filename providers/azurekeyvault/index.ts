@@ -58,12 +58,16 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer {
   /** Deletes the key (every version) and purges it; with purge protection on, it stays soft-deleted until the vault's retention ends. */
   async destroyKey(req: KeyVersions): Promise<void> {
     const { name } = parse(req.ref);
-    const poller = await this.vault.beginDeleteKey(name, { intervalInMs: 200 });
-    await poller.pollUntilDone();
+    try {
+      await (await this.vault.beginDeleteKey(name, { intervalInMs: 200 })).pollUntilDone();
+    } catch (err) {
+      if (azureErrorCode(err) !== 'NOT_FOUND') throw err; // deleted by an earlier attempt
+    }
     try {
       await this.vault.purgeDeletedKey(name);
     } catch (err) {
-      if (azureErrorCode(err) !== 'PERMISSION_DENIED' && azureErrorCode(err) !== 'FAILED_PRECONDITION') throw err;
+      // Purged already (NOT_FOUND), or the vault keeps it for its retention (purge protection).
+      if (!['NOT_FOUND', 'PERMISSION_DENIED', 'FAILED_PRECONDITION'].includes(azureErrorCode(err))) throw err;
     }
     for (const v of req.versionRefs) this.cryptoClients.delete(v);
   }

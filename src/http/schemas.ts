@@ -49,6 +49,9 @@ export const KeyView = z.object({
     id: z.string(), connection: z.string(), provider: z.string(), ref: z.string(), role: z.enum(['primary', 'replica']),
     sameMaterial: z.boolean().openapi({ description: 'The replica holds the key\'s own material, imported from the primary version by version (an exportable key made outside the clouds), so it can also sign, MAC and unwrap for the key; otherwise it is an independent key that wraps envelopes\' data keys' }),
     syncStatus: z.enum(['in_sync', 'behind']).openapi({ description: 'behind: the binding lacks the key\'s current version (its connection was down when it was made) until the sync job makes it' }),
+    backendState: z.enum(['LIVE', 'PENDING_DELETION', 'DESTROYED']).openapi({
+      description: 'How far along the key\'s deletion the backend key is: the key\'s state changes first, and its sync job brings the backend keys along',
+    }),
     lastSeenAt: Timestamp.openapi({ description: 'When discovery last saw it at the backend' }),
   })),
   createdAt: z.string().datetime(),

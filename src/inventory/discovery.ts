@@ -10,11 +10,12 @@ import { insertKey, notifyKeyChanged, updateKeyGuarded } from '../db/queries/key
 import { insertBinding, insertVersion } from '../db/queries/bindings.ts';
 import { insertEvent } from '../db/queries/events.ts';
 import { knownVersions, lastDrift, setBackendTags, touchBindings, unseenBindings, type KnownVersion } from '../db/queries/inventory.ts';
-import type { JobRow, KeyRow } from '../db/schema/index.ts';
+import type { BackendPhase, JobRow } from '../db/schema/index.ts';
 import type { KeyState } from '../keys/lifecycle.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
 import { isDiscoverer, type DiscoveredKey } from '../../providers/provider.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
+import { tagsText } from '../replicas/backend-state.ts';
 
 export const DISCOVERY = 'discovery';
 const PAGE_SIZE = 100;
@@ -24,18 +25,18 @@ const observedState: Record<DiscoveredKey['state'], KeyState> = {
   ENABLED: 'ACTIVE', DISABLED: 'SUSPENDED', PENDING_DELETION: 'PENDING_DELETION', DESTROYED: 'DESTROYED', OTHER: 'PRE_ACTIVE',
 };
 
-/** The state a managed key's backend key should be in, given the gateway's state for the key. */
-function expectedState(key: KeyRow, connection: Connection): DiscoveredKey['state'] {
-  if (key.state === 'DESTROYED') return 'DESTROYED';
-  if (key.state === 'PENDING_DELETION' && connection.provider.capabilities.deletion === 'provider') return 'PENDING_DELETION';
+/**
+ * The state a managed key's backend key should be in: as far along the key's lifecycle as the sync
+ * job has brought it (a change on its way is not drift).
+ */
+function expectedState(applied: BackendPhase, connection: Connection): DiscoveredKey['state'] {
+  if (applied === 'DESTROYED') return 'DESTROYED';
+  if (applied === 'PENDING_DELETION' && connection.provider.capabilities.deletion === 'provider') return 'PENDING_DELETION';
   return 'ENABLED';
 }
 
 /** A backend's automatic rotation as a period; one without a stated period is taken as yearly. */
 const rotationDays = (found: DiscoveredKey) => (found.rotation?.enabled ? found.rotation.periodDays ?? 365 : null);
-
-/** Tags as one comparable string: sorted, so that order at the backend does not count as a change. */
-const tagsText = (tags: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b))));
 
 /**
  * What discovery compares on a managed key: [field, what the gateway expects, what the backend has].
@@ -46,7 +47,7 @@ const tagsText = (tags: Record<string, string>) => JSON.stringify(Object.fromEnt
  * versions keys itself, the version in use should be the gateway's current one.
  */
 function driftChecks(match: Match, found: DiscoveredKey, connection: Connection): [string, string, string][] {
-  const expected = expectedState(match.key, connection);
+  const expected = expectedState(match.appliedState, connection);
   const state = expected === 'DESTROYED' && found.state === 'PENDING_DELETION' ? 'DESTROYED' : found.state;
   const checks: [string, string, string][] = [['state', expected, state]];
   if (found.rotation) {

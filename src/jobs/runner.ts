@@ -43,7 +43,9 @@ export class JobRunner {
     this.options = { ...defaults, ...options };
   }
 
+  /** Starts working jobs; a second call changes nothing. */
   async start(): Promise<void> {
+    if (this.timer) return;
     this.unlisten = await this.database.listen(JOB_CHANNEL, () => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollMs);
     this.wake();

@@ -3,6 +3,8 @@ import type { Db } from '../db/client.ts';
 import { newId } from '../ids.ts';
 import { systemIdentity, type Identity } from '../auth/identity.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from './specs.ts';
+import type { KeyBindingRow, KeyRow } from '../db/schema/index.ts';
+import type { CreateVersionRequest } from '../../providers/provider.ts';
 
 /** Work a caller adds to the transaction that makes a change (recording an idempotency key, say). */
 export type InTransaction = (tx: Db, keyId: string) => Promise<void>;
@@ -62,3 +64,12 @@ export interface UpdateKeyInput {
   /** JSON merge patch: a null value removes the tag. */
   tags?: Record<string, string | null>;
 }
+
+/**
+ * A new version of the key on a binding's backend. It carries the tags the binding's backend key
+ * has, so that on a backend where each version is a key of its own the new one has them too.
+ */
+export const versionRequest = (key: KeyRow, binding: KeyBindingRow): CreateVersionRequest => ({
+  ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
+  tags: binding.appliedTags ?? {},
+});

@@ -1,6 +1,8 @@
-// Key management: create, update, aliases, rotation and lifecycle transitions. Provider calls go
-// first, then one transaction writes the change, its history event and the cache notification, so
-// a change is either recorded whole or not at all.
+// Key management: create, update, aliases, rotation and lifecycle transitions. Provider calls that
+// make material go first, then one transaction writes the change, its history event and the cache
+// notification, so a change is either recorded whole or not at all. Changes the backend keys only
+// follow (deletion, tags) are recorded first and reach them through the key's sync job, queued in
+// the same transaction, so that one connection being down neither blocks nor half-applies them.
 import { KmsError, needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
@@ -12,13 +14,14 @@ import { queueJob } from '../db/queries/jobs.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { canCopy, copyVersion } from '../replicas/copy.ts';
 import { SYNC } from '../replicas/sync.ts';
+import { tagsText } from '../replicas/backend-state.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
-import type { Capabilities, CreatedKey, KeyProvider, KeyVersionRef } from '../../providers/provider.ts';
+import { isTagger, type Capabilities, type CreatedKey, type KeyVersionRef } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
-import { systemActor, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
+import { systemActor, versionRequest, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
 import type { Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
 import { specInfo, type SigningAlgorithm } from './specs.ts';
@@ -40,8 +43,6 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
   return input.signingAlgorithm;
 }
 
-const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRefs: [...b.versions.values()] });
-
 /**
  * A rotation's new version on each binding, in binding order, undefined where the binding could not
  * make it: made by the primary and the independent replicas, then copied from the primary's into
@@ -49,9 +50,7 @@ const versionsOf = (b: KeyGraph['bindings'][number]) => ({ ref: b.ref, versionRe
  */
 async function newVersions(graph: KeyGraph, connections: Connections): Promise<(KeyVersionRef | undefined)[]> {
   const { key } = graph;
-  const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion({
-    ref: b.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
-  })))));
+  const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion(versionRequest(key, b))))));
   const at = graph.bindings.findIndex((b) => b.role === 'primary');
   const primary = own[at]!;
   if (primary.status === 'rejected') throw primary.reason;
@@ -127,6 +126,9 @@ export class KeyService {
         }
         await insertVersion(tx, id, 1, placed.map((b) => ({ bindingId: b.bindingId, versionRef: b.created.versionRef })));
         await insertAliases(tx, id, aliases);
+        if (Object.keys(input.tags ?? {}).length > 0 && this.tagged(placed.map((b) => b.connection.name))) {
+          await queueJob(tx, { id: newId('job'), kind: SYNC, target: id, createdBy: actor.identity.principal });
+        }
         await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.connection.name) } });
         await inTransaction?.(tx, id);
       });
@@ -197,7 +199,8 @@ export class KeyService {
       ...await this.governance.check({ ...facts, tags: added, aliases: [], description: input.description ?? '' }, ['labels']),
     ]);
     const set = { ...(input.description !== undefined && { description: input.description }), ...(input.tags && { tags }) };
-    await this.write(actor, key.id, [key.state], set, { type: 'UPDATED', detail: { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } } });
+    await this.write(actor, key.id, [key.state], set, { type: 'UPDATED', detail: { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } } },
+      { sync: tagsText(tags) !== tagsText(key.tags) && this.tagged(graph.bindings.map((b) => b.connection)) });
     return this.cache.fresh(key.id);
   }
 
@@ -295,10 +298,9 @@ export class KeyService {
     const { key } = graph;
     const t = transitions.scheduleDeletion;
     needs((t.from as readonly KeyState[]).includes(key.state), 'FAILED_PRECONDITION', `cannot schedule deletion of a key in state ${key.state}`);
-    await this.eachBinding(graph, 'scheduleDeletion', (p, b) => p.scheduleDeletion({ ...versionsOf(b), pendingDays }));
     const deletionDate = new Date(Date.now() + pendingDays * DAY);
     await this.write(actor, key.id, t.from, { state: t.to, stateBeforeDeletion: key.state, deletionDate },
-      { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: { pendingDays, deletionDate: deletionDate.toISOString() } });
+      { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: { pendingDays, deletionDate: deletionDate.toISOString() } }, { sync: true });
     return this.cache.fresh(key.id);
   }
 
@@ -306,10 +308,9 @@ export class KeyService {
     const graph = await this.settled(actor, ref);
     const { key } = graph;
     needs(key.state === 'PENDING_DELETION', 'FAILED_PRECONDITION', `key "${ref}" is not pending deletion (state ${key.state})`);
-    await this.eachBinding(graph, 'cancelDeletion', (p, b) => p.cancelDeletion(versionsOf(b)));
     const to = stateAfterCancel(key.stateBeforeDeletion);
     await this.write(actor, key.id, ['PENDING_DELETION'], { state: to, stateBeforeDeletion: null, deletionDate: null },
-      { type: 'TRANSITION', fromState: key.state, toState: to, reason: transitions.cancelDeletion.reason, detail: {} });
+      { type: 'TRANSITION', fromState: key.state, toState: to, reason: transitions.cancelDeletion.reason, detail: {} }, { sync: true });
     return this.cache.fresh(key.id);
   }
 
@@ -326,12 +327,9 @@ export class KeyService {
     const { key } = graph;
     const due = effectiveState(key, now);
     if (due === key.state) return graph;
-    if (due === 'DESTROYED') {
-      await this.eachBinding(graph, 'destroyKey', (p, b) => (p.capabilities.deletion === 'gateway' ? p.destroyKey(versionsOf(b)) : Promise.resolve()));
-    }
     const reason = due === 'ACTIVE' ? transitions.activate.reason : due === 'DEACTIVATED' ? transitions.expire.reason : transitions.destroy.reason;
     await this.write(systemActor('lifecycle'), key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },
-      { type: 'TRANSITION', fromState: key.state, toState: due, reason, detail: { by: 'date' } }, true);
+      { type: 'TRANSITION', fromState: key.state, toState: due, reason, detail: { by: 'date' } }, { quietIfMoved: true, sync: due === 'DESTROYED' });
     return this.cache.fresh(key.id);
   }
 
@@ -364,17 +362,25 @@ export class KeyService {
     needs(!(await aliasOwner(this.db, alias)), 'ALREADY_EXISTS', `alias "${alias}" is already taken`, { field });
   }
 
-  private async eachBinding(graph: KeyGraph, op: string, fn: (p: KeyProvider, b: KeyGraph['bindings'][number]) => Promise<void>) {
-    await Promise.all(graph.bindings.map((b) => this.connections.get(b.connection).call(op, (p) => fn(p, b))));
-  }
-
-  /** Writes a guarded key update; when the key has left `from`, nothing is written. */
-  private async write(actor: Actor, id: string, from: readonly KeyState[], set: Parameters<typeof updateKeyGuarded>[3], event: ChangeEvent, quietIfMoved = false): Promise<void> {
+  /**
+   * Writes a guarded key update; when the key has left `from`, nothing is written. `sync` queues the
+   * key's sync job with it, for a change its backend keys must follow (backend-state.ts).
+   */
+  private async write(actor: Actor, id: string, from: readonly KeyState[], set: Parameters<typeof updateKeyGuarded>[3], event: ChangeEvent,
+    options: { quietIfMoved?: boolean; sync?: boolean } = {}): Promise<void> {
     await this.change(actor, id, event, async (tx) => {
-      if (await updateKeyGuarded(tx, id, from, set)) return true;
-      if (quietIfMoved) return false; // another instance applied the same date rule first
+      if (await updateKeyGuarded(tx, id, from, set)) {
+        if (options.sync) await queueJob(tx, { id: newId('job'), kind: SYNC, target: id, createdBy: actor.identity.principal });
+        return true;
+      }
+      if (options.quietIfMoved) return false; // another instance applied the same date rule first
       throw new KmsError('FAILED_PRECONDITION', `key "${id}" changed state concurrently; retry`);
     });
+  }
+
+  /** Whether a key's tags reach any of its backend keys: then a change of them is synced. */
+  private tagged(connections: string[]): boolean {
+    return connections.some((name) => isTagger(this.connections.get(name).provider));
   }
 
   /**

@@ -1,6 +1,7 @@
 // The sync job of a key. First, replica bindings that missed a rotation (their connection was down)
 // get the key's current version made on their backend (copied from the primary's, for same-material
-// replicas), one binding per step, and are in sync again.
+// replicas), one binding per step, and are in sync again. Then backend keys that lag the key's
+// deletion phase or tags are brought along (backend-state.ts), one binding per step.
 // Only the current version: envelopes sealed under an older one carry no wrap of the binding anyway,
 // and new envelopes need the binding to hold the version they are sealed under. Then envelopes
 // sealed while a binding could not wrap get its wrap, a batch per step.
@@ -9,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import pMap from 'p-map';
 import { KmsError } from '../errors.ts';
 import type { Db } from '../db/client.ts';
-import { catchUpBinding, keyHasBindingBehind, keysBehind } from '../db/queries/bindings.ts';
+import { catchUpBinding, keyHasBindingBehind, keyHasBindingOutOfStep, keysBehind, keysOutOfStep, recordApplied } from '../db/queries/bindings.ts';
 import { addRepairWraps, keyHasRepairs, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
 import { queueJobIfDue } from '../db/queries/jobs.ts';
 import { loadKeyGraphs, notifyKeyChanged, primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
@@ -17,8 +18,10 @@ import type { JobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
 import type { CryptoService } from '../keys/crypto.ts';
+import { versionRequest } from '../keys/model.ts';
 import type { Connections } from '../routing/connection.ts';
-import { isCreationFinder, withCapability } from '../../providers/provider.ts';
+import { isCreationFinder, isTagger, withCapability } from '../../providers/provider.ts';
+import { applyBackendChange, backendChange, describeChange, type BackendChange } from './backend-state.ts';
 import { copyVersion } from './copy.ts';
 
 export const SYNC = 'sync';
@@ -42,7 +45,25 @@ export class ReplicaSync implements JobKind {
     const [graph] = await loadKeyGraphs(this.db, [job.target]);
     if (!graph) throw new KmsError('NOT_FOUND', `key "${job.target}" does not exist`);
     const behind = graph.key.state === 'DESTROYED' ? undefined : graph.bindings.find((b) => !b.versions.has(graph.key.currentVersion));
-    return behind ? this.catchUp(job, graph, behind) : this.repair(job, graph);
+    if (behind) return this.catchUp(job, graph, behind);
+    for (const binding of graph.bindings) {
+      const change = backendChange(graph.key, binding, this.connections.get(binding.connection).provider);
+      if (change) return this.follow(job, graph, binding, change);
+    }
+    return this.repair(job, graph);
+  }
+
+  /** Brings one binding's backend key to the key's deletion phase and tags. */
+  private async follow(job: JobRow, graph: KeyGraph, binding: KeyGraph['bindings'][number], change: BackendChange): Promise<StepResult> {
+    const written = await applyBackendChange(graph.key, binding, this.connections.get(binding.connection), change);
+    return {
+      done: false, cursor: job.cursor, progress: { ...job.progress, backendUpdates: (job.progress.backendUpdates ?? 0) + 1 },
+      notes: [...job.notes, `${binding.connection}: ${describeChange(change, written)}`],
+      write: async (db) => {
+        await recordApplied(db, binding, change, written);
+        await notifyKeyChanged(db, graph.key.id);
+      },
+    };
   }
 
   /**
@@ -68,7 +89,7 @@ export class ReplicaSync implements JobKind {
       ? await connection.call('findCreated', (p) => withCapability(p, isCreationFinder, 'find creations').findCreated({ ref: binding.ref, keyId: key.id, operation }))
       : undefined;
     const made = found ?? await (binding.sameMaterial ? this.copyCurrent(graph, binding) : connection.call('createVersion', (p) => p.createVersion({
-      ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined, operation,
+      ...versionRequest(key, binding), operation,
     })));
     const cursor = { ...job.cursor };
     delete cursor.catchUp;
@@ -125,16 +146,17 @@ export class ReplicaSync implements JobKind {
   }
 
   /**
-   * Queues the sync of keys with a binding behind or envelopes awaiting a wrap, up to 1,000 of each a
-   * round (a rotation's own job may have run out of attempts, a repair may have waited for a connection).
+   * Queues the sync of keys with a binding behind or out of step, or envelopes awaiting a wrap, up to
+   * 1,000 of each a round (a key's own job may have run out of attempts, or waited for a connection).
    * Each is queued only if still due as it is queued: another instance's job may have synced it since.
    * Answers how many were queued.
    */
   async queueDue(by: string): Promise<number> {
-    const keys = new Set([...await keysBehind(this.db, 1_000), ...await keysAwaitingRepair(this.db, 1_000)]);
+    const taggers = this.connections.all().filter((c) => isTagger(c.provider)).map((c) => c.name);
+    const keys = new Set([...await keysBehind(this.db, 1_000), ...await keysOutOfStep(this.db, taggers, 1_000), ...await keysAwaitingRepair(this.db, 1_000)]);
     let queued = 0;
     for (const keyId of keys) {
-      const due = sql`(${keyHasBindingBehind(keyId)} or ${keyHasRepairs(keyId)})`;
+      const due = sql`(${keyHasBindingBehind(keyId)} or ${keyHasBindingOutOfStep(keyId, taggers)} or ${keyHasRepairs(keyId)})`;
       if (await queueJobIfDue(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by }, due)) queued++;
     }
     return queued;

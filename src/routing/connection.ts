@@ -7,7 +7,7 @@ import { Resilience, defaultResilience, type ResilienceOptions } from './resilie
 import type { KeyProvider } from '../../providers/provider.ts';
 
 /** Operations a repeat could do twice: retried only when the provider refused them outright. */
-const notIdempotent = new Set(['createKey', 'createVersion', 'scheduleDeletion', 'destroyKey', 'importKey']);
+const notIdempotent = new Set(['createKey', 'createVersion', 'importKey']);
 /**
  * Operations that take long by nature, under the generation timeout: generating key material (an
  * RSA-4096 pair takes seconds on an HSM or a busy host), a discovery page and a search for a

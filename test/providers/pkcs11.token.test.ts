@@ -85,6 +85,7 @@ describe('pkcs11 provider on SoftHSM2', () => {
     await gw.call('POST', `/v1/keys/${k.id}/schedule-deletion`, { pendingDays: 7 });
     await sweepOnce(gw.database.db, gw.runtime.services.keys, newLogger('silent'), new Date(Date.now() + 7 * 86_400_000 + 60_000));
     expect((await gw.call('GET', `/v1/keys/${k.id}`)).body).toMatchObject({ id: k.id, state: 'DESTROYED' });
+    await gw.synced(k.id);
     expect(objectsOf()).toBe(0);
   });
 

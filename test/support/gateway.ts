@@ -14,6 +14,9 @@ import { openRuntime, type Runtime } from '../../src/services.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { insertPolicyVersion } from '../../src/db/queries/policies.ts';
 import { POLICY_CHANNEL } from '../../src/policy/access.ts';
+import { listJobs } from '../../src/db/queries/jobs.ts';
+import { SYNC } from '../../src/replicas/sync.ts';
+import type { JobRow } from '../../src/db/schema/index.ts';
 
 export interface TestGateway {
   app: App;
@@ -32,6 +35,8 @@ export interface TestGateway {
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** Puts a key straight into a state, to test what the state allows regardless of how it got there. */
   forceState(keyId: string, state: string, extra?: string): Promise<void>;
+  /** Works jobs from now on, and waits for the key's latest sync job to finish: what its backend keys follow has reached them. */
+  synced(keyId: string): Promise<JobRow>;
   close(): Promise<void>;
 }
 
@@ -94,6 +99,14 @@ export async function startGateway(options: { maxBodyBytes?: number; config?: Re
       let parsed: unknown = text;
       try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON: keep the text */ }
       return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async synced(keyId) {
+      await runtime.jobs.start();
+      for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+        const [job] = await listJobs(database.db, { kind: SYNC, target: keyId }, 1);
+        if (job?.status === 'SUCCEEDED' || job?.status === 'FAILED') return job;
+      }
+      throw new Error(`the sync job of key ${keyId} did not finish in 60 s`);
     },
     async forceState(keyId, state, extra = '') {
       await database.db.execute(sql.raw(`update keys set state = '${state}'${extra} where id = '${keyId}'`));

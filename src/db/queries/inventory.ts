@@ -2,15 +2,15 @@
 // nobody made through the gateway, and finding bindings a complete pass did not see.
 import { and, count, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { bindingVersions, keyBindings, keyEvents, keys, type KeyRow } from '../schema/index.ts';
+import { bindingVersions, keyBindings, keyEvents, keys, type BackendPhase, type KeyRow } from '../schema/index.ts';
 
-export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; version: number; versionRef: string; backendTags: Record<string, string> | null }
+export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; version: number; versionRef: string; backendTags: Record<string, string> | null; appliedState: BackendPhase }
 
 /** The key versions on a connection that hold these version references, or belong to bindings with these references. */
 export async function knownVersions(db: Db, connection: string, versionRefs: string[], bindingRefs: string[]): Promise<KnownVersion[]> {
   if (versionRefs.length === 0 && bindingRefs.length === 0) return [];
   const which = [versionRefs.length > 0 && inArray(bindingVersions.versionRef, versionRefs), bindingRefs.length > 0 && inArray(keyBindings.ref, bindingRefs)].filter((c) => c !== false);
-  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, version: bindingVersions.version, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags })
+  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, version: bindingVersions.version, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags, appliedState: keyBindings.appliedState })
     .from(bindingVersions)
     .innerJoin(keyBindings, eq(keyBindings.id, bindingVersions.bindingId))
     .innerJoin(keys, eq(keys.id, keyBindings.keyId))

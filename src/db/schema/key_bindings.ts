@@ -3,6 +3,9 @@
 import { boolean, foreignKey, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { keys } from './keys.ts';
 
+/** How far a backend key is along the gateway's lifecycle: in use, waiting out a deletion window, or destroyed. */
+export type BackendPhase = 'LIVE' | 'PENDING_DELETION' | 'DESTROYED';
+
 export const keyBindings = pgTable('key_bindings', {
   id: text('id').primaryKey(),
   keyId: text('key_id').notNull(),
@@ -15,6 +18,13 @@ export const keyBindings = pgTable('key_bindings', {
    * made outside the clouds), rather than an independent key: it can sign, MAC and unwrap for the key.
    */
   sameMaterial: boolean('same_material').notNull().default(false),
+  /**
+   * The key's lifecycle as its backend key has it, as last applied by the sync job: LIVE, or
+   * PENDING_DELETION, or DESTROYED. The key's state moves first; the backend follows (src/replicas/backend-state.ts).
+   */
+  appliedState: text('applied_state').$type<BackendPhase>().notNull().default('LIVE'),
+  /** The gateway tags last written to the backend key (none yet when null), for backends that keep tags. */
+  appliedTags: jsonb('applied_tags').$type<Record<string, string>>(),
   /** When discovery last saw the backend key; a complete pass that misses it finds it gone. */
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
   /** The backend's own tags when discovery first saw the key: the baseline tag drift is measured against. */

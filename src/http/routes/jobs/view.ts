@@ -1,6 +1,6 @@
 // The wire view of a background job, and its id path parameter.
 import { z } from '@hono/zod-openapi';
-import type { JobRow } from '../../../db/schema/index.ts';
+import { jobStatuses, type JobRow } from '../../../db/schema/index.ts';
 import { Timestamp } from '../../schemas.ts';
 import { iso } from '../../views.ts';
 
@@ -8,7 +8,7 @@ export const JobView = z.object({
   id: z.string(),
   kind: z.string(),
   target: z.string(),
-  status: z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']),
+  status: z.enum(jobStatuses),
   progress: z.record(z.string(), z.number()).openapi({ description: 'Counters; discovery: pages, seen, discovered, managed, changed, drift, gone, unsupported' }),
   notes: z.array(z.string()).openapi({ description: 'What needs a person, e.g. keys discovery could not record' }),
   error: z.string().nullable().openapi({ description: 'The last failed attempt\'s error' }),
