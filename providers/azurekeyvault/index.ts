@@ -9,7 +9,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY } from '../provider.ts';
 import type { KeyVaultPort } from './client.ts';
@@ -24,7 +24,13 @@ const WRAP = 'RSA-OAEP-256';
 /** The tag that names the gateway key a vault key was made for. */
 const KEY_ID_TAG = 'kmsgw-key-id';
 
-export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer {
+/** Key Vault's limits on tags: 15 a key, names to 512 characters, values to 256. `taken`: tags the key has besides, its gateway tag among them. */
+function vaultTags(tags: Record<string, string>, taken: number): Record<string, string> {
+  const fit = Object.entries(tags).filter(([k, v]) => k.length <= 512 && v.length <= 256 && k !== KEY_ID_TAG).sort(([a], [b]) => a.localeCompare(b));
+  return Object.fromEntries(fit.slice(0, Math.max(0, 15 - Math.max(1, taken))));
+}
+
+export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, Tagger {
   readonly kind = 'azure' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(azureKey) as KeySpec[],
@@ -48,7 +54,23 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer {
 
   /** Creating a key under an existing name adds a version (keys/create; no rotate permission needed). */
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
-    return { ref: req.ref, versionRef: await this.newVersion(parse(req.ref).name, req.spec, req.usage, req.keyId) };
+    return { ref: req.ref, versionRef: await this.newVersion(parse(req.ref).name, req.spec, req.usage, req.keyId, req.tags) };
+  }
+
+  /**
+   * Tags on every version: Key Vault tags versions (and shows the newest's), and a new version starts
+   * with the tags it is made with. Tags set by others stay, those the gateway wrote before and no longer has go.
+   */
+  async setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>> {
+    const { name } = parse(req.ref);
+    let written: Record<string, string> = {};
+    for (const v of req.versionRefs) {
+      const { version } = parse(v);
+      const kept = Object.entries((await this.vault.getKey(name, { version })).properties.tags ?? {}).filter(([k]) => !(k in req.previous));
+      written = vaultTags(req.tags, kept.length);
+      await this.vault.updateKeyProperties(name, version!, { tags: { ...Object.fromEntries(kept), ...written } });
+    }
+    return written;
   }
 
   // The gateway keeps the window: the vault's own soft-delete retention is per vault, not per key.
@@ -161,10 +183,10 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer {
     return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
   }
 
-  private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, keyId: string): Promise<string> {
+  private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, keyId: string, tags: Record<string, string> = {}): Promise<string> {
     const k = azureKey[spec]!;
     const keyOps = usage === 'SIGN_VERIFY' ? ['sign', 'verify'] : ['wrapKey', 'unwrapKey'];
-    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps, tags: { [KEY_ID_TAG]: keyId } });
+    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps, tags: { ...vaultTags(tags, 0), [KEY_ID_TAG]: keyId } });
     return `azure:${key.id!}`;
   }
 

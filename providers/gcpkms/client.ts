@@ -6,7 +6,7 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 
 export type GcpKmsPort = Pick<KeyManagementServiceClient,
   'createCryptoKey' | 'createCryptoKeyVersion' | 'getCryptoKeyVersion' | 'encrypt' | 'decrypt' | 'asymmetricSign' | 'asymmetricDecrypt'
-  | 'getPublicKey' | 'macSign' | 'macVerify' | 'destroyCryptoKeyVersion' | 'listCryptoKeys' | 'listCryptoKeyVersions'>;
+  | 'getPublicKey' | 'macSign' | 'macVerify' | 'destroyCryptoKeyVersion' | 'listCryptoKeys' | 'listCryptoKeyVersions' | 'getCryptoKey' | 'updateCryptoKey'>;
 
 export interface GcpConnectionOptions { endpoint?: string }
 

@@ -8,7 +8,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
@@ -21,11 +21,14 @@ const refPattern = /^gcp:(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-
 
 /** The label that names the gateway key a CryptoKey was made for. */
 const KEY_ID_LABEL = 'kmsgw-key-id';
+/** Cloud KMS's label grammar (lowercase, digits, '_' and '-'), without the gateway's own label. */
+const fitsLabel = (key: string, value: string) => /^[a-z][a-z0-9_-]{0,62}$/.test(key) && /^[a-z0-9_-]{0,63}$/.test(value) && key !== KEY_ID_LABEL;
+
 const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', DISABLED: 'DISABLED', DESTROY_SCHEDULED: 'PENDING_DELETION', DESTROYED: 'DESTROYED' };
 
 export interface GcpKeyRing { project: string; location: string; keyRing: string; protectionLevel: 'SOFTWARE' | 'HSM' }
 
-export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
+export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, Tagger {
   readonly kind = 'gcp' as const;
   readonly capabilities: Capabilities;
   private readonly parent: string;
@@ -68,6 +71,19 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer {
     }
     if (state !== 'ENABLED') throw new KmsError('UNAVAILABLE', `Cloud KMS left the new version in state ${String(state)}`);
     return { ref: req.ref, versionRef: `gcp:${version.name!}` };
+  }
+
+  /**
+   * Labels on the CryptoKey (Cloud KMS labels keys, not versions). Read, changed and written back
+   * whole: labels set by others stay, those the gateway wrote before and no longer has go.
+   */
+  async setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>> {
+    const name = parse(req.ref).key;
+    const [key] = await this.kms.getCryptoKey({ name }, once);
+    const written = Object.fromEntries(Object.entries(req.tags).filter(([k, v]) => fitsLabel(k, v)));
+    const kept = Object.entries(key.labels ?? {}).filter(([k]) => !(k in req.previous));
+    await this.kms.updateCryptoKey({ cryptoKey: { name, labels: { ...Object.fromEntries(kept), ...written } }, updateMask: { paths: ['labels'] } }, once);
+    return written;
   }
 
   // The gateway keeps the window; Cloud KMS adds its own destroy-scheduled duration after it.

@@ -138,5 +138,35 @@ describe('deletion', () => {
     expect(fixture.state.keys.has(name)).toBe(false);
     expect(fixture.state.deleted.has(name)).toBe(false);
     expect((await failure(wrap(c, k))).code).toBe('NOT_FOUND');
+    // Repeated by a sync step whose record did not commit: nothing left to do, and no error.
+    await c.call('destroyKey', (p) => p.destroyKey({ ref: k.ref, versionRefs: [k.versionRef, v2.versionRef] }));
+  });
+});
+
+describe('tags', () => {
+  const setTags = (c: Connection, req: { ref: string; versionRefs: string[]; tags: Record<string, string>; previous: Record<string, string> }) =>
+    c.call('setTags', (p) => (p as AzureKeyVaultProvider).setTags(req));
+
+  it('go on every version; a new version starts with them; others\' tags stay, the gateway\'s own removed ones go, and no more than Key Vault\'s 15 are asked for', async () => {
+    const c = connection();
+    const k = await rsaKey(c);
+    const name = k.ref.split('/keys/')[1]!;
+    const v2 = await c.call('createVersion', (p) => p.createVersion({ ref: k.ref, spec: 'RSA_2048', usage: 'ENCRYPT_DECRYPT', keyId: 'x', exportable: false }));
+    const versions = () => fixture.state.keys.get(name)!.map((v) => v.tags);
+    fixture.state.keys.get(name)![0]!.tags.owner = 'secops';
+    expect(await setTags(c, { ref: k.ref, versionRefs: [k.versionRef, v2.versionRef], tags: { team: 'payments', env: 'prod' }, previous: {} })).toEqual({ team: 'payments', env: 'prod' });
+    expect(versions()).toEqual([
+      { 'kmsgw-key-id': expect.any(String), owner: 'secops', team: 'payments', env: 'prod' },
+      { 'kmsgw-key-id': 'x', team: 'payments', env: 'prod' },
+    ]);
+    await setTags(c, { ref: k.ref, versionRefs: [k.versionRef, v2.versionRef], tags: { env: 'test' }, previous: { team: 'payments', env: 'prod' } });
+    expect(versions()).toEqual([{ 'kmsgw-key-id': expect.any(String), owner: 'secops', env: 'test' }, { 'kmsgw-key-id': 'x', env: 'test' }]);
+    const v3 = await c.call('createVersion', (p) => p.createVersion({ ref: k.ref, spec: 'RSA_2048', usage: 'ENCRYPT_DECRYPT', keyId: 'x', exportable: false, tags: { env: 'test' } }));
+    expect(versions()[2]).toEqual({ 'kmsgw-key-id': 'x', env: 'test' });
+
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`t${String(i).padStart(2, '0')}`, 'x']));
+    const written = await setTags(c, { ref: k.ref, versionRefs: [v3.versionRef], tags: many, previous: { env: 'test' } });
+    expect(Object.keys(written)).toHaveLength(14);
+    expect(Object.keys(versions()[2]!)).toHaveLength(15);
   });
 });

@@ -116,3 +116,21 @@ describe('deletion', () => {
     expect((await failure(encrypt(c, k))).code).toBe('FAILED_PRECONDITION');
   });
 });
+
+describe('tags', () => {
+  it('are the CryptoKey\'s labels, written with an update mask of labels alone; others\' labels stay, the gateway\'s removed ones go, and tags outside the label grammar are left out', async () => {
+    const c = connection();
+    const k = await aesKey(c);
+    const key = fixture.state.keys.get(k.ref.slice('gcp:'.length))!;
+    key.labels.owner = 'secops';
+    const setTags = (tags: Record<string, string>, previous: Record<string, string>) =>
+      c.call('setTags', (p) => (p as GcpKmsProvider).setTags({ ref: k.ref, versionRefs: [k.versionRef], tags, previous }));
+    seen.length = 0;
+    expect(await setTags({ team: 'payments', Env: 'prod', note: 'Mixed Case' }, {})).toEqual({ team: 'payments' });
+    expect(seen.map((r) => `${r.method} ${r.url.split('?')[0]!.split('/cryptoKeys/')[1]}`)).toEqual([`GET ${k.ref.split('/cryptoKeys/')[1]}`, `PATCH ${k.ref.split('/cryptoKeys/')[1]}`]);
+    expect(seen[1]!.url).toContain('updateMask=labels');
+    expect(key.labels).toEqual({ 'kmsgw-key-id': expect.any(String), owner: 'secops', team: 'payments' });
+    await setTags({ env: 'test' }, { team: 'payments', Env: 'prod', note: 'Mixed Case' });
+    expect(key.labels).toEqual({ 'kmsgw-key-id': expect.any(String), owner: 'secops', env: 'test' });
+  });
+});
