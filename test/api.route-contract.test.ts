@@ -145,6 +145,7 @@ function validBodyFor(path: string): unknown {
   if (path.endsWith('/export')) return { scheme: 'RSA_AES_KEY_WRAP_SHA_256', wrappingKey: m };
   if (path.endsWith('/verify-mac')) return { message: m, mac: m };
   if (path.endsWith('/aliases')) return { name: 'an-alias' };
+  if (path.endsWith('/replicas')) return { connection: 'local' };
   if (path === '/v1/keys/{key}') return { description: 'x' };
   if (path === '/v1/keys') return { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' };
   if (path === '/v1/decrypt' || path === '/v1/reencrypt') return { ciphertext: envelope ?? m };

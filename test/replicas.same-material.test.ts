@@ -146,4 +146,43 @@ describe('same-material replicas', () => {
     // Nothing was made for the refused key.
     expect((await gw.call('GET', '/v1/keys?limit=1000')).body.keys.filter((x: { spec: string; usage: string; bindings: Binding[] }) => x.usage === 'SIGN_VERIFY' && x.bindings.length === 2 && !x.bindings[1]!.sameMaterial)).toEqual([]);
   });
+
+  it('a replica added to an existing key gets every version\'s material: the HSM holds both versions\' key pairs and signs when the local keystore fails', async () => {
+    const k = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, connection: 'local' });
+    const old = (await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('signed before the replica'), algorithm: 'ECDSA_SHA_256' })).body.signature;
+    expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+    const added = await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const hsm = (added.body.bindings as Binding[]).find((b) => b.connection === 'hsm')!;
+    expect(hsm).toMatchObject({ role: 'replica', sameMaterial: true, syncStatus: 'in_sync' });
+    for (const version of [1, 2]) expect(await backendPublicKey(k.id, hsm, version, 'EC_P256')).toEqual(await gatewayPublicKey(k.id, version));
+    const restore = outage('local', 'sign');
+    try {
+      const res = await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('signed by the replica'), algorithm: 'ECDSA_SHA_256' });
+      expect(res.status).toBe(200);
+      expect(verify('sha256', Buffer.from('signed by the replica'), createPublicKey({ key: await gatewayPublicKey(k.id, 2), format: 'der', type: 'spki' }), Buffer.from(res.body.signature, 'base64'))).toBe(true);
+    } finally {
+      restore();
+    }
+    expect((await gw.call('POST', `/v1/keys/${k.id}/verify`, { message: b64('signed before the replica'), signature: old, algorithm: 'ECDSA_SHA_256', version: 1 })).body.valid).toBe(true);
+    const events = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events;
+    expect(events.at(-1)).toMatchObject({ type: 'REPLICA_ADDED', detail: { connection: 'hsm', sameMaterial: true, versions: [1, 2] } });
+  });
+
+  it('adding a replica is refused, changing nothing, on the key\'s own connection, twice, for a signing key whose material cannot be copied, and on a key that is not active', async () => {
+    const k = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, connection: 'local' });
+    expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'local' })).body).toMatchObject({ status: 409, field: 'connection' });
+    expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' })).status).toBe(201);
+    expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' })).body).toMatchObject({ status: 409, field: 'connection' });
+    const fixed = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'local' });
+    expect((await gw.call('POST', `/v1/keys/${fixed.id}/replicas`, { connection: 'hsm' })).body).toMatchObject({ status: 400, field: 'connection', detail: expect.stringContaining('must be exportable') });
+    expect((await gw.call('POST', `/v1/keys/${fixed.id}/replicas`, { connection: 'nowhere' })).status).toBe(400);
+    expect((await gw.call('POST', `/v1/keys/${fixed.id}/replicas`, { connection: 'hsm', role: 'primary' })).body).toMatchObject({ status: 400 });
+    await gw.call('POST', `/v1/keys/${k.id}/suspend`);
+    const aes = await create({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' });
+    await gw.call('POST', `/v1/keys/${aes.id}/suspend`);
+    expect((await gw.call('POST', `/v1/keys/${aes.id}/replicas`, { connection: 'hsm' })).status).toBe(409);
+    expect(await bindingsOf(fixed.id)).toHaveLength(1);
+    expect(await bindingsOf(aes.id)).toHaveLength(1);
+  });
 });

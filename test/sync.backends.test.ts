@@ -4,8 +4,9 @@
 import { DescribeKeyCommand, KMSClient, ListResourceTagsCommand, TagResourceCommand } from '@aws-sdk/client-kms';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEnvelope } from '../src/crypto/envelope.ts';
 import { loadKeyGraphs } from '../src/db/queries/keys.ts';
-import { startGateway, type TestGateway } from './support/gateway.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { startMoto, type Moto } from './support/moto.ts';
 
 const region = 'eu-west-1';
@@ -131,5 +132,29 @@ describe('deletion', () => {
     await gw.runtime.replicaSync.queueDue('test');
     expect(await gw.synced(k.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
     expect(await stateOf((await awsKeys(k.id))[0]!)).toBe('PendingDeletion');
+  });
+});
+
+describe('a replica added to an existing key', () => {
+  it('is an independent AWS key holding the current version, with the key\'s tags: envelopes sealed from then on carry its wrap, and re-encryption gives an older one', async () => {
+    const res = await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local', tags: { team: 'ledger' } });
+    const k = res.body as { id: string };
+    await gw.call('POST', `/v1/keys/${k.id}/rotate`);
+    const seal = async () => (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('ledger entry') })).body.ciphertext as string;
+    const wraps = (ct: string) => decodeEnvelope(Buffer.from(ct, 'base64')).wraps.length;
+    const before = await seal();
+    const added = await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'aws' });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect(added.body.bindings.map((b: { connection: string; role: string; sameMaterial: boolean; syncStatus: string }) => [b.connection, b.role, b.sameMaterial, b.syncStatus]))
+      .toEqual([['local', 'primary', false, 'in_sync'], ['aws', 'replica', false, 'in_sync']]);
+    expect(await awsKeys(k.id)).toHaveLength(1);
+    await gw.synced(k.id);
+    expect(await tagsOf((await awsKeys(k.id))[0]!)).toEqual({ team: 'ledger' });
+
+    expect(wraps(before)).toBe(1);
+    expect(wraps(await seal())).toBe(2);
+    const reencrypted = (await gw.call('POST', '/v1/reencrypt', { ciphertext: before })).body.ciphertext as string;
+    expect(wraps(reencrypted)).toBe(2);
+    expect((await gw.call('POST', '/v1/decrypt', { ciphertext: reencrypted })).body.plaintext).toBe(b64('ledger entry'));
   });
 });

@@ -8,8 +8,8 @@ import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { keyUsageOf } from '../db/queries/usage.ts';
-import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
-import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
+import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, primaryBinding, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
+import { catchUpBinding, insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { queueJob } from '../db/queries/jobs.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { canCopy, copyVersion } from '../replicas/copy.ts';
@@ -24,9 +24,11 @@ import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterC
 import { systemActor, versionRequest, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
 import type { Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
-import { specInfo, type SigningAlgorithm } from './specs.ts';
+import { specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from './specs.ts';
 
 const DAY = 86_400_000;
+
+interface Replica { connection: Connection; sameMaterial: boolean }
 
 type ChangeEvent = { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> };
 
@@ -142,24 +144,75 @@ export class KeyService {
     return this.cache.fresh(id);
   }
 
-  /**
-   * The replica connections of a new key: distinct, not the primary's, able to hold the key. A
-   * replica holds the key's own material where it can (an exportable key, a primary that exports,
-   * a replica that imports); otherwise it is an independent key, which only envelopes can use.
-   */
-  private replicaConnections(input: CreateKeyInput, primary: Connection): { connection: Connection; sameMaterial: boolean }[] {
+  /** The replica connections of a new key: distinct, not the primary's, each able to hold the key. */
+  private replicaConnections(input: CreateKeyInput, primary: Connection): Replica[] {
     const names = input.replicas ?? [];
     needs(new Set(names).size === names.length && !names.includes(primary.name), 'INVALID_ARGUMENT', 'replicas must be distinct connections other than the primary\'s', { field: 'replicas' });
-    return names.map((name) => {
-      const c = this.connections.get(name);
-      needs(c.provider.capabilities.specs.includes(input.spec) && c.provider.capabilities.usages.includes(input.usage), 'INVALID_ARGUMENT',
-        `connection "${name}" (${c.provider.kind}) cannot hold a ${input.spec} ${input.usage} key`, { field: 'replicas' });
-      const sameMaterial = canCopy({ extractable: input.exportable ?? false }, primary.provider, c.provider);
-      needs(sameMaterial || input.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT',
-        `a ${input.usage} key's replica holds the key's own material, imported from the primary: the key must be exportable, on a connection that exports (`
-        + `"${primary.name}" is ${primary.provider.kind}), with replicas on connections that import ("${name}" is ${c.provider.kind})`, { field: 'replicas' });
-      return { connection: c, sameMaterial };
-    });
+    return names.map((name) => this.replica({ spec: input.spec, usage: input.usage, extractable: input.exportable ?? false }, primary, name, 'replicas'));
+  }
+
+  /**
+   * A replica of the key on connection `name`. It holds the key's own material where it can (an
+   * exportable key, a primary that exports, a replica that imports); otherwise it is an independent
+   * key, which only envelopes can use. `field` names the request's field at fault.
+   */
+  private replica(key: { spec: KeySpec; usage: KeyUsage; extractable: boolean }, primary: Connection, name: string, field: string): Replica {
+    const c = this.connections.get(name);
+    needs(c.provider.capabilities.specs.includes(key.spec) && c.provider.capabilities.usages.includes(key.usage), 'INVALID_ARGUMENT',
+      `connection "${name}" (${c.provider.kind}) cannot hold a ${key.spec} ${key.usage} key`, { field });
+    const sameMaterial = canCopy(key, primary.provider, c.provider);
+    needs(sameMaterial || key.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT',
+      `a ${key.usage} key's replica holds the key's own material, imported from the primary: the key must be exportable, on a connection that exports (`
+      + `"${primary.name}" is ${primary.provider.kind}), with replicas on connections that import ("${name}" is ${c.provider.kind})`, { field });
+    return { connection: c, sameMaterial };
+  }
+
+  /**
+   * Adds a replica to an existing key, made as at creation. A same-material replica gets every
+   * version, copied from the primary, so it serves all the key's data. An independent one holds the
+   * current version only: envelopes sealed from now on carry its wrap, older ones when re-encrypted.
+   */
+  async addReplica(actor: Actor, ref: string, name: string): Promise<KeyGraph> {
+    // It makes key material, as a rotation does: an active key only.
+    const graph = await this.current(actor, ref, 'ROTATE');
+    const { key } = graph;
+    needs(!graph.bindings.some((b) => b.connection === name), 'ALREADY_EXISTS', `key "${ref}" already has a binding on connection "${name}"`, { field: 'connection' });
+    const primary = primaryBinding(graph);
+    const from = this.connections.get(primary.connection);
+    const replica = this.replica(key, from, name, 'connection');
+    const facts = this.governance.facts(graph);
+    this.governance.refuse((await this.governance.check({ ...facts, placements: [...facts.placements, this.governance.placement(name, 'replica')] }, ['placement']))
+      .map((v) => ({ ...v, field: 'connection' })));
+    const versions = [...primary.versions.entries()].sort(([a], [b]) => a - b);
+    const made: { version: number; versionRef: string }[] = [];
+    let created: CreatedKey | undefined;
+    try {
+      if (replica.sameMaterial) {
+        for (const [version, versionRef] of versions) {
+          const copy = await copyVersion(key, { connection: from, ref: primary.ref, versionRef }, replica.connection, created?.ref);
+          created ??= copy;
+          made.push({ version, versionRef: copy.versionRef });
+        }
+      } else {
+        created = await replica.connection.call('createKey', (p) => p.createKey({
+          spec: key.spec, usage: key.usage, exportable: false, keyId: key.id, signingAlgorithm: key.signingAlgorithm ?? undefined,
+        }));
+        made.push({ version: key.currentVersion, versionRef: created.versionRef });
+      }
+      const bindingId = newId('bnd');
+      await this.change(actor, key.id, { type: 'REPLICA_ADDED', detail: { connection: name, sameMaterial: replica.sameMaterial, versions: made.map((m) => m.version) } }, async (tx) => {
+        await insertBinding(tx, { id: bindingId, keyId: key.id, connection: name, provider: replica.connection.provider.kind, ref: created!.ref, role: 'replica', sameMaterial: replica.sameMaterial });
+        for (const m of made) await catchUpBinding(tx, bindingId, m.version, m.versionRef);
+        if (Object.keys(key.tags).length > 0 && this.tagged([name])) await queueJob(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
+      });
+    } catch (err) {
+      // Not recorded: the replica's backend key must not linger unreferenced.
+      if (created) await replica.connection.call('destroyKey', (p) => p.destroyKey({ ref: created!.ref, versionRefs: made.map((m) => m.versionRef) })).catch(() => {});
+      if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', `key "${ref}" already has a binding on connection "${name}"`, { field: 'connection', cause: err });
+      throw err;
+    }
+    Object.assign(actor.record, { keyId: key.id, connection: name });
+    return this.cache.fresh(key.id);
   }
 
   /** The key a reference names, for operations decided on the gateway rather than on the key (grants). */

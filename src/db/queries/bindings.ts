@@ -15,7 +15,7 @@ export async function insertBinding(db: Db, row: typeof keyBindings.$inferInsert
  */
 export const bindingBehind = sql`not exists (select 1 from ${bindingVersions} where ${bindingVersions.bindingId} = ${keyBindings.id} and ${bindingVersions.version} = ${keys.currentVersion})`;
 
-/** Where a binding that was behind now keeps an existing gateway version. */
+/** Where a binding keeps an existing gateway version: one that was behind and caught up, or a replica added since. */
 export async function catchUpBinding(db: Db, bindingId: string, version: number, versionRef: string): Promise<void> {
   await db.insert(bindingVersions).values({ bindingId, version, versionRef });
 }

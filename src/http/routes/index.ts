@@ -5,6 +5,7 @@ import { registerListKeys } from './keys/list.ts';
 import { registerGetKey } from './keys/get.ts';
 import { registerUpdateKey } from './keys/update.ts';
 import { registerAddAlias } from './keys/add-alias.ts';
+import { registerAddReplica } from './keys/add-replica.ts';
 import { registerRemoveAlias } from './keys/remove-alias.ts';
 import { registerRotateKey } from './keys/rotate.ts';
 import { registerListVersions } from './keys/list-versions.ts';
@@ -56,7 +57,7 @@ import { registerUi } from './system/ui.ts';
 
 export function registerRoutes(app: App): void {
   for (const register of [
-    registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias,
+    registerCreateKey, registerListKeys, registerGetKey, registerUpdateKey, registerAddAlias, registerRemoveAlias, registerAddReplica,
     registerRotateKey, registerListVersions, registerListKeyEvents, registerKeyUsage, registerTransitions, registerScheduleDeletion, registerCancelDeletion, registerExportKey,
     registerEncrypt, registerDecrypt, registerDataKey, registerReencrypt, registerSign, registerVerify, registerMac, registerVerifyMac, registerPublicKey, registerWrapKey, registerUnwrapKey,
     registerListConnections, registerDiscover, registerJobs, registerDrift, registerAdoptKey, registerSyncKey, registerExportInventory, registerInventorySummary,
