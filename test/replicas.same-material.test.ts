@@ -181,7 +181,7 @@ describe('same-material replicas', () => {
     await gw.call('POST', `/v1/keys/${k.id}/suspend`);
     const aes = await create({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' });
     await gw.call('POST', `/v1/keys/${aes.id}/suspend`);
-    expect((await gw.call('POST', `/v1/keys/${aes.id}/replicas`, { connection: 'hsm' })).status).toBe(409);
+    expect((await gw.call('POST', `/v1/keys/${aes.id}/replicas`, { connection: 'hsm' })).body).toMatchObject({ status: 409, detail: expect.stringContaining('is SUSPENDED') });
     expect(await bindingsOf(fixed.id)).toHaveLength(1);
     expect(await bindingsOf(aes.id)).toHaveLength(1);
   });

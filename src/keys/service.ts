@@ -173,9 +173,10 @@ export class KeyService {
    * current version only: envelopes sealed from now on carry its wrap, older ones when re-encrypted.
    */
   async addReplica(actor: Actor, ref: string, name: string): Promise<KeyGraph> {
-    // It makes key material, as a rotation does: an active key only.
-    const graph = await this.current(actor, ref, 'ROTATE');
+    const graph = await this.settled(actor, ref);
     const { key } = graph;
+    // It makes key material, as a rotation does.
+    needs(key.state === 'ACTIVE', 'FAILED_PRECONDITION', `replicas are made for ACTIVE keys; key "${ref}" is ${key.state}`);
     needs(!graph.bindings.some((b) => b.connection === name), 'ALREADY_EXISTS', `key "${ref}" already has a binding on connection "${name}"`, { field: 'connection' });
     const primary = primaryBinding(graph);
     const from = this.connections.get(primary.connection);
