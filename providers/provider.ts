@@ -47,7 +47,7 @@ export interface CreateVersionRequest {
   ref: string; spec: KeySpec; usage: KeyUsage; keyId: string; exportable: boolean; signingAlgorithm?: SigningAlgorithm;
   /** An id of this creation, recorded by the caller before asking: a CreationFinder backend labels what it makes with it. */
   operation?: string;
-  /** The gateway tags the key's backend key carries, for a Tagger whose versions are keys of their own (`new-key`). */
+  /** The gateway tags the binding's backend key carries, for a Tagger that tags each version (AWS's key per version, Key Vault's versions). */
   tags?: Record<string, string>;
 }
 

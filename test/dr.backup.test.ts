@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../src/dr/backup.ts';
 import { readHeader } from '../src/dr/bundle.ts';
 import { restoreBackup } from '../src/dr/restore.ts';
+import { KmsError } from '../src/errors.ts';
+import type { LocalProvider } from '../providers/local/index.ts';
 import { queryAuditEvents } from '../src/db/queries/audit.ts';
 import { rsaAesUnwrap } from '../src/crypto/keywrap.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
@@ -221,6 +223,34 @@ describe('restore with the local keystore moved onto the HSM', () => {
       expect((await gw.call('GET', `/v1/keys/${made.localSigner!.id}`)).body).toMatchObject({ connection: 'hsm', provider: 'pkcs11' });
       const verified = await gw.call('POST', `/v1/keys/${made.localSigner!.id}/verify`, { message, algorithm: 'ECDSA_SHA_256', signature: made.localSigner!.signature });
       expect(verified.body).toMatchObject({ valid: true });
+    } finally {
+      await gw.close();
+    }
+  }, 120_000);
+});
+
+describe('a restore whose import fails', () => {
+  it('leaves the gateway empty and destroys the material it had imported; the next restore goes in whole', async () => {
+    const gw = await startGateway({ config: { connections } });
+    try {
+      await gw.database.db.execute(sql`delete from policies`);
+      const local = gw.runtime.connections.get('local').provider as LocalProvider;
+      const importKey = local.importKey.bind(local);
+      let aesVersions = 0;
+      local.importKey = async (req) => {
+        if (req.spec !== 'EC_P256') return importKey(req).finally(() => { aesVersions++; });
+        // Fails once the AES key's two versions are in the keystore.
+        while (aesVersions < 2) await new Promise((r) => setTimeout(r, 20));
+        throw new KmsError('UNAVAILABLE', 'the keystore went away (made to fail by the test)');
+      };
+      await expect(restoreBackup(gw.database.db, gw.runtime.connections, bundle, { principal: 'cli:test' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      const count = async (table: string) => JSON.stringify(await gw.database.db.execute(sql.raw(`select count(*)::int as n from ${table}`)));
+      expect(await count('keys')).toContain('"n":0');
+      expect(await count('local_key_material')).toContain('"n":0');
+
+      local.importKey = importKey;
+      expect((await restoreBackup(gw.database.db, gw.runtime.connections, bundle, { principal: 'cli:test' })).imported).toHaveLength(2);
+      expect(await count('local_key_material')).toContain('"n":3');
     } finally {
       await gw.close();
     }

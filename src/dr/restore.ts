@@ -6,8 +6,8 @@
 //     into the local keystore or the `onto` connection (an HSM, say), when the key was exportable;
 //   - otherwise it is dropped, and a surviving replica becomes primary if the primary was dropped.
 // A key left with no binding is reported lost and kept as it was, in case its backend returns.
-// Imports run first; every row then goes in one transaction, so a failed restore leaves the
-// database empty (and the imported material is destroyed again).
+// Imports run first; every row then goes in one transaction, so a failed restore (an import or the
+// write) leaves the database empty and destroys the material imported for it.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import pMap from 'p-map';
 import type { Db } from '../db/client.ts';
@@ -82,12 +82,16 @@ export async function restoreBackup(db: Db, connections: Connections, text: stri
   }
   if (options.dryRun) return report;
 
-  const made = await pMap(imports, (i) => importBinding(i), { concurrency: IMPORT_CONCURRENCY });
+  // Every import runs to its end, so that a failed one leaves no other's material behind.
+  const settled = await pMap(imports, (i) => importBinding(i).then((m) => ({ m }), (err: unknown) => ({ err })), { concurrency: IMPORT_CONCURRENCY });
+  const made = settled.flatMap((r) => ('m' in r ? [r.m] : []));
   try {
+    const failed = settled.find((r) => 'err' in r);
+    if (failed) throw failed.err;
     rewriteTables(tables, graphs, made, dropped, header.id, options.principal);
     await db.transaction((tx) => writeSnapshot(tx, tables));
   } catch (err) {
-    await Promise.allSettled(made.map((m) => m.onto.call('destroyKey', (p) => p.destroyKey({ ref: m.ref, versionRefs: [...m.versions.values()] }))));
+    await Promise.allSettled(made.map(destroyImported));
     throw err;
   }
   await auditOperatorAction(db, options.principal, 'backup restore', {
@@ -124,6 +128,9 @@ function planKey(graph: SnapshotGraph, connections: Connections, onto: Map<strin
 
 interface Imported { binding: SnapshotBinding; onto: Connection; ref: string; versions: Map<number, string> }
 
+const destroyImported = (m: Imported) => m.onto.call('destroyKey', (p) => p.destroyKey({ ref: m.ref, versionRefs: [...m.versions.values()] }));
+
+/** A binding's versions imported in order; if one fails, those before it are destroyed again. */
 async function importBinding(i: Import): Promise<Imported> {
   const { spec, usage, extractable, id } = i.graph.key;
   let ref: string | undefined;
@@ -138,6 +145,9 @@ async function importBinding(i: Import): Promise<Imported> {
       const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref, publicKey }));
       ref = created.ref;
       versions.set(m.version, created.versionRef);
+    } catch (err) {
+      if (ref) await destroyImported({ binding: i.binding, onto: i.onto, ref, versions }).catch(() => {});
+      throw err;
     } finally {
       material.fill(0);
     }
@@ -154,7 +164,9 @@ function rewriteTables(tables: BackupContent['tables'], graphs: SnapshotGraph[],
     const role = roles.get(b.id as string);
     // A same-material replica promoted to primary is the material's source from now on.
     const sameMaterial = role === 'replica' && b.sameMaterial === true;
-    return m ? { ...b, role, sameMaterial, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, lastSeenAt: null, backendTags: null } : { ...b, role, sameMaterial };
+    // A moved binding is a new backend key: discovery has not seen it and the sync job has written nothing to it.
+    const fresh = { lastSeenAt: null, backendTags: null, appliedState: 'LIVE', appliedTags: null };
+    return m ? { ...b, role, sameMaterial, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, ...fresh } : { ...b, role, sameMaterial };
   });
   tables.binding_versions = [
     ...tables.binding_versions.filter((v) => !dropped.has(v.bindingId as string) && !moved.has(v.bindingId as string)),

@@ -30,6 +30,9 @@ const DAY = 86_400_000;
 
 interface Replica { connection: Connection; sameMaterial: boolean }
 
+/** Queues the key's sync job (or answers the one queued or running), within the caller's transaction when given one. */
+const queueSync = (db: Db, keyId: string, actor: Actor): Promise<JobRow> => queueJob(db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: actor.identity.principal });
+
 type ChangeEvent = { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> };
 
 /**
@@ -129,7 +132,7 @@ export class KeyService {
         await insertVersion(tx, id, 1, placed.map((b) => ({ bindingId: b.bindingId, versionRef: b.created.versionRef })));
         await insertAliases(tx, id, aliases);
         if (Object.keys(input.tags ?? {}).length > 0 && this.tagged(placed.map((b) => b.connection.name))) {
-          await queueJob(tx, { id: newId('job'), kind: SYNC, target: id, createdBy: actor.identity.principal });
+          await queueSync(tx, id, actor);
         }
         await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.connection.name) } });
         await inTransaction?.(tx, id);
@@ -204,7 +207,7 @@ export class KeyService {
       await this.change(actor, key.id, { type: 'REPLICA_ADDED', detail: { connection: name, sameMaterial: replica.sameMaterial, versions: made.map((m) => m.version) } }, async (tx) => {
         await insertBinding(tx, { id: bindingId, keyId: key.id, connection: name, provider: replica.connection.provider.kind, ref: created!.ref, role: 'replica', sameMaterial: replica.sameMaterial });
         for (const m of made) await catchUpBinding(tx, bindingId, m.version, m.versionRef);
-        if (Object.keys(key.tags).length > 0 && this.tagged([name])) await queueJob(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
+        if (Object.keys(key.tags).length > 0 && this.tagged([name])) await queueSync(tx, key.id, actor);
       });
     } catch (err) {
       // Not recorded: the replica's backend key must not linger unreferenced.
@@ -296,7 +299,7 @@ export class KeyService {
     try {
       await this.change(actor, key.id, { type: 'ROTATED', reason: options.reason ?? 'ROTATION', detail: { version: next, ...(behind.length > 0 && { behind: behind.map((b) => b.connection) }) } }, async (tx) => {
         await insertVersion(tx, key.id, next, refs);
-        if (behind.length > 0) await queueJob(tx, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
+        if (behind.length > 0) await queueSync(tx, key.id, actor);
         const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
           currentVersion: next,
           nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,
@@ -315,7 +318,7 @@ export class KeyService {
   /** Queues the key's sync (replicas behind, envelopes awaiting a wrap), or answers the one queued or running. */
   async sync(actor: Actor, ref: string): Promise<JobRow> {
     const { key } = await this.get(actor, ref);
-    return queueJob(this.db, { id: newId('job'), kind: SYNC, target: key.id, createdBy: actor.identity.principal });
+    return queueSync(this.db, key.id, actor);
   }
 
   async versions(actor: Actor, ref: string) {
@@ -424,7 +427,7 @@ export class KeyService {
     options: { quietIfMoved?: boolean; sync?: boolean } = {}): Promise<void> {
     await this.change(actor, id, event, async (tx) => {
       if (await updateKeyGuarded(tx, id, from, set)) {
-        if (options.sync) await queueJob(tx, { id: newId('job'), kind: SYNC, target: id, createdBy: actor.identity.principal });
+        if (options.sync) await queueSync(tx, id, actor);
         return true;
       }
       if (options.quietIfMoved) return false; // another instance applied the same date rule first
