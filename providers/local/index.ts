@@ -1,8 +1,8 @@
 // The `local` provider: the gateway's own software keystore and the embedded default. Material is
 // generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
 // store port (the gateway backs it with its database; tests may back it with a Map).
-import { constants, createCipheriv, createDecipheriv, createHash, createHmac, generateKeyPair, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+import { constants, createCipheriv, createDecipheriv, createHash, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { newKeyPair } from '../../src/crypto/keypair.ts';
 import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, schemeParts, unwrapForImporter, wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
@@ -161,10 +161,8 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
   }
 
   private importKeyPair() {
-    this.importPair ??= promisify(generateKeyPair)('rsa', { modulusLength: 3072, publicExponent: 0x10001 }).then(({ publicKey, privateKey }) => {
-      const wrappingKey = publicKey.export({ type: 'spki', format: 'der' });
-      return { privateKey, target: { scheme: 'RSA_AES_KEY_WRAP_SHA_256' as const, wrappingKey, token: createHash('sha256').update(wrappingKey).digest('hex').slice(0, 32) } };
-    });
+    this.importPair ??= newKeyPair({ type: 'rsa', modulusLength: 3072 }).then(({ spki: wrappingKey, privateKey }) => (
+      { privateKey, target: { scheme: 'RSA_AES_KEY_WRAP_SHA_256' as const, wrappingKey, token: createHash('sha256').update(wrappingKey).digest('hex').slice(0, 32) } }));
     return this.importPair;
   }
 

@@ -1,6 +1,7 @@
 // Generating and loading key material of every spec with node:crypto. Symmetric material is raw
 // bytes; asymmetric material is PKCS#8 DER.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { newKeyPairSync } from '../../src/crypto/keypair.ts';
 import { KmsError } from '../../src/errors.ts';
 import { specInfo, type KeySpec } from '../../src/keys/specs.ts';
 
@@ -11,15 +12,13 @@ export function generateMaterial(spec: KeySpec): Buffer {
     case 'hmac':
       return randomBytes(info.bits / 8);
     case 'rsa':
-      return pkcs8(generateKeyPairSync('rsa', { modulusLength: info.bits, publicExponent: 0x10001 }).privateKey);
+      return newKeyPairSync({ type: 'rsa', modulusLength: info.bits }).pkcs8;
     case 'ec':
-      return pkcs8(generateKeyPairSync('ec', { namedCurve: info.curve! }).privateKey);
+      return newKeyPairSync({ type: 'ec', namedCurve: info.curve! }).pkcs8;
     case 'ed25519':
-      return pkcs8(generateKeyPairSync('ed25519').privateKey);
+      return newKeyPairSync({ type: 'ed25519' }).pkcs8;
   }
 }
-
-const pkcs8 = (key: KeyObject): Buffer => key.export({ type: 'pkcs8', format: 'der' });
 
 /** Loaded material: raw bytes for symmetric specs, key objects for asymmetric ones. */
 export type Material = { kind: 'secret'; bytes: Buffer } | { kind: 'pair'; privateKey: KeyObject; publicKey: KeyObject };

@@ -4,7 +4,7 @@
 // provider wrapped for a key pair made for this backup alone, and is in the clear only inside the
 // bundle's encrypted payload. Non-exportable keys are carried as their bindings: they come back
 // from the backends that still hold them, never by extracting material.
-import { generateKeyPairSync } from 'node:crypto';
+import { newKeyPairSync } from '../crypto/keypair.ts';
 import pMap from 'p-map';
 import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
@@ -56,8 +56,8 @@ export async function createBackup(db: Db, connections: Connections, cache: KeyC
   const sources = graphs.filter((g) => g.key.extractable && g.key.state !== 'DESTROYED').flatMap((g) => exportSource(g, connections));
   const keys = await backupKeys(cache, options, new Set(sources.map((s) => s.binding.connection)), now);
 
-  const importer = generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 0x10001 });
-  const wrappingKey = importer.publicKey.export({ type: 'spki', format: 'der' });
+  const importer = newKeyPairSync({ type: 'rsa', modulusLength: 3072 });
+  const wrappingKey = importer.spki;
   const jobs = sources.flatMap((s) => [...s.binding.versions].map(([version, versionRef]) => ({ ...s, version, versionRef })));
   let exported = 0;
   const materials: Material[] = await pMap(jobs, async (j) => {
