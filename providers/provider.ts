@@ -136,32 +136,52 @@ export interface Exporter {
   exportKey(req: ExportRequest): Promise<Uint8Array>;
 }
 
-/**
- * What an importer wants material wrapped for: its scheme and RSA public key (DER SubjectPublicKeyInfo),
- * and a token to hand back with the wrapped material. The clouds' shape: AWS's import parameters,
- * a GCP import job, a local key pair for backends that take material over TLS.
- */
-export interface ImportTarget { scheme: ExportScheme; wrappingKey: Uint8Array; token: string }
+/** What an importer wants material wrapped for: one of its schemes and its RSA public key (DER SubjectPublicKeyInfo). */
+export interface ImportTarget { scheme: ExportScheme; wrappingKey: Uint8Array }
 
 export interface ImportRequest {
   spec: KeySpec;
   usage: KeyUsage;
   exportable: boolean;
   keyId: string;
-  target: ImportTarget;
-  /** The material as an Exporter gives it (raw key, or PKCS#8 for key pairs), wrapped for `target`. */
-  wrapped: Uint8Array;
+  /** The algorithm a signing key is pinned to, for backends that fix it per key (Cloud KMS). */
+  signingAlgorithm?: SigningAlgorithm;
+  /**
+   * The material as an Exporter gives it (raw key, or PKCS#8 for key pairs), wrapped for the
+   * importer's target by whoever holds it: a backend's export, a backup's restore. Rejects with
+   * UNIMPLEMENTED a scheme the holder cannot wrap with; the importer then offers its next.
+   */
+  wrap(target: ImportTarget): Promise<Uint8Array>;
   /** The key to add the material to as its next version; a new key when absent. */
   ref?: string;
   /** A key pair's public half (DER SubjectPublicKeyInfo), for backends that keep it as an object of its own (PKCS#11). */
   publicKey?: Uint8Array;
 }
 
-/** Optional capability: key material made elsewhere comes in through the backend's import scheme (the Exporter's counterpart). */
+/**
+ * Optional capability: key material made elsewhere comes in through the backend's own import scheme
+ * (the Exporter's counterpart). One call holds the whole import, as the clouds need: AWS makes the
+ * key before it names a wrapping key, Cloud KMS makes an import job; an import that fails leaves
+ * nothing behind that the backend lets it remove.
+ */
 export interface Importer {
-  /** `scheme` is the one the caller can wrap with; an importer that cannot take it answers with one it can. */
-  importTarget(req: { spec: KeySpec; scheme?: ExportScheme }): Promise<ImportTarget>;
   importKey(req: ImportRequest): Promise<CreatedKey>;
+}
+
+/**
+ * The material wrapped for the first of an importer's `schemes` (best first) its holder can wrap
+ * with: `target` makes the importer's target for a scheme.
+ */
+export async function wrappedFor(req: ImportRequest, schemes: readonly ExportScheme[], target: (scheme: ExportScheme) => Promise<ImportTarget>): Promise<{ target: ImportTarget; wrapped: Uint8Array }> {
+  for (const [i, scheme] of schemes.entries()) {
+    const t = await target(scheme);
+    try {
+      return { target: t, wrapped: await req.wrap(t) };
+    } catch (err) {
+      if (!(err instanceof KmsError && err.code === 'UNIMPLEMENTED') || i === schemes.length - 1) throw err;
+    }
+  }
+  throw new KmsError('UNIMPLEMENTED', 'the importer offers no scheme');
 }
 
 /**

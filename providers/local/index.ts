@@ -1,16 +1,17 @@
 // The `local` provider: the gateway's own software keystore and the embedded default. Material is
 // generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
 // store port (the gateway backs it with its database; tests may back it with a Map).
-import { constants, createCipheriv, createDecipheriv, createHash, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { newKeyPair } from '../../src/crypto/keypair.ts';
 import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, schemeParts, unwrapForImporter, wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, ExportScheme, Importer, ImportRequest, ImportTarget, KeyProvider, KeyVersionRef,
+  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, KeyProvider, KeyVersionRef,
   KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
+import { wrappedFor } from '../provider.ts';
 import { checkedMaterial, generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
 import { signDigest, verifyDigest } from './signing.ts';
@@ -36,7 +37,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
    */
   private readonly cache = new LruCache<string, { material: Material; expires: number }>(10_000);
   /** The key pair imports are wrapped for: made at the first import, kept for the process's life. */
-  private importPair?: Promise<{ target: ImportTarget; privateKey: KeyObject }>;
+  private importPair?: Promise<{ wrappingKey: Uint8Array; privateKey: KeyObject }>;
 
   constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore, private readonly materialTtlMs = 5 * 60_000) {}
 
@@ -53,15 +54,11 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
     return { ref: req.ref, versionRef: String(version) };
   }
 
-  async importTarget(req: { spec: KeySpec; scheme?: ExportScheme }): Promise<ImportTarget> {
-    // The pair takes every scheme: the caller's, else RSA_AES_KEY_WRAP with SHA-256.
-    return { ...(await this.importKeyPair()).target, ...(req.scheme && { scheme: req.scheme }) };
-  }
-
   async importKey(req: ImportRequest): Promise<CreatedKey> {
     const pair = await this.importKeyPair();
-    if (req.target.token !== pair.target.token) throw new KmsError('FAILED_PRECONDITION', 'the import target has expired (the gateway restarted); ask for a new one');
-    const material = checkedMaterial(req.spec, unwrapForImporter(pair.privateKey, req.target.scheme, req.wrapped));
+    // The pair takes every scheme: RSA_AES_KEY_WRAP with SHA-256, else with SHA-1 (for PKCS#11 exporters).
+    const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }));
+    const material = checkedMaterial(req.spec, unwrapForImporter(pair.privateKey, target.scheme, wrapped));
     try {
       const ref = req.ref ?? `local:id=${randomUUID()}`;
       const version = req.ref ? await this.nextVersion(req.ref) : 1;
@@ -161,8 +158,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
   }
 
   private importKeyPair() {
-    this.importPair ??= newKeyPair({ type: 'rsa', modulusLength: 3072 }).then(({ spki: wrappingKey, privateKey }) => (
-      { privateKey, target: { scheme: 'RSA_AES_KEY_WRAP_SHA_256' as const, wrappingKey, token: createHash('sha256').update(wrappingKey).digest('hex').slice(0, 32) } }));
+    this.importPair ??= newKeyPair({ type: 'rsa', modulusLength: 3072 }).then(({ spki: wrappingKey, privateKey }) => ({ privateKey, wrappingKey }));
     return this.importPair;
   }
 

@@ -13,8 +13,9 @@ import { signingAlgorithms, signingHash, specInfo, type KeySpec, type KeyUsage }
 import { LruCache } from '../../src/lru.ts';
 import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Exporter, ExportRequest,
-  ExportScheme, Importer, ImportRequest, ImportTarget, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
+  Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
+import { wrappedFor } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
 import { checkImported, describe, find, findAll, generate, importTemplates, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
@@ -43,7 +44,7 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
   private oaepHash: 'sha1' | 'sha256' | undefined;
   /** Whether the token's RFC 5649 wrap is non-standard for unaligned lengths (see kwpPadsWithZeros). */
   private kwpBroken: boolean | undefined;
-  private importPair?: { generation: number; pair: Promise<{ id: Buffer; hash: 'sha1' | 'sha256'; target: ImportTarget }> };
+  private importPair?: { generation: number; pair: Promise<{ id: Buffer; hash: 'sha1' | 'sha256'; wrappingKey: Uint8Array }> };
 
   constructor(options: TokenOptions) {
     this.token = new Token(options);
@@ -162,25 +163,21 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
   }
 
   /**
-   * The token's import key: an RSA-3072 pair made once per opening of the token as session objects,
-   * so it is gone with the gateway; material comes in under CKM_RSA_AES_KEY_WRAP with the OAEP
-   * hash the token has (the caller's, where it is one).
+   * Material comes in under CKM_RSA_AES_KEY_WRAP for the token's import key: an RSA-3072 pair made
+   * once per opening of the token as session objects, so it is gone with the gateway; with the OAEP
+   * hash the token has (SHA-256 first, where it has it).
    */
-  async importTarget(req: { spec: KeySpec; scheme?: ExportScheme }): Promise<ImportTarget> {
-    const { target, hash } = await this.importKeyPair();
-    return req.scheme && schemeParts(req.scheme).withAes && (hash === 'sha256' || req.scheme.endsWith('_SHA_1')) ? { ...target, scheme: req.scheme } : target;
-  }
-
   async importKey(req: ImportRequest): Promise<CreatedKey> {
-    const pair = this.importPair?.generation === this.token.generation ? await this.importPair.pair : undefined;
-    if (!pair || req.target.token !== pair.target.token) throw new KmsError('FAILED_PRECONDITION', 'the import target has expired (the token was re-opened or the gateway restarted); ask for a new one');
+    const pair = await this.importKeyPair();
+    const schemes = pair.hash === 'sha256' ? ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'] as const : ['RSA_AES_KEY_WRAP_SHA_1'] as const;
+    const { target, wrapped } = await wrappedFor(req, schemes, async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }));
     const p = this.token.p;
     const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
     const id = randomBytes(16);
     const t = importTemplates(p, { label, id, spec: req.spec, usage: req.usage, exportable: req.exportable }, req.publicKey);
     const attributes = await this.token.withSession(async (lib, s) => {
       const unwrapper = find(lib, p, s, pair.id, 'private');
-      const key = await importWrapped(lib, p, s, unwrapper, IMPORT_KEY_BITS / 8, req.target.scheme, req.wrapped, t.secret);
+      const key = await importWrapped(lib, p, s, unwrapper, IMPORT_KEY_BITS / 8, target.scheme, wrapped, t.secret);
       try {
         checkImported(lib, p, s, key, req.spec, t.public);
         if (t.public) lib.C_CreateObject(s, t.public);
@@ -212,7 +209,7 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
         await lib.C_EncryptAsync(s, Buffer.alloc(1), Buffer.alloc(IMPORT_KEY_BITS / 8));
         const wrappingKey = publicKeyDer(lib, p, s, publicKey, 'RSA_3072');
         lib.C_DestroyObject(s, publicKey);
-        return { id, hash, target: { scheme: `RSA_AES_KEY_WRAP_${hash === 'sha1' ? 'SHA_1' : 'SHA_256'}` as const, wrappingKey, token: `${generation}.${id.toString('hex')}` } };
+        return { id, hash, wrappingKey };
       });
       this.importPair = { generation, pair };
       pair.catch(() => { if (this.importPair?.pair === pair) this.importPair = undefined; });

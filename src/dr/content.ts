@@ -1,7 +1,7 @@
 // What a bundle's payload holds, and the key graphs read from it (a restore has no database to
 // read them from; a backup reads them from the one snapshot it carries).
 import type { Snapshot } from '../db/queries/backup.ts';
-import type { KeySpec, KeyUsage } from '../keys/specs.ts';
+import type { KeySpec, KeyUsage, SigningAlgorithm } from '../keys/specs.ts';
 import type { KeyState } from '../keys/lifecycle.ts';
 
 /** One version's material as an exporter gives it (raw key, or PKCS#8 for pairs), base64. */
@@ -10,7 +10,7 @@ export interface Material { keyId: string; bindingId: string; version: number; m
 export interface BackupContent { tables: Snapshot; materials: Material[] }
 
 export interface SnapshotKey {
-  id: string; spec: KeySpec; usage: KeyUsage; state: KeyState; extractable: boolean; managed: boolean;
+  id: string; spec: KeySpec; usage: KeyUsage; state: KeyState; extractable: boolean; managed: boolean; signingAlgorithm: SigningAlgorithm | null;
   connection: string; provider: string; currentVersion: number;
 }
 export interface SnapshotBinding { id: string; keyId: string; connection: string; provider: string; ref: string; role: 'primary' | 'replica'; createdAt: string; versions: Map<number, string> }

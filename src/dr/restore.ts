@@ -138,11 +138,12 @@ async function importBinding(i: Import): Promise<Imported> {
   for (const m of i.materials) {
     const material = Buffer.from(m.material, 'base64');
     try {
-      const target = await i.onto.call('importTarget', (p) => withCapability(p, isImporter, 'import').importTarget({ spec }));
-      const wrapped = wrapForImporter(target.wrappingKey, target.scheme, material);
       const publicKey = ['aes', 'hmac'].includes(specInfo[spec].family) ? undefined
         : createPublicKey(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
-      const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({ spec, usage, exportable: extractable, keyId: id, target, wrapped, ref, publicKey }));
+      const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({
+        spec, usage, exportable: extractable, keyId: id, signingAlgorithm: i.graph.key.signingAlgorithm ?? undefined, ref, publicKey,
+        wrap: async (target) => wrapForImporter(target.wrappingKey, target.scheme, material),
+      }));
       ref = created.ref;
       versions.set(m.version, created.versionRef);
     } catch (err) {

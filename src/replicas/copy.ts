@@ -1,12 +1,11 @@
 // A same-material replica's versions: the primary's material, exported by its backend wrapped for
 // the replica backend's import key and imported there, so it is in the clear only inside the two
 // backends (or, for the local keystore, in the gateway's memory as it always is).
-import { KmsError } from '../errors.ts';
-import { specInfo, type KeySpec, type KeyUsage } from '../keys/specs.ts';
+import { specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from '../keys/specs.ts';
 import type { Connection } from '../routing/connection.ts';
-import { isExporter, isImporter, isSigner, withCapability, type CreatedKey, type ExportScheme, type ImportTarget, type KeyProvider } from '../../providers/provider.ts';
+import { isExporter, isImporter, isSigner, withCapability, type CreatedKey, type KeyProvider } from '../../providers/provider.ts';
 
-export interface CopiedKey { id: string; spec: KeySpec; usage: KeyUsage; extractable: boolean }
+export interface CopiedKey { id: string; spec: KeySpec; usage: KeyUsage; extractable: boolean; signingAlgorithm?: SigningAlgorithm | null }
 export interface CopySource { connection: Connection; ref: string; versionRef: string }
 
 /** Whether a replica on `to` can hold the same material as a primary on `from`. */
@@ -16,23 +15,12 @@ export const canCopy = (key: { extractable: boolean }, from: KeyProvider, to: Ke
 export async function copyVersion(key: CopiedKey, from: CopySource, to: Connection, ref?: string): Promise<CreatedKey> {
   const { spec } = key;
   const source = { ref: from.ref, versionRef: from.versionRef, spec };
-  const target = (scheme: ExportScheme) => to.call('importTarget', (p) => withCapability(p, isImporter, 'import key material').importTarget({ spec, scheme }));
-  const exportFor = (t: ImportTarget) => from.connection.call('exportKey', (p) => withCapability(p, isExporter, 'export key material')
-    .exportKey({ ...source, scheme: t.scheme, wrappingKey: t.wrappingKey }));
-  let t = await target('RSA_AES_KEY_WRAP_SHA_256');
-  let wrapped: Uint8Array;
-  try {
-    wrapped = await exportFor(t);
-  } catch (err) {
-    // An exporter without OAEP over SHA-256 (SoftHSM2): SHA-1, which the importers take as well.
-    if (!(err instanceof KmsError && err.code === 'UNIMPLEMENTED' && t.scheme === 'RSA_AES_KEY_WRAP_SHA_256')) throw err;
-    t = await target('RSA_AES_KEY_WRAP_SHA_1');
-    wrapped = await exportFor(t);
-  }
   const family = specInfo[spec].family;
   const publicKey = family === 'aes' || family === 'hmac' ? undefined
     : await from.connection.call('getPublicKey', (p) => withCapability(p, isSigner, 'give a public key').getPublicKey(source));
   return to.call('importKey', (p) => withCapability(p, isImporter, 'import key material').importKey({
-    spec, usage: key.usage, exportable: key.extractable, keyId: key.id, target: t, wrapped, ref, publicKey,
+    spec, usage: key.usage, exportable: key.extractable, keyId: key.id, signingAlgorithm: key.signingAlgorithm ?? undefined, ref, publicKey,
+    // An exporter without a scheme (SoftHSM2 has no SHA-256 OAEP) answers UNIMPLEMENTED, and the importer offers its next.
+    wrap: (t) => from.connection.call('exportKey', (e) => withCapability(e, isExporter, 'export key material').exportKey({ ...source, scheme: t.scheme, wrappingKey: t.wrappingKey })),
   }));
 }

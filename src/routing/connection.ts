@@ -11,10 +11,11 @@ const notIdempotent = new Set(['createKey', 'createVersion', 'importKey']);
 /**
  * Operations that take long by nature, under the generation timeout: generating key material (an
  * RSA-4096 pair takes seconds on an HSM or a busy host), a discovery page and a search for a
- * creation (hundreds of backend calls). Under the per-call timeout they would time out, be retried
+ * creation (hundreds of backend calls), an import (Cloud KMS makes an import job's key pair, then
+ * imports in the background). Under the per-call timeout they would time out, be retried
  * and open the circuit for live traffic.
  */
-const slow = new Set(['createKey', 'createVersion', 'discoverKeys', 'findCreated']);
+const slow = new Set(['createKey', 'createVersion', 'importKey', 'discoverKeys', 'findCreated']);
 
 export class Connection {
   private readonly resilience: Resilience;
