@@ -3,7 +3,7 @@
 // references are key ARNs and deletion covers every version's key.
 import {
   CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EnableKeyCommand, EncryptCommand, GenerateMacCommand,
-  GetKeyRotationStatusCommand, GetPublicKeyCommand, ListKeysCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, SignCommand, TagResourceCommand, UntagResourceCommand,
+  GetKeyRotationStatusCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, ListKeysCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, SignCommand, TagResourceCommand, UntagResourceCommand,
   VerifyCommand, VerifyMacCommand,
   type KeyMetadata, type KeySpec as AwsKeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
@@ -12,9 +12,9 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type {
   Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
-  KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
+  Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, wrappedFor } from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
 import { awsKeySpec, awsKeyUsage, fromAwsSpec, fromAwsUsage, macAlgorithm } from './specs.ts';
@@ -37,7 +37,7 @@ const OPERATION_TAG = 'kmsgw:operation';
 
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
 
-export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, CreationFinder, Tagger {
+export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, CreationFinder, Tagger, Importer {
   readonly kind = 'aws' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(awsKeySpec) as KeySpec[],
@@ -57,7 +57,32 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
   }
 
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
-    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId, req.operation, req.tags) };
+    return { ref: req.ref, versionRef: await this.newKey(req.spec, req.usage, req.keyId, { operation: req.operation, tags: req.tags }) };
+  }
+
+  /**
+   * AWS's import: a key of origin EXTERNAL (a next version is a key of its own too), its import
+   * parameters (RSA-AES key wrap under a 3072-bit wrapping key; AWS names the wrapping key only for
+   * a key that exists), then the material, which never expires. An import that fails schedules its
+   * empty key's deletion, the only removal AWS has.
+   */
+  async importKey(req: ImportRequest): Promise<CreatedKey> {
+    const versionRef = await this.newKey(req.spec, req.usage, req.keyId, { origin: 'EXTERNAL' });
+    const KeyId = keyIdOf(versionRef);
+    try {
+      let importToken: Uint8Array | undefined;
+      const { wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => {
+        const params = await this.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: scheme, WrappingKeySpec: 'RSA_3072' }));
+        importToken = params.ImportToken!;
+        return { scheme, wrappingKey: params.PublicKey! };
+      });
+      await this.kms.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: importToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    } catch (err) {
+      await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })).catch(() => {});
+      throw err;
+    }
+    // Material that was in the clear elsewhere was never "never extractable"; AWS never exports it.
+    return { ref: req.ref ?? versionRef, versionRef, attributes: { extractable: false, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
   }
 
   /**
@@ -194,10 +219,11 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
     return (await this.kms.send(new DescribeKeyCommand({ KeyId: keyIdOf(versionRef) }))).KeyMetadata!.KeyState;
   }
 
-  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string, operation?: string, tags: Record<string, string> = {}): Promise<string> {
+  private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string, { operation, tags = {}, origin }: { operation?: string; tags?: Record<string, string>; origin?: 'EXTERNAL' } = {}): Promise<string> {
     const out = await this.kms.send(new CreateKeyCommand({
       KeySpec: awsKeySpec[spec] as AwsKeySpec,
       KeyUsage: awsKeyUsage[usage] as KeyUsageType,
+      Origin: origin,
       Description: `kms-gateway ${keyId}`,
       // Discovery finds the gateway's keys again by this tag, a retried creation by the other.
       Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : []), ...awsTags(tags)],

@@ -177,7 +177,10 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
     const t = importTemplates(p, { label, id, spec: req.spec, usage: req.usage, exportable: req.exportable }, req.publicKey);
     const attributes = await this.token.withSession(async (lib, s) => {
       const unwrapper = find(lib, p, s, pair.id, 'private');
-      const key = await importWrapped(lib, p, s, unwrapper, IMPORT_KEY_BITS / 8, target.scheme, wrapped, t.secret);
+      const key = await importWrapped(lib, p, s, unwrapper, IMPORT_KEY_BITS / 8, target.scheme, wrapped, t.secret).catch((err: unknown) => {
+        if (req.spec === 'ED25519' && ckr(err) === 'CKR_FUNCTION_FAILED') throw new KmsError('UNIMPLEMENTED', 'the token cannot take an Ed25519 private key in (SoftHSM2 2.6 fails to unwrap Ed25519 PKCS#8)', { cause: err });
+        throw err;
+      });
       try {
         checkImported(lib, p, s, key, req.spec, t.public);
         if (t.public) lib.C_CreateObject(s, t.public);

@@ -1,4 +1,5 @@
 // Conformance of the embedded `local` provider.
 import { conformance } from './scenarios.ts';
 
-conformance({ provider: 'local', connection: 'local', config: { connections: [{ name: 'local', provider: 'local' }] } });
+// A second keystore is the source of the keys the import scenario copies.
+conformance({ provider: 'local', connection: 'local', source: 'source', config: { connections: [{ name: 'local', provider: 'local' }, { name: 'source', provider: 'local' }] } });

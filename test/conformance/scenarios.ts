@@ -4,7 +4,8 @@
 // beyond that is listed with its reason in exceptions.ts.
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify, constants } from 'node:crypto';
 import { kwpUnwrap, oaepUnwrap, rsaAesUnwrap, schemeParts } from '../../src/crypto/keywrap.ts';
-import { exportSchemes, isExporter, isKeyWrapper, type Capabilities } from '../../providers/provider.ts';
+import { exportSchemes, isExporter, isImporter, isKeyWrapper, isMacer, isSigner, withCapability, type Capabilities, type KeyProvider } from '../../providers/provider.ts';
+import { loadKeyGraphs } from '../../src/db/queries/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
@@ -16,21 +17,25 @@ export interface Harness {
   /** The gateway's configuration with the connection under test. */
   config: Record<string, unknown>;
   connection: string;
+  /** The emulator the run talks to, for exceptions.ts; none for mocked HTTP and real tokens. */
+  emulator?: string;
+  /** An exporting connection other than the one under test, whose keys the import scenario copies; `local` when absent. */
+  source?: string;
 }
 
 export function conformance(h: Harness): void {
   let gw: TestGateway;
   let caps: Capabilities;
-  let wraps = false, exports = false;
+  let wraps = false, exports = false, imports = false;
   beforeAll(async () => {
     gw = await startGateway({ config: h.config });
     const provider = gw.runtime.connections.get(h.connection).provider;
     caps = provider.capabilities;
-    [wraps, exports] = [isKeyWrapper(provider), isExporter(provider)];
+    [wraps, exports, imports] = [isKeyWrapper(provider), isExporter(provider), isImporter(provider)];
   });
   afterAll(async () => { await gw?.close(); });
 
-  const relaxed = (scenario: string) => exceptions.find((e) => e.provider === h.provider && e.scenario === scenario);
+  const relaxed = (scenario: string) => exceptions.find((e) => e.provider === h.provider && (e.emulator === undefined || e.emulator === h.emulator) && e.scenario === scenario);
   const create = async (spec: KeySpec, usage: string, extra: Record<string, unknown> = {}) => {
     const res = await gw.call('POST', '/v1/keys', { spec, usage, connection: h.connection, ...extra });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -214,12 +219,78 @@ export function conformance(h: Harness): void {
       }
     });
 
+    it('material made elsewhere comes in through the provider\'s own import scheme: a same-material replica holds each version\'s material and serves when the holder fails', async ({ skip }) => {
+      if (!imports) return skip('the provider has no Importer capability');
+      const excepted = relaxed('import');
+      if (excepted) return skip(excepted.reason);
+      const from = h.source ?? 'local';
+      const [source, replica] = [gw.runtime.connections.get(from).provider, gw.runtime.connections.get(h.connection).provider];
+      for (const usage of (['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'MAC'] as const).filter((u) => caps.usages.includes(u))) {
+        for (const spec of firstOfEachFamily(caps, usage)) {
+          const algorithm = usage === 'SIGN_VERIFY' ? specInfo[spec].signing.find((a) => caps.signingAlgorithms.includes(a)) : undefined;
+          const res = await gw.call('POST', '/v1/keys', { spec, usage, exportable: true, connection: from, replicas: [h.connection], signingAlgorithm: algorithm });
+          if (res.status === 501 && relaxed(`import-${spec}`)) continue;
+          expect(res.status, `${spec}: ${JSON.stringify(res.body)}`).toBe(201);
+          const id = res.body.id as string;
+          expect(res.body.bindings[1], spec).toMatchObject({ connection: h.connection, role: 'replica', sameMaterial: true });
+          expect((await gw.call('POST', `/v1/keys/${id}/rotate`)).status, spec).toBe(200);
+          expect((await gw.call('GET', `/v1/keys/${id}`)).body.bindings.map((b: { syncStatus: string }) => b.syncStatus), spec).toEqual(['in_sync', 'in_sync']);
+          // Each version's material, asked of both backends: the same public key, the same MAC.
+          const [graph] = await loadKeyGraphs(gw.database.db, [id]);
+          const at = (connection: string, version: number) => {
+            const b = graph!.bindings.find((x) => x.connection === connection)!;
+            return { ref: b.ref, versionRef: b.versions.get(version)!, spec };
+          };
+          for (const version of [1, 2]) {
+            const [mine, theirs] = [at(from, version), at(h.connection, version)];
+            if (usage === 'MAC') {
+              const mac = (p: KeyProvider, r: typeof mine) => withCapability(p, isMacer, 'MAC').mac({ ...r, message: Buffer.from('same key') });
+              expect(Buffer.from(await mac(replica, theirs)), `${spec} v${version}`).toEqual(Buffer.from(await mac(source, mine)));
+            } else if (specInfo[spec].family !== 'aes') {
+              const publicKey = (p: KeyProvider, r: typeof mine) => withCapability(p, isSigner, 'give a public key').getPublicKey(r);
+              expect(Buffer.from(await publicKey(replica, theirs)), `${spec} v${version}`).toEqual(Buffer.from(await publicKey(source, mine)));
+            }
+          }
+          // The holder fails: the replica serves the key.
+          const sealed = usage === 'ENCRYPT_DECRYPT' ? await encrypt(id, 'imported') : undefined;
+          const mac = usage === 'MAC' ? (await gw.call('POST', `/v1/keys/${id}/mac`, { message: b64('m') })).body.mac : undefined;
+          const restore = outage(source, ['decrypt', 'sign', 'mac']);
+          try {
+            if (sealed) expect((await decrypt(sealed)).body.plaintext, spec).toBe(b64('imported'));
+            if (mac) expect((await gw.call('POST', `/v1/keys/${id}/mac`, { message: b64('m') })).body.mac, spec).toBe(mac);
+            if (algorithm) {
+              const signed = await gw.call('POST', `/v1/keys/${id}/sign`, { message: b64('m'), algorithm });
+              expect(signed.status, `${spec}: ${JSON.stringify(signed.body)}`).toBe(200);
+              const pem = (await gw.call('GET', `/v1/keys/${id}/public-key`)).body.publicKey;
+              expect(nodeVerifies(pem, algorithm, Buffer.from('m'), Buffer.from(signed.body.signature, 'base64'), relaxed('pss-salt-length') !== undefined), spec).toBe(true);
+            }
+          } finally {
+            restore();
+          }
+        }
+      }
+    });
+
     it('tags are kept and filterable', async () => {
       const k = await create(encryptionSpecs()[0]!, 'ENCRYPT_DECRYPT', { tags: { suite: `conformance-${h.provider}` } });
       const found = (await gw.call('GET', `/v1/keys?tag=suite:conformance-${h.provider}`)).body.keys.map((x: { id: string }) => x.id);
       expect(found).toContain(k.id);
     });
   });
+}
+
+/** The first spec of each key family the provider holds for `usage`. */
+function firstOfEachFamily(caps: Capabilities, usage: string): KeySpec[] {
+  const specs = caps.specs.filter((s) => specInfo[s].usages.includes(usage as never));
+  return specs.filter((s, i) => specs.findIndex((t) => specInfo[t].family === specInfo[s].family) === i);
+}
+
+/** Makes `ops` of a provider fail as an unreachable backend does, until the returned function puts them back. */
+function outage(provider: KeyProvider, ops: string[]): () => void {
+  const p = provider as unknown as Record<string, unknown>;
+  const saved = ops.map((op) => [op, p[op]] as const);
+  for (const op of ops) p[op] = async () => { throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' }); };
+  return () => { for (const [op, fn] of saved) p[op] = fn; };
 }
 
 /** The importer's side of an export: a cloud's wrapping key pair, here in node:crypto. */

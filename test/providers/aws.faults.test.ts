@@ -8,6 +8,9 @@ import { KmsError } from '../../src/errors.ts';
 import { Connection } from '../../src/routing/connection.ts';
 import { AwsKmsProvider } from '../../providers/awskms/index.ts';
 import { newKmsClient } from '../../providers/awskms/client.ts';
+import { wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { newKeyPairSync } from '../../src/crypto/keypair.ts';
+import { awsKmsFixture } from '../fixtures/aws-kms.ts';
 
 const ENDPOINT = 'https://kms.us-east-1.amazonaws.com';
 const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -63,6 +66,44 @@ describe('wire format', () => {
     const created = await connection().call('createKey', (p) => p.createKey({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: false, keyId: 'key_01jd0000000000000000000000' }));
     expect(created.ref).toBe(REF);
     expect(calls[0]!.body).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'kmsgw:key-id', TagValue: 'key_01jd0000000000000000000000' }] });
+  });
+});
+
+describe('import', () => {
+  const holder = (material: Uint8Array, offered: string[], can = (_scheme: string) => true) => async (t: { scheme: string; wrappingKey: Uint8Array }) => {
+    offered.push(t.scheme);
+    if (!can(t.scheme)) throw new KmsError('UNIMPLEMENTED', `the holder cannot wrap with ${t.scheme}`);
+    return wrapForImporter(t.wrappingKey, t.scheme, material);
+  };
+
+  it('makes an EXTERNAL key, asks its parameters for the holder\'s scheme (SHA-256 first, then SHA-1 on the same key) and imports material that never expires', async () => {
+    const fixture = awsKmsFixture(ENDPOINT);
+    server.use(fixture.handler);
+    const pair = newKeyPairSync({ type: 'ec', namedCurve: 'prime256v1' });
+    const offered: string[] = [];
+    const created = await connection().call('importKey', (p) => (p as AwsKmsProvider).importKey({
+      spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(pair.pkcs8, offered, (s) => s.endsWith('SHA_1')),
+    }));
+    expect(offered).toEqual(['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1']);
+    expect(created).toMatchObject({ ref: created.versionRef, attributes: { extractable: false, neverExtractable: false } });
+    expect([...fixture.keys.values()].map((k) => [k.origin, k.state])).toEqual([['EXTERNAL', 'Enabled']]);
+    const publicKey = await connection().call('getPublicKey', (p) => (p as AwsKmsProvider).getPublicKey(created));
+    expect(Buffer.from(publicKey)).toEqual(pair.spki);
+  });
+
+  it('a refused import leaves its empty key scheduled for deletion, and says what was wrong', async () => {
+    const fixture = awsKmsFixture(ENDPOINT);
+    server.use(fixture.handler);
+    const rsa = newKeyPairSync({ type: 'rsa', modulusLength: 2048 });
+    const err = await failure(connection().call('importKey', (p) => (p as AwsKmsProvider).importKey({
+      spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(rsa.pkcs8, []),
+    })));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const cannot = await failure(connection().call('importKey', (p) => (p as AwsKmsProvider).importKey({
+      spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(Buffer.alloc(32), [], () => false),
+    })));
+    expect(cannot).toMatchObject({ code: 'UNIMPLEMENTED' });
+    expect([...fixture.keys.values()].map((k) => k.state)).toEqual(['PendingDeletion', 'PendingDeletion']);
   });
 });
 
