@@ -6,7 +6,8 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 
 export type GcpKmsPort = Pick<KeyManagementServiceClient,
   'createCryptoKey' | 'createCryptoKeyVersion' | 'getCryptoKeyVersion' | 'encrypt' | 'decrypt' | 'asymmetricSign' | 'asymmetricDecrypt'
-  | 'getPublicKey' | 'macSign' | 'macVerify' | 'destroyCryptoKeyVersion' | 'listCryptoKeys' | 'listCryptoKeyVersions' | 'getCryptoKey' | 'updateCryptoKey'>;
+  | 'getPublicKey' | 'macSign' | 'macVerify' | 'destroyCryptoKeyVersion' | 'listCryptoKeys' | 'listCryptoKeyVersions' | 'getCryptoKey' | 'updateCryptoKey'
+  | 'createImportJob' | 'getImportJob' | 'importCryptoKeyVersion'>;
 
 export interface GcpConnectionOptions { endpoint?: string }
 

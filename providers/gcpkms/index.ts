@@ -1,16 +1,17 @@
 // The `gcp` provider: Cloud KMS through @google-cloud/kms. A gateway key is one CryptoKey in the
 // connection's key ring (named after the gateway id) and its versions are the CryptoKey's versions.
 // Cloud KMS fixes a signing key's algorithm at creation, so signing keys are pinned (`per-key`).
-import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, publicEncrypt, randomUUID, type KeyObject } from 'node:crypto';
 import type { protos } from '@google-cloud/kms';
 import pMap from 'p-map';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
+  KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, wrappedFor } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
 import { once, type GcpKmsPort } from './client.ts';
 import { gcpErrorCode } from './errors.ts';
@@ -28,12 +29,13 @@ const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', 
 
 export interface GcpKeyRing { project: string; location: string; keyRing: string; protectionLevel: 'SOFTWARE' | 'HSM' }
 
-export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, Tagger {
+export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, Tagger, Importer {
   readonly kind = 'gcp' as const;
   readonly capabilities: Capabilities;
   private readonly parent: string;
   /** Public keys never change for a version: fetched once each. */
   private readonly publicKeys = new LruCache<string, KeyObject>(10_000);
+  private readonly importJobs = new Map<ExportScheme, { job: Promise<protos.google.cloud.kms.v1.IImportJob>; usableUntil: number }>();
 
   constructor(private readonly kms: GcpKmsPort, private readonly ring: GcpKeyRing, private readonly pollMs = 200) {
     this.parent = `projects/${ring.project}/locations/${ring.location}/keyRings/${ring.keyRing}`;
@@ -49,28 +51,109 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, T
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
     const { purpose, algorithm } = gcpTemplate(req.spec, req.usage, req.signingAlgorithm);
-    const [key] = await this.kms.createCryptoKey({
-      parent: this.parent,
-      cryptoKeyId: req.keyId,
-      skipInitialVersionCreation: true,
-      cryptoKey: { purpose, versionTemplate: { algorithm, protectionLevel: this.ring.protectionLevel }, labels: { [KEY_ID_LABEL]: req.keyId } },
-    }, once);
+    const [key] = await this.kms.createCryptoKey(this.newKey(req.keyId, purpose, algorithm), once);
     const ref = `gcp:${key.name!}`;
     const { versionRef } = await this.createVersion({ ref, spec: req.spec, usage: req.usage, keyId: req.keyId, exportable: false });
     // Cloud KMS material never leaves it (imported keys aside).
     return { ref, versionRef, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
   }
 
+  /** A CryptoKey for a gateway key, without a version yet, labelled with the gateway id. */
+  private newKey(keyId: string, purpose: ReturnType<typeof gcpTemplate>['purpose'], algorithm: ReturnType<typeof gcpTemplate>['algorithm']) {
+    return {
+      parent: this.parent,
+      cryptoKeyId: keyId,
+      skipInitialVersionCreation: true,
+      cryptoKey: { purpose, versionTemplate: { algorithm, protectionLevel: this.ring.protectionLevel }, labels: { [KEY_ID_LABEL]: keyId } },
+    };
+  }
+
+  /**
+   * The CryptoKey an import starts: new, or the one an earlier failed import of the same gateway key
+   * left without material (its versions failed to import), made for this key by its label.
+   */
+  private async emptyKey(keyId: string, purpose: ReturnType<typeof gcpTemplate>['purpose'], algorithm: ReturnType<typeof gcpTemplate>['algorithm']): Promise<string> {
+    try {
+      return `gcp:${(await this.kms.createCryptoKey(this.newKey(keyId, purpose, algorithm), once))[0].name!}`;
+    } catch (err) {
+      if (gcpErrorCode(err) !== 'ALREADY_EXISTS') throw err;
+      const name = `${this.parent}/cryptoKeys/${keyId}`;
+      const [[key], [versions]] = await Promise.all([this.kms.getCryptoKey({ name }, once), this.kms.listCryptoKeyVersions({ parent: name }, once)]);
+      if (key.labels?.[KEY_ID_LABEL] !== keyId || versions.some((v) => v.state !== 'IMPORT_FAILED')) throw err;
+      return `gcp:${name}`;
+    }
+  }
+
+  /**
+   * An ACTIVE import job for `scheme`, kept for the imports that follow: a job serves any number of
+   * imports until it expires (three days), and making its key pair takes Cloud KMS a while.
+   */
+  private importJob(scheme: ExportScheme): Promise<protos.google.cloud.kms.v1.IImportJob> {
+    const kept = this.importJobs.get(scheme);
+    if (kept && kept.usableUntil > Date.now()) return kept.job;
+    const job = (async () => {
+      const [made] = await this.kms.createImportJob({
+        parent: this.parent,
+        importJobId: `kmsgw-${randomUUID()}`,
+        importJob: { importMethod: scheme === 'RSA_AES_KEY_WRAP_SHA_256' ? 'RSA_OAEP_3072_SHA256_AES_256' : 'RSA_OAEP_3072_SHA1_AES_256', protectionLevel: this.ring.protectionLevel },
+      }, once);
+      const active = await this.settled(made, 'PENDING_GENERATION', async () => (await this.kms.getImportJob({ name: made.name! }, once))[0]);
+      if (active.state !== 'ACTIVE' || !active.publicKey?.pem) throw new KmsError('UNAVAILABLE', `Cloud KMS left the import job in state ${String(active.state)}`);
+      return active;
+    })();
+    // An hour's margin before the job's expiry; a job that failed is not kept.
+    const entry = { job, usableUntil: Infinity };
+    this.importJobs.set(scheme, entry);
+    job.then((j) => { entry.usableUntil = (timestamp(j.expireTime)?.getTime() ?? Date.now() + 86_400_000) - 3_600_000; }, () => { if (this.importJobs.get(scheme) === entry) this.importJobs.delete(scheme); });
+    return job;
+  }
+
+  /** `first`, read again through `get` while Cloud KMS keeps it in state `pending`. */
+  private async settled<T extends { state?: unknown }>(first: T, pending: string, get: () => Promise<T>): Promise<T> {
+    let current = first;
+    while (current.state === pending) {
+      await new Promise((r) => setTimeout(r, this.pollMs));
+      current = await get();
+    }
+    return current;
+  }
+
   /** A new CryptoKeyVersion, once Cloud KMS has generated it (asymmetric keys take a moment: PENDING_GENERATION). */
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
-    const [version] = await this.kms.createCryptoKeyVersion({ parent: parse(req.ref).key, cryptoKeyVersion: {} }, once);
-    let state = version.state;
-    while (state === 'PENDING_GENERATION') {
-      await new Promise((r) => setTimeout(r, this.pollMs));
-      state = (await this.kms.getCryptoKeyVersion({ name: version.name! }, once))[0].state;
-    }
-    if (state !== 'ENABLED') throw new KmsError('UNAVAILABLE', `Cloud KMS left the new version in state ${String(state)}`);
+    const [made] = await this.kms.createCryptoKeyVersion({ parent: parse(req.ref).key, cryptoKeyVersion: {} }, once);
+    const version = await this.settled(made, 'PENDING_GENERATION', async () => (await this.kms.getCryptoKeyVersion({ name: made.name! }, once))[0]);
+    if (version.state !== 'ENABLED') throw new KmsError('UNAVAILABLE', `Cloud KMS left the new version in state ${String(version.state)}`);
     return { ref: req.ref, versionRef: `gcp:${version.name!}` };
+  }
+
+  /**
+   * Cloud KMS's import: an import job (its wrapping key is made for it, so it is awaited; a job
+   * expires by itself after three days), the material wrapped for it with RSA-AES key wrap (SHA-256,
+   * else a job for SHA-1), then an imported version of the CryptoKey, awaited while Cloud KMS takes
+   * it in. A new CryptoKey is made as createKey makes one, without a version; Cloud KMS never
+   * deletes CryptoKeys, so one whose first import failed stays without material (nothing billed)
+   * and a retry takes it up again.
+   */
+  async importKey(req: ImportRequest): Promise<CreatedKey> {
+    const { purpose, algorithm } = gcpTemplate(req.spec, req.usage, req.signingAlgorithm);
+    let job = '';
+    const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => {
+      const active = await this.importJob(scheme);
+      job = active.name!;
+      return { scheme, wrappingKey: createPublicKey(active.publicKey!.pem!).export({ type: 'spki', format: 'der' }) };
+    });
+    const ref = req.ref ?? await this.emptyKey(req.keyId, purpose, algorithm);
+    const [made] = await this.kms.importCryptoKeyVersion({ parent: parse(ref).key, algorithm, importJob: job, wrappedKey: wrapped }, once).catch((err: unknown) => {
+      // The job may have expired or gone: the next import makes another.
+      this.importJobs.delete(target.scheme);
+      throw err;
+    });
+    const version = await this.settled(made, 'PENDING_IMPORT', async () => (await this.kms.getCryptoKeyVersion({ name: made.name! }, once))[0]);
+    if (version.state !== 'ENABLED') {
+      throw new KmsError(version.state === 'IMPORT_FAILED' ? 'INVALID_ARGUMENT' : 'UNAVAILABLE', `Cloud KMS did not take the material in (${String(version.state)}: ${version.importFailureReason ?? 'no reason given'})`);
+    }
+    // Material that was in the clear elsewhere was never "never extractable"; Cloud KMS never exports it.
+    return { ref, versionRef: `gcp:${version.name!}`, attributes: { extractable: false, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
   }
 
   /**

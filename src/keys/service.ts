@@ -84,7 +84,7 @@ export class KeyService {
       attrs: { spec: input.spec, usage: input.usage, state: 'PRE_ACTIVE', origin: 'GATEWAY', connection: connection.name, provider: connection.provider.kind, exportable: input.exportable ?? false },
     });
     const signingAlgorithm = pinnedAlgorithm(input, caps);
-    const replicas = this.replicaConnections(input, connection);
+    const replicas = this.replicaConnections({ ...input, signingAlgorithm }, connection);
     const aliases = [...new Set(input.aliases ?? [])];
     for (const alias of aliases) await this.assertAliasFree(alias, 'aliases');
     this.governance.refuse(await this.governance.check({
@@ -105,7 +105,7 @@ export class KeyService {
       { connection, created, role: 'primary', sameMaterial: false, bindingId: newId('bnd') },
     ];
     try {
-      const copied = { id, spec: input.spec, usage: input.usage, extractable: request.exportable };
+      const copied = { id, spec: input.spec, usage: input.usage, extractable: request.exportable, signingAlgorithm };
       const made = await Promise.allSettled(replicas.map((r) => (r.sameMaterial
         ? copyVersion(copied, { connection, ref: created.ref, versionRef: created.versionRef }, r.connection)
         : r.connection.call('createKey', (p) => p.createKey({ ...request, exportable: false })))));
@@ -151,7 +151,7 @@ export class KeyService {
   private replicaConnections(input: CreateKeyInput, primary: Connection): Replica[] {
     const names = input.replicas ?? [];
     needs(new Set(names).size === names.length && !names.includes(primary.name), 'INVALID_ARGUMENT', 'replicas must be distinct connections other than the primary\'s', { field: 'replicas' });
-    return names.map((name) => this.replica({ spec: input.spec, usage: input.usage, extractable: input.exportable ?? false }, primary, name, 'replicas'));
+    return names.map((name) => this.replica({ ...input, extractable: input.exportable ?? false }, primary, name, 'replicas'));
   }
 
   /**
@@ -159,10 +159,15 @@ export class KeyService {
    * exportable key, a primary that exports, a replica that imports); otherwise it is an independent
    * key, which only envelopes can use. `field` names the request's field at fault.
    */
-  private replica(key: { spec: KeySpec; usage: KeyUsage; extractable: boolean }, primary: Connection, name: string, field: string): Replica {
+  private replica(key: { spec: KeySpec; usage: KeyUsage; extractable: boolean; signingAlgorithm?: SigningAlgorithm | null }, primary: Connection, name: string, field: string): Replica {
     const c = this.connections.get(name);
-    needs(c.provider.capabilities.specs.includes(key.spec) && c.provider.capabilities.usages.includes(key.usage), 'INVALID_ARGUMENT',
+    const caps = c.provider.capabilities;
+    needs(caps.specs.includes(key.spec) && caps.usages.includes(key.usage), 'INVALID_ARGUMENT',
       `connection "${name}" (${c.provider.kind}) cannot hold a ${key.spec} ${key.usage} key`, { field });
+    // A backend that fixes a key's algorithm (Cloud KMS) imports it with the one the key is pinned to.
+    needs(key.usage !== 'SIGN_VERIFY' || (key.signingAlgorithm ? caps.signingAlgorithms.includes(key.signingAlgorithm) : caps.signing === 'any'), 'INVALID_ARGUMENT',
+      key.signingAlgorithm ? `connection "${name}" (${c.provider.kind}) does not sign with ${key.signingAlgorithm}`
+        : `connection "${name}" (${c.provider.kind}) fixes a key's signing algorithm: pin the key to one (signingAlgorithm)`, { field });
     const sameMaterial = canCopy(key, primary.provider, c.provider);
     needs(sameMaterial || key.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT',
       `a ${key.usage} key's replica holds the key's own material, imported from the primary: the key must be exportable, on a connection that exports (`

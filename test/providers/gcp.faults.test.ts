@@ -12,6 +12,8 @@ import { Connection } from '../../src/routing/connection.ts';
 import { GcpKmsProvider } from '../../providers/gcpkms/index.ts';
 import { newGcpKmsClient } from '../../providers/gcpkms/client.ts';
 import { gcpKmsFixture, serviceAccountJson } from '../fixtures/gcp-kms.ts';
+import { wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { newKeyPairSync } from '../../src/crypto/keypair.ts';
 
 const fixture = gcpKmsFixture();
 const seen: { method: string; url: string; body: string }[] = [];
@@ -36,6 +38,39 @@ const KMS = /^https:\/\/cloudkms\.googleapis\.com\/v1\/.*:encrypt/;
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(() => { server.resetHandlers(); seen.length = 0; });
 afterAll(() => server.close());
+
+describe('import', () => {
+  const holder = (material: Uint8Array) => async (t: { scheme: string; wrappingKey: Uint8Array }) => wrapForImporter(t.wrappingKey, t.scheme, material);
+  const path = (r: { method: string; url: string }) => `${r.method} ${r.url.split('/v1/')[1]!.split('?')[0]!.replace(/importJobs\/kmsgw-[0-9a-f-]+/, 'importJobs/J')}`;
+
+  it('one import job, awaited until ACTIVE, serves every import; each imported version is awaited until Cloud KMS has taken it in', async () => {
+    const c = connection();
+    const pair = newKeyPairSync({ type: 'ec', namedCurve: 'prime256v1' });
+    const key = { spec: 'EC_P256' as const, usage: 'SIGN_VERIFY' as const, exportable: true, keyId: 'key_01jdgcpimport000000000000001', signingAlgorithm: 'ECDSA_SHA_256' as const };
+    const first = await c.call('importKey', (p) => (p as GcpKmsProvider).importKey({ ...key, wrap: holder(pair.pkcs8) }));
+    const second = await c.call('importKey', (p) => (p as GcpKmsProvider).importKey({ ...key, ref: first.ref, wrap: holder(newKeyPairSync({ type: 'ec', namedCurve: 'prime256v1' }).pkcs8) }));
+    const ring = 'projects/kmsgw-test/locations/europe-west1/keyRings/faults';
+    const k = first.ref.slice('gcp:'.length);
+    expect(seen.map(path)).toEqual([
+      `POST ${ring}/importJobs`, `GET ${ring}/importJobs/J`, `GET ${ring}/importJobs/J`,
+      `POST ${ring}/cryptoKeys`, `POST ${k}/cryptoKeyVersions:import`, `GET ${k}/cryptoKeyVersions/1`, `GET ${k}/cryptoKeyVersions/1`,
+      `POST ${k}/cryptoKeyVersions:import`, `GET ${k}/cryptoKeyVersions/2`, `GET ${k}/cryptoKeyVersions/2`,
+    ]);
+    expect(JSON.parse(seen[0]!.body)).toMatchObject({ importMethod: 3, protectionLevel: 1 });
+    expect(second.versionRef).toBe(`${first.ref}/cryptoKeyVersions/2`);
+    expect(Buffer.from(await c.call('getPublicKey', (p) => (p as GcpKmsProvider).getPublicKey(first)))).toEqual(pair.spki);
+  });
+
+  it('material Cloud KMS does not take fails the import (IMPORT_FAILED, with its reason); a retry takes up the key it left empty', async () => {
+    const c = connection();
+    const key = { spec: 'AES_256' as const, usage: 'ENCRYPT_DECRYPT' as const, exportable: true, keyId: 'key_01jdgcpimport000000000000002' };
+    const err = await failure(c.call('importKey', (p) => (p as GcpKmsProvider).importKey({ ...key, wrap: holder(Buffer.alloc(16)) })));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('IMPORT_FAILED') });
+    const made = await c.call('importKey', (p) => (p as GcpKmsProvider).importKey({ ...key, wrap: holder(Buffer.alloc(32, 1)) }));
+    expect(made.versionRef).toMatch(/cryptoKeys\/key_01jdgcpimport000000000000002\/cryptoKeyVersions\/2$/);
+    expect(fixture.state.keys.get(made.ref.slice('gcp:'.length))!.versions.map((v) => v.state)).toEqual(['IMPORT_FAILED', 'ENABLED']);
+  });
+});
 
 describe('wire format', () => {
   it('a key is created without a version, labelled with the gateway id, then given its first version', async () => {
