@@ -1,17 +1,20 @@
 // The `azure` provider: Azure Key Vault keys through @azure/keyvault-keys. A gateway key is one
 // vault key (named after the gateway id) and its versions are the key's versions, so rotation is
 // native. Envelope DEKs are wrapped with RSA-OAEP-256 under RSA keys; EC keys sign.
-import { createPublicKey } from 'node:crypto';
-import type { CryptographyClient, KeyVaultKey } from '@azure/keyvault-keys';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { CryptographyClient, JsonWebKey, KeyVaultKey } from '@azure/keyvault-keys';
 import pMap from 'p-map';
 import { compactFromDer, derFromCompact, isEcSpec } from '../../src/crypto/ecdsa.ts';
+import { newKeyPair } from '../../src/crypto/keypair.ts';
+import { unwrapForImporter } from '../../src/crypto/keywrap.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer, Tagger,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
+  KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, wrappedFor } from '../provider.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
 import { azureKey, azureSignature, fromJwk, periodDays, signatureName } from './specs.ts';
@@ -30,7 +33,7 @@ function vaultTags(tags: Record<string, string>, taken: number): Record<string, 
   return Object.fromEntries(fit.slice(0, Math.max(0, 15 - Math.max(1, taken))));
 }
 
-export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, Tagger {
+export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, Tagger, Importer {
   readonly kind = 'azure' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(azureKey) as KeySpec[],
@@ -42,6 +45,8 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
   };
   /** A cryptography client fetches its key once; keep one per version. */
   private readonly cryptoClients = new LruCache<string, CryptographyClient>(10_000);
+  /** The key pair imports are wrapped for on their way to the vault: made at the first import, kept for the process's life. */
+  private importPair?: Promise<{ wrappingKey: Uint8Array; privateKey: KeyObject }>;
 
   constructor(private readonly vault: KeyVaultPort, private readonly vaultUrl: string) {}
 
@@ -55,6 +60,40 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
   /** Creating a key under an existing name adds a version (keys/create; no rotate permission needed). */
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
     return { ref: req.ref, versionRef: await this.newVersion(parse(req.ref).name, req.spec, req.usage, req.keyId, req.tags) };
+  }
+
+  /**
+   * Key Vault's key import: the vault takes the private key as a JWK over TLS, as a new version
+   * under the key's name. The material comes wrapped for a key pair of this provider's own and passes
+   * through the gateway's memory in the clear, as the local keystore's does. (BYOK, wrapped for a key exchange key
+   * inside the vault, needs a Premium vault or a Managed HSM, which this adapter does not cover yet.)
+   */
+  async importKey(req: ImportRequest): Promise<CreatedKey> {
+    const k = azureKey[req.spec];
+    if (!k) throw new KmsError('UNIMPLEMENTED', `a standard vault holds no ${req.spec} key`);
+    this.importPair ??= newKeyPair({ type: 'rsa', modulusLength: 3072 }).then(({ spki: wrappingKey, privateKey }) => ({ wrappingKey, privateKey }));
+    const pair = await this.importPair;
+    const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }));
+    const pkcs8 = unwrapForImporter(pair.privateKey, target.scheme, wrapped);
+    let jwk: Record<string, string | undefined>;
+    try {
+      jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }) as Record<string, string | undefined>;
+    } catch (err) {
+      throw new KmsError('INVALID_ARGUMENT', `the material is not a ${req.spec} private key`, { cause: err });
+    } finally {
+      pkcs8.fill(0);
+    }
+    const bytes = (f: string) => (jwk[f] === undefined ? undefined : Buffer.from(jwk[f]!, 'base64url'));
+    const curve = jwk.crv === 'secp256k1' ? 'P-256K' : jwk.crv;
+    if (jwk.kty !== k.kty || (k.curve ? curve !== k.curve : bytes('n')!.length * 8 !== k.keySize)) throw new KmsError('INVALID_ARGUMENT', `the material is not a ${req.spec} private key`);
+    const key: JsonWebKey = {
+      kty: k.kty, keyOps: keyOps(req.usage), ...(k.curve ? { crv: k.curve } : {}),
+      ...Object.fromEntries(['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'x', 'y'].map((f) => [f, bytes(f)]).filter(([, v]) => v !== undefined)),
+    };
+    const name = req.ref ? parse(req.ref).name : req.keyId.replaceAll('_', '-');
+    const imported = await this.vault.importKey(name, key, { tags: { [KEY_ID_TAG]: req.keyId } });
+    // Material that was in the clear elsewhere was never "never extractable"; the vault never exports it.
+    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: { extractable: false, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
   }
 
   /**
@@ -185,8 +224,7 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
 
   private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, keyId: string, tags: Record<string, string> = {}): Promise<string> {
     const k = azureKey[spec]!;
-    const keyOps = usage === 'SIGN_VERIFY' ? ['sign', 'verify'] : ['wrapKey', 'unwrapKey'];
-    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps, tags: { ...vaultTags(tags, 0), [KEY_ID_TAG]: keyId } });
+    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps: keyOps(usage), tags: { ...vaultTags(tags, 0), [KEY_ID_TAG]: keyId } });
     return `azure:${key.id!}`;
   }
 
@@ -201,6 +239,9 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
     return client;
   }
 }
+
+/** What a gateway key of `usage` does in the vault: sign, or wrap the envelopes' DEKs. */
+const keyOps = (usage: KeyUsage) => (usage === 'SIGN_VERIFY' ? ['sign', 'verify'] : ['wrapKey', 'unwrapKey']);
 
 /** A reply the SDK accepted but that carries no result (a proxy's page, say): INTERNAL, without its body. */
 class MalformedReply extends Error {

@@ -10,6 +10,8 @@ import { Connection } from '../../src/routing/connection.ts';
 import { AzureKeyVaultProvider } from '../../providers/azurekeyvault/index.ts';
 import { newKeyVaultClient } from '../../providers/azurekeyvault/client.ts';
 import { azureKeyVaultFixture, TENANT } from '../fixtures/azure-keyvault.ts';
+import { wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { newKeyPairSync } from '../../src/crypto/keypair.ts';
 
 const VAULT = 'https://kmsgw-faults.vault.azure.net';
 const fixture = azureKeyVaultFixture(VAULT);
@@ -34,6 +36,35 @@ const unwrap = (c: Connection, k: { ref: string; versionRef: string }, ciphertex
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(() => { server.resetHandlers(); seen.length = 0; });
 afterAll(() => server.close());
+
+describe('import', () => {
+  const holder = (material: Uint8Array) => async (t: { scheme: string; wrappingKey: Uint8Array }) => wrapForImporter(t.wrappingKey, t.scheme, material);
+  const base = { usage: 'SIGN_VERIFY' as const, exportable: true, keyId: 'key_01jdazureimport0000000000001' };
+
+  it('puts the private key to the vault as a JWK with the key\'s operations and gateway tag; a next version goes under the same name', async () => {
+    const c = connection();
+    const [a, b] = [newKeyPairSync({ type: 'ec', namedCurve: 'secp256k1' }), newKeyPairSync({ type: 'ec', namedCurve: 'secp256k1' })];
+    const first = await c.call('importKey', (p) => (p as AzureKeyVaultProvider).importKey({ ...base, spec: 'EC_SECP256K1', wrap: holder(a.pkcs8) }));
+    const second = await c.call('importKey', (p) => (p as AzureKeyVaultProvider).importKey({ ...base, spec: 'EC_SECP256K1', ref: first.ref, wrap: holder(b.pkcs8) }));
+    const puts = seen.filter((r) => r.method === 'PUT' && r.authorization);
+    expect(puts.map((r) => new URL(r.url).pathname)).toEqual(['/keys/key-01jdazureimport0000000000001', '/keys/key-01jdazureimport0000000000001']);
+    expect(JSON.parse(puts[0]!.body)).toMatchObject({ key: { kty: 'EC', crv: 'P-256K', key_ops: ['sign', 'verify'], d: expect.any(String) }, tags: { 'kmsgw-key-id': base.keyId } });
+    expect(second.ref).toBe(first.ref);
+    for (const [made, pair] of [[first, a], [second, b]] as const) {
+      expect(Buffer.from(await c.call('getPublicKey', (p) => (p as AzureKeyVaultProvider).getPublicKey({ ...made, spec: 'EC_SECP256K1' })))).toEqual(pair.spki);
+    }
+  });
+
+  it('refuses material that is not of the key\'s spec, and a spec a standard vault cannot hold, sending nothing to the vault', async () => {
+    const c = connection();
+    const rsa = newKeyPairSync({ type: 'rsa', modulusLength: 2048 });
+    expect(await failure(c.call('importKey', (p) => (p as AzureKeyVaultProvider).importKey({ ...base, spec: 'RSA_3072', wrap: holder(rsa.pkcs8) }))))
+      .toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('not a RSA_3072 private key') });
+    expect(await failure(c.call('importKey', (p) => (p as AzureKeyVaultProvider).importKey({ ...base, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', wrap: holder(Buffer.alloc(32)) }))))
+      .toMatchObject({ code: 'UNIMPLEMENTED' });
+    expect(seen.filter((r) => r.method === 'PUT')).toEqual([]);
+  });
+});
 
 describe('wire format', () => {
   it('the first call meets the bearer challenge, then carries the token from the credential chain', async () => {
