@@ -1,0 +1,67 @@
+// Same-material replicas in the clouds, over their wire fixtures: the rule for signing keys on a
+// backend that fixes a key's algorithm (Cloud KMS), and a replica added to an existing key in AWS,
+// which imports every version as a key of its own.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsKmsFixture } from './fixtures/aws-kms.ts';
+import { gcpKmsFixture, serviceAccountJson } from './fixtures/gcp-kms.ts';
+import { isMacer, withCapability } from '../providers/provider.ts';
+import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+
+const awsEndpoint = 'https://kms.eu-central-1.amazonaws.com';
+const aws = awsKmsFixture(awsEndpoint, 'eu-central-1');
+const server = setupServer(aws.handler, ...gcpKmsFixture().handlers);
+const credentials = join(mkdtempSync(join(tmpdir(), 'kmsgw-gcp-')), 'service-account.json');
+writeFileSync(credentials, serviceAccountJson(), { mode: 0o600 });
+Object.assign(process.env, { GOOGLE_APPLICATION_CREDENTIALS: credentials, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' });
+
+let gw: TestGateway;
+beforeAll(async () => {
+  server.listen({ onUnhandledRequest: 'error' });
+  gw = await startGateway({ config: { connections: [
+    { name: 'local', provider: 'local' },
+    { name: 'aws', provider: 'aws', region: 'eu-central-1', endpoint: awsEndpoint },
+    { name: 'gcp', provider: 'gcp', project: 'kmsgw-test', location: 'europe-west1', keyRing: 'replicas', protectionLevel: 'SOFTWARE' },
+  ] } });
+});
+afterAll(async () => {
+  await gw?.close();
+  server.close();
+});
+
+const keyCount = async () => (await gw.call('GET', '/v1/keys?limit=1000')).body.keys.length as number;
+
+describe('same-material replicas in the clouds', () => {
+  it('a signing key gets a Cloud KMS replica only pinned to an algorithm Cloud KMS has; refused ones leave nothing behind', async () => {
+    const before = await keyCount();
+    const unpinned = await gw.call('POST', '/v1/keys', { spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, connection: 'local', replicas: ['gcp'] });
+    expect(unpinned.body).toMatchObject({ status: 400, field: 'replicas', detail: expect.stringContaining('fixes a key\'s signing algorithm: pin the key to one') });
+    const foreign = await gw.call('POST', '/v1/keys', { spec: 'RSA_2048', usage: 'SIGN_VERIFY', signingAlgorithm: 'RSASSA_PSS_SHA_512', exportable: true, connection: 'local', replicas: ['gcp'] });
+    expect(foreign.body).toMatchObject({ status: 400, field: 'replicas', detail: expect.stringContaining('does not sign with RSASSA_PSS_SHA_512') });
+    expect(await keyCount()).toBe(before);
+    const pinned = await gw.call('POST', '/v1/keys', { spec: 'EC_P256', usage: 'SIGN_VERIFY', signingAlgorithm: 'ECDSA_SHA_256', exportable: true, connection: 'local', replicas: ['gcp'] });
+    expect(pinned.status, JSON.stringify(pinned.body)).toBe(201);
+    expect(pinned.body.bindings[1]).toMatchObject({ connection: 'gcp', sameMaterial: true });
+  });
+
+  it('a replica added in AWS to a key with two versions imports both, each as an AWS key of its own, and MACs as the key does', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'HMAC_256', usage: 'MAC', exportable: true, connection: 'local' })).body;
+    const old = (await gw.call('POST', `/v1/keys/${k.id}/mac`, { message: b64('m') })).body.mac;
+    expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+    const imported = aws.keys.size;
+    const added = await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'aws' });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect(added.body.bindings.find((b: { connection: string }) => b.connection === 'aws')).toMatchObject({ role: 'replica', sameMaterial: true, syncStatus: 'in_sync' });
+    const made = [...aws.keys.values()].slice(imported);
+    expect(made.map((x) => [x.origin, x.state])).toEqual([['EXTERNAL', 'Enabled'], ['EXTERNAL', 'Enabled']]);
+    const events = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events;
+    expect(events.at(-1)).toMatchObject({ type: 'REPLICA_ADDED', detail: { connection: 'aws', sameMaterial: true, versions: [1, 2] } });
+    // The first AWS key holds version 1's material: asked itself, it makes the MAC made before the replica existed.
+    const onAws = withCapability(gw.runtime.connections.get('aws').provider, isMacer, 'MAC');
+    const ref = `aws:${made[0]!.arn}`;
+    expect(Buffer.from(await onAws.mac({ ref, versionRef: ref, spec: 'HMAC_256', message: Buffer.from('m') })).toString('base64')).toBe(old);
+  });
+});
