@@ -135,6 +135,9 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, T
    * and a retry takes it up again.
    */
   async importKey(req: ImportRequest): Promise<CreatedKey> {
+    if (req.usage === 'SIGN_VERIFY' && req.spec.startsWith('RSA_') && !(gcpSigningAlgorithms as readonly string[]).includes(req.signingAlgorithm ?? '')) {
+      throw new KmsError('INVALID_ARGUMENT', `Cloud KMS fixes an RSA key's signing algorithm: the key must be pinned to one it has (${req.signingAlgorithm ?? 'none'} is not)`);
+    }
     const { purpose, algorithm } = gcpTemplate(req.spec, req.usage, req.signingAlgorithm);
     let job = '';
     const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => {

@@ -69,6 +69,13 @@ describe('import', () => {
     const made = await c.call('importKey', (p) => (p as GcpKmsProvider).importKey({ ...key, wrap: holder(Buffer.alloc(32, 1)) }));
     expect(made.versionRef).toMatch(/cryptoKeys\/key_01jdgcpimport000000000000002\/cryptoKeyVersions\/2$/);
     expect(fixture.state.keys.get(made.ref.slice('gcp:'.length))!.versions.map((v) => v.state)).toEqual(['IMPORT_FAILED', 'ENABLED']);
+    // An RSA signing key not pinned to an algorithm Cloud KMS has is refused before anything is sent.
+    seen.length = 0;
+    const unpinned = await failure(c.call('importKey', (p) => (p as GcpKmsProvider).importKey({
+      spec: 'RSA_2048', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jdgcpimport000000000000003', wrap: holder(Buffer.alloc(1)),
+    })));
+    expect(unpinned).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('must be pinned') });
+    expect(seen).toEqual([]);
   });
 });
 
