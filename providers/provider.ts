@@ -168,11 +168,17 @@ export interface Importer {
   importKey(req: ImportRequest): Promise<CreatedKey>;
 }
 
+/** Imported material: it was in the clear elsewhere, so never "never extractable" nor "always sensitive". */
+export const importedAttributes = (extractable: boolean): MaterialAttributes => ({ extractable, neverExtractable: false, sensitive: true, alwaysSensitive: false });
+
+/** The importers' schemes, best first: CKM_RSA_AES_KEY_WRAP with SHA-256 OAEP, else SHA-1 (all SoftHSM2 exports with). */
+export const rsaAesSchemes = ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'] as const satisfies readonly ExportScheme[];
+
 /**
  * The material wrapped for the first of an importer's `schemes` (best first) its holder can wrap
  * with: `target` makes the importer's target for a scheme.
  */
-export async function wrappedFor(req: ImportRequest, schemes: readonly ExportScheme[], target: (scheme: ExportScheme) => Promise<ImportTarget>): Promise<{ target: ImportTarget; wrapped: Uint8Array }> {
+export async function wrappedFor(req: ImportRequest, target: (scheme: ExportScheme) => Promise<ImportTarget>, schemes: readonly ExportScheme[] = rsaAesSchemes): Promise<{ target: ImportTarget; wrapped: Uint8Array }> {
   for (const [i, scheme] of schemes.entries()) {
     const t = await target(scheme);
     try {

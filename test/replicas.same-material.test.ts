@@ -10,6 +10,7 @@ import { drill } from '../src/dr/drill.ts';
 import { isMacer, isSigner, withCapability } from '../providers/provider.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { finished } from './support/inventory.ts';
+import { outage } from './support/outage.ts';
 import { softhsmConnection } from './support/softhsm.ts';
 
 let gw: TestGateway;
@@ -41,14 +42,6 @@ const gatewayPublicKey = async (keyId: string, version: number) => {
   return createPublicKey(pem).export({ type: 'spki', format: 'der' });
 };
 
-/** Makes one operation of a connection's provider fail as an unreachable backend does, until the returned function puts it back. */
-function outage(connection: string, op: string): () => void {
-  const provider = gw.runtime.connections.get(connection).provider as unknown as Record<string, unknown>;
-  const original = provider[op];
-  provider[op] = async () => { throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' }); };
-  return () => { provider[op] = original; };
-}
-
 const failovers = async (operation: string, from: string, to: string) => {
   const metrics = await (await gw.app.request('/metrics', { headers: { authorization: `Bearer ${gw.secret}` } })).text();
   return Number(new RegExp(`^kmsgw_failovers_total\\{operation="${operation}",from="${from}",to="${to}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
@@ -77,7 +70,7 @@ describe('same-material replicas', () => {
 
     // The local keystore fails: signing goes on, on the token, and the signature verifies under the key's public key.
     const before = await failovers('sign', 'local', 'hsm');
-    const restore = outage('local', 'sign');
+    const restore = outage(gw.runtime.connections.get('local').provider, ['sign']);
     try {
       const r = await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64(message), algorithm: 'ECDSA_SHA_256' });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -113,7 +106,7 @@ describe('same-material replicas', () => {
     expect(k.bindings[1]!.sameMaterial).toBe(true);
     const sealed = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('both') })).body.ciphertext;
     expect(decodeEnvelope(Buffer.from(sealed, 'base64')).wraps).toHaveLength(2);
-    const restore = outage('local', 'decrypt');
+    const restore = outage(gw.runtime.connections.get('local').provider, ['decrypt']);
     try {
       expect((await gw.call('POST', '/v1/decrypt', { ciphertext: sealed })).body.plaintext).toBe(b64('both'));
     } finally {
@@ -123,7 +116,7 @@ describe('same-material replicas', () => {
 
   it('a replica that missed a rotation gets the primary\'s material for it from the sync job', async () => {
     const k = await create({ spec: 'RSA_2048', usage: 'SIGN_VERIFY', exportable: true, connection: 'local', replicas: ['hsm'] });
-    const restore = outage('hsm', 'importKey');
+    const restore = outage(gw.runtime.connections.get('hsm').provider, ['importKey']);
     try {
       expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
     } finally {
@@ -156,7 +149,7 @@ describe('same-material replicas', () => {
     const hsm = (added.body.bindings as Binding[]).find((b) => b.connection === 'hsm')!;
     expect(hsm).toMatchObject({ role: 'replica', sameMaterial: true, syncStatus: 'in_sync' });
     for (const version of [1, 2]) expect(await backendPublicKey(k.id, hsm, version, 'EC_P256')).toEqual(await gatewayPublicKey(k.id, version));
-    const restore = outage('local', 'sign');
+    const restore = outage(gw.runtime.connections.get('local').provider, ['sign']);
     try {
       const res = await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('signed by the replica'), algorithm: 'ECDSA_SHA_256' });
       expect(res.status).toBe(200);

@@ -14,7 +14,7 @@ import type {
   Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
   Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, wrappedFor } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
 import { awsKeySpec, awsKeyUsage, fromAwsSpec, fromAwsUsage, macAlgorithm } from './specs.ts';
@@ -71,7 +71,7 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
     const KeyId = keyIdOf(versionRef);
     try {
       let importToken: Uint8Array | undefined;
-      const { wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => {
+      const { wrapped } = await wrappedFor(req, async (scheme) => {
         const params = await this.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: scheme, WrappingKeySpec: 'RSA_3072' }));
         importToken = params.ImportToken!;
         return { scheme, wrappingKey: params.PublicKey! };
@@ -81,8 +81,8 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
       await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })).catch(() => {});
       throw err;
     }
-    // Material that was in the clear elsewhere was never "never extractable"; AWS never exports it.
-    return { ref: req.ref ?? versionRef, versionRef, attributes: { extractable: false, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
+    // AWS never exports it.
+    return { ref: req.ref ?? versionRef, versionRef, attributes: importedAttributes(false) };
   }
 
   /**

@@ -1,12 +1,10 @@
 // The `azure` provider: Azure Key Vault keys through @azure/keyvault-keys. A gateway key is one
 // vault key (named after the gateway id) and its versions are the key's versions, so rotation is
 // native. Envelope DEKs are wrapped with RSA-OAEP-256 under RSA keys; EC keys sign.
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { CryptographyClient, JsonWebKey, KeyVaultKey } from '@azure/keyvault-keys';
 import pMap from 'p-map';
 import { compactFromDer, derFromCompact, isEcSpec } from '../../src/crypto/ecdsa.ts';
-import { newKeyPair } from '../../src/crypto/keypair.ts';
-import { unwrapForImporter } from '../../src/crypto/keywrap.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
@@ -14,7 +12,8 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, wrappedFor } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, importedAttributes } from '../provider.ts';
+import { SoftwareImportKey } from '../software-import.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
 import { azureKey, azureSignature, fromJwk, periodDays, signatureName } from './specs.ts';
@@ -45,8 +44,7 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
   };
   /** A cryptography client fetches its key once; keep one per version. */
   private readonly cryptoClients = new LruCache<string, CryptographyClient>(10_000);
-  /** The key pair imports are wrapped for on their way to the vault: made at the first import, kept for the process's life. */
-  private importPair?: Promise<{ wrappingKey: Uint8Array; privateKey: KeyObject }>;
+  private readonly importer = new SoftwareImportKey();
 
   constructor(private readonly vault: KeyVaultPort, private readonly vaultUrl: string) {}
 
@@ -71,10 +69,7 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
   async importKey(req: ImportRequest): Promise<CreatedKey> {
     const k = azureKey[req.spec];
     if (!k) throw new KmsError('UNIMPLEMENTED', `a standard vault holds no ${req.spec} key`);
-    this.importPair ??= newKeyPair({ type: 'rsa', modulusLength: 3072 }).then(({ spki: wrappingKey, privateKey }) => ({ wrappingKey, privateKey }));
-    const pair = await this.importPair;
-    const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }));
-    const pkcs8 = unwrapForImporter(pair.privateKey, target.scheme, wrapped);
+    const pkcs8 = await this.importer.unwrap(req);
     let jwk: Record<string, string | undefined>;
     try {
       jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }) as Record<string, string | undefined>;
@@ -92,8 +87,8 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
     };
     const name = req.ref ? parse(req.ref).name : req.keyId.replaceAll('_', '-');
     const imported = await this.vault.importKey(name, key, { tags: { [KEY_ID_TAG]: req.keyId } });
-    // Material that was in the clear elsewhere was never "never extractable"; the vault never exports it.
-    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: { extractable: false, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
+    // The vault never exports it.
+    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
   }
 
   /**

@@ -11,7 +11,7 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, wrappedFor } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
 import { once, type GcpKmsPort } from './client.ts';
 import { gcpErrorCode } from './errors.ts';
@@ -135,12 +135,9 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, T
    * and a retry takes it up again.
    */
   async importKey(req: ImportRequest): Promise<CreatedKey> {
-    if (req.usage === 'SIGN_VERIFY' && req.spec.startsWith('RSA_') && !(gcpSigningAlgorithms as readonly string[]).includes(req.signingAlgorithm ?? '')) {
-      throw new KmsError('INVALID_ARGUMENT', `Cloud KMS fixes an RSA key's signing algorithm: the key must be pinned to one it has (${req.signingAlgorithm ?? 'none'} is not)`);
-    }
     const { purpose, algorithm } = gcpTemplate(req.spec, req.usage, req.signingAlgorithm);
     let job = '';
-    const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => {
+    const { target, wrapped } = await wrappedFor(req, async (scheme) => {
       const active = await this.importJob(scheme);
       job = active.name!;
       return { scheme, wrappingKey: createPublicKey(active.publicKey!.pem!).export({ type: 'spki', format: 'der' }) };
@@ -155,8 +152,8 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, T
     if (version.state !== 'ENABLED') {
       throw new KmsError(version.state === 'IMPORT_FAILED' ? 'INVALID_ARGUMENT' : 'UNAVAILABLE', `Cloud KMS did not take the material in (${String(version.state)}: ${version.importFailureReason ?? 'no reason given'})`);
     }
-    // Material that was in the clear elsewhere was never "never extractable"; Cloud KMS never exports it.
-    return { ref, versionRef: `gcp:${version.name!}`, attributes: { extractable: false, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
+    // Cloud KMS never exports it.
+    return { ref, versionRef: `gcp:${version.name!}`, attributes: importedAttributes(false) };
   }
 
   /**

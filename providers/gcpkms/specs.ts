@@ -1,6 +1,7 @@
 // The gateway's specs and algorithms in Cloud KMS terms: a CryptoKey's purpose and its versions'
 // algorithm, which Cloud KMS fixes per key (so a signing key signs with one algorithm only).
 import type { protos } from '@google-cloud/kms';
+import { KmsError } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 
 type Purpose = keyof typeof protos.google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose;
@@ -21,13 +22,21 @@ export const gcpSigningAlgorithms = ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SH
 export const gcpSpecs = (hsm: boolean): KeySpec[] =>
   ['AES_256', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_P256', 'EC_P384', ...(hsm ? ['EC_SECP256K1' as const] : []), 'ED25519', 'HMAC_256', 'HMAC_384', 'HMAC_512'];
 
+/**
+ * A key's purpose and version algorithm. Cloud KMS fixes an RSA signing key's algorithm, so such a
+ * key must be pinned to one Cloud KMS has (the core pins keys it creates; an import or a restore
+ * brings the key's own pin).
+ */
 export function gcpTemplate(spec: KeySpec, usage: KeyUsage, algorithm?: SigningAlgorithm): { purpose: Purpose; algorithm: Algorithm } {
   const bits = Number(spec.slice(4));
   if (usage === 'MAC') return { purpose: 'MAC', algorithm: hmac[spec] as Algorithm };
   if (usage === 'ENCRYPT_DECRYPT') {
     return spec === 'AES_256' ? { purpose: 'ENCRYPT_DECRYPT', algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION' } : { purpose: 'ASYMMETRIC_DECRYPT', algorithm: `RSA_DECRYPT_OAEP_${bits}_SHA256` as Algorithm };
   }
-  return { purpose: 'ASYMMETRIC_SIGN', algorithm: (spec.startsWith('RSA_') ? signing[algorithm!]!(bits) : ec[spec]!) as Algorithm };
+  if (!spec.startsWith('RSA_')) return { purpose: 'ASYMMETRIC_SIGN', algorithm: ec[spec] as Algorithm };
+  const rsa = algorithm && signing[algorithm];
+  if (!rsa) throw new KmsError('INVALID_ARGUMENT', `Cloud KMS fixes an RSA key's signing algorithm: the key must be pinned to one it has (${algorithm ?? 'none'} is not)`);
+  return { purpose: 'ASYMMETRIC_SIGN', algorithm: rsa(bits) as Algorithm };
 }
 
 const byAlgorithm = <T extends Partial<Record<KeySpec, string>>>(table: T, algorithm: string) => (Object.keys(table) as KeySpec[]).find((k) => table[k] === algorithm);

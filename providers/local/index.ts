@@ -1,9 +1,8 @@
 // The `local` provider: the gateway's own software keystore and the embedded default. Material is
 // generated with node:crypto, sealed under the versioned root keyring and kept through a narrow
 // store port (the gateway backs it with its database; tests may back it with a Map).
-import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { newKeyPair } from '../../src/crypto/keypair.ts';
-import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, schemeParts, unwrapForImporter, wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { constants, createCipheriv, createDecipheriv, createHmac, privateDecrypt, publicEncrypt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { kwpUnwrap, kwpWrap, oaepUnwrap, oaepWrap, schemeParts, wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
@@ -11,7 +10,8 @@ import type {
   Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, KeyProvider, KeyVersionRef,
   KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
-import { wrappedFor } from '../provider.ts';
+import { importedAttributes } from '../provider.ts';
+import { SoftwareImportKey } from '../software-import.ts';
 import { checkedMaterial, generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
 import { signDigest, verifyDigest } from './signing.ts';
@@ -36,8 +36,7 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
    * instance must not linger in this one's memory (its destroyKey empties only its own cache).
    */
   private readonly cache = new LruCache<string, { material: Material; expires: number }>(10_000);
-  /** The key pair imports are wrapped for: made at the first import, kept for the process's life. */
-  private importPair?: Promise<{ wrappingKey: Uint8Array; privateKey: KeyObject }>;
+  private readonly importer = new SoftwareImportKey();
 
   constructor(private readonly keyring: RootKeyring, private readonly store: MaterialStore, private readonly materialTtlMs = 5 * 60_000) {}
 
@@ -55,16 +54,12 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
   }
 
   async importKey(req: ImportRequest): Promise<CreatedKey> {
-    const pair = await this.importKeyPair();
-    // The pair takes every scheme: RSA_AES_KEY_WRAP with SHA-256, else with SHA-1 (for PKCS#11 exporters).
-    const { target, wrapped } = await wrappedFor(req, ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'], async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }));
-    const material = checkedMaterial(req.spec, unwrapForImporter(pair.privateKey, target.scheme, wrapped));
+    const material = checkedMaterial(req.spec, await this.importer.unwrap(req));
     try {
       const ref = req.ref ?? `local:id=${randomUUID()}`;
       const version = req.ref ? await this.nextVersion(req.ref) : 1;
       await this.addVersion(ref, version, req.spec, material);
-      // Material that was in the clear elsewhere was never "never extractable".
-      return { ref, versionRef: String(version), attributes: { extractable: req.exportable, neverExtractable: false, sensitive: true, alwaysSensitive: false } };
+      return { ref, versionRef: String(version), attributes: importedAttributes(req.exportable) };
     } finally {
       material.fill(0);
     }
@@ -155,11 +150,6 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
   private async nextVersion(ref: string): Promise<number> {
     parseRef(ref);
     return (await this.store.latestVersion(ref)) + 1;
-  }
-
-  private importKeyPair() {
-    this.importPair ??= newKeyPair({ type: 'rsa', modulusLength: 3072 }).then(({ spki: wrappingKey, privateKey }) => ({ privateKey, wrappingKey }));
-    return this.importPair;
   }
 
   private async material(req: KeyVersionRef & { spec: KeySpec }): Promise<Material> {

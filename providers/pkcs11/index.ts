@@ -15,7 +15,7 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Exporter, ExportRequest,
   Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
-import { wrappedFor } from '../provider.ts';
+import { rsaAesSchemes, wrappedFor } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
 import { checkImported, describe, find, findAll, generate, importTemplates, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
@@ -169,8 +169,8 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
    */
   async importKey(req: ImportRequest): Promise<CreatedKey> {
     const pair = await this.importKeyPair();
-    const schemes = pair.hash === 'sha256' ? ['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1'] as const : ['RSA_AES_KEY_WRAP_SHA_1'] as const;
-    const { target, wrapped } = await wrappedFor(req, schemes, async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }));
+    const schemes = pair.hash === 'sha256' ? rsaAesSchemes : ['RSA_AES_KEY_WRAP_SHA_1' as const];
+    const { target, wrapped } = await wrappedFor(req, async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }), schemes);
     const p = this.token.p;
     const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
     const id = randomBytes(16);

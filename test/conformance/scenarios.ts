@@ -9,6 +9,7 @@ import { loadKeyGraphs } from '../../src/db/queries/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
+import { outage } from '../support/outage.ts';
 import { exceptions } from './exceptions.ts';
 
 export interface Harness {
@@ -283,14 +284,6 @@ export function conformance(h: Harness): void {
 function firstOfEachFamily(caps: Capabilities, usage: string): KeySpec[] {
   const specs = caps.specs.filter((s) => specInfo[s].usages.includes(usage as never));
   return specs.filter((s, i) => specs.findIndex((t) => specInfo[t].family === specInfo[s].family) === i);
-}
-
-/** Makes `ops` of a provider fail as an unreachable backend does, until the returned function puts them back. */
-function outage(provider: KeyProvider, ops: string[]): () => void {
-  const p = provider as unknown as Record<string, unknown>;
-  const saved = ops.map((op) => [op, p[op]] as const);
-  for (const op of ops) p[op] = async () => { throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' }); };
-  return () => { for (const [op, fn] of saved) p[op] = fn; };
 }
 
 /** The importer's side of an export: a cloud's wrapping key pair, here in node:crypto. */

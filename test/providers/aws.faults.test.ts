@@ -8,7 +8,7 @@ import { KmsError } from '../../src/errors.ts';
 import { Connection } from '../../src/routing/connection.ts';
 import { AwsKmsProvider } from '../../providers/awskms/index.ts';
 import { newKmsClient } from '../../providers/awskms/client.ts';
-import { wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { holder } from '../support/import.ts';
 import { newKeyPairSync } from '../../src/crypto/keypair.ts';
 import { awsKmsFixture } from '../fixtures/aws-kms.ts';
 
@@ -70,19 +70,13 @@ describe('wire format', () => {
 });
 
 describe('import', () => {
-  const holder = (material: Uint8Array, offered: string[], can = (_scheme: string) => true) => async (t: { scheme: string; wrappingKey: Uint8Array }) => {
-    offered.push(t.scheme);
-    if (!can(t.scheme)) throw new KmsError('UNIMPLEMENTED', `the holder cannot wrap with ${t.scheme}`);
-    return wrapForImporter(t.wrappingKey, t.scheme, material);
-  };
-
   it('makes an EXTERNAL key, asks its parameters for the holder\'s scheme (SHA-256 first, then SHA-1 on the same key) and imports material that never expires', async () => {
     const fixture = awsKmsFixture(ENDPOINT);
     server.use(fixture.handler);
     const pair = newKeyPairSync({ type: 'ec', namedCurve: 'prime256v1' });
     const offered: string[] = [];
     const created = await connection().call('importKey', (p) => (p as AwsKmsProvider).importKey({
-      spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(pair.pkcs8, offered, (s) => s.endsWith('SHA_1')),
+      spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(pair.pkcs8, { offered, can: (s) => s.endsWith('SHA_1') }),
     }));
     expect(offered).toEqual(['RSA_AES_KEY_WRAP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1']);
     expect(created).toMatchObject({ ref: created.versionRef, attributes: { extractable: false, neverExtractable: false } });
@@ -96,11 +90,11 @@ describe('import', () => {
     server.use(fixture.handler);
     const rsa = newKeyPairSync({ type: 'rsa', modulusLength: 2048 });
     const err = await failure(connection().call('importKey', (p) => (p as AwsKmsProvider).importKey({
-      spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(rsa.pkcs8, []),
+      spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(rsa.pkcs8),
     })));
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
     const cannot = await failure(connection().call('importKey', (p) => (p as AwsKmsProvider).importKey({
-      spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(Buffer.alloc(32), [], () => false),
+      spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, keyId: 'key_01jd0000000000000000000000', wrap: holder(Buffer.alloc(32), { can: () => false }),
     })));
     expect(cannot).toMatchObject({ code: 'UNIMPLEMENTED' });
     expect([...fixture.keys.values()].map((k) => k.state)).toEqual(['PendingDeletion', 'PendingDeletion']);

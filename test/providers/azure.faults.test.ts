@@ -10,7 +10,7 @@ import { Connection } from '../../src/routing/connection.ts';
 import { AzureKeyVaultProvider } from '../../providers/azurekeyvault/index.ts';
 import { newKeyVaultClient } from '../../providers/azurekeyvault/client.ts';
 import { azureKeyVaultFixture, TENANT } from '../fixtures/azure-keyvault.ts';
-import { wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { holder } from '../support/import.ts';
 import { newKeyPairSync } from '../../src/crypto/keypair.ts';
 
 const VAULT = 'https://kmsgw-faults.vault.azure.net';
@@ -38,7 +38,6 @@ afterEach(() => { server.resetHandlers(); seen.length = 0; });
 afterAll(() => server.close());
 
 describe('import', () => {
-  const holder = (material: Uint8Array) => async (t: { scheme: string; wrappingKey: Uint8Array }) => wrapForImporter(t.wrappingKey, t.scheme, material);
   const base = { usage: 'SIGN_VERIFY' as const, exportable: true, keyId: 'key_01jdazureimport0000000000001' };
 
   it('puts the private key to the vault as a JWK with the key\'s operations and gateway tag; a next version goes under the same name', async () => {

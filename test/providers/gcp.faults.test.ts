@@ -12,7 +12,7 @@ import { Connection } from '../../src/routing/connection.ts';
 import { GcpKmsProvider } from '../../providers/gcpkms/index.ts';
 import { newGcpKmsClient } from '../../providers/gcpkms/client.ts';
 import { gcpKmsFixture, serviceAccountJson } from '../fixtures/gcp-kms.ts';
-import { wrapForImporter } from '../../src/crypto/keywrap.ts';
+import { holder } from '../support/import.ts';
 import { newKeyPairSync } from '../../src/crypto/keypair.ts';
 
 const fixture = gcpKmsFixture();
@@ -40,7 +40,6 @@ afterEach(() => { server.resetHandlers(); seen.length = 0; });
 afterAll(() => server.close());
 
 describe('import', () => {
-  const holder = (material: Uint8Array) => async (t: { scheme: string; wrappingKey: Uint8Array }) => wrapForImporter(t.wrappingKey, t.scheme, material);
   const path = (r: { method: string; url: string }) => `${r.method} ${r.url.split('/v1/')[1]!.split('?')[0]!.replace(/importJobs\/kmsgw-[0-9a-f-]+/, 'importJobs/J')}`;
 
   it('one import job, awaited until ACTIVE, serves every import; each imported version is awaited until Cloud KMS has taken it in', async () => {

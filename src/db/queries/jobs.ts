@@ -2,7 +2,7 @@
 // with SKIP LOCKED so instances never take the same job, checkpoints guarded by the lease, and
 // the end of a job.
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
-import { notify, type Db } from '../client.ts';
+import { executeRows, notify, type Db } from '../client.ts';
 import { jobs, type JobRow } from '../schema/index.ts';
 
 export const JOB_CHANNEL = 'kmsgw_jobs';
@@ -30,9 +30,8 @@ export async function queueJob(db: Db, row: { id: string; kind: string; target: 
  * (not due any more, or a job for the target is queued or running).
  */
 export async function queueJobIfDue(db: Db, row: { id: string; kind: string; target: string; createdBy: string }, due: SQL): Promise<boolean> {
-  const result = await db.execute(sql`insert into ${jobs} (id, kind, target, status, created_by)
+  const rows = await executeRows(db, sql`insert into ${jobs} (id, kind, target, status, created_by)
     select ${row.id}, ${row.kind}, ${row.target}, 'QUEUED', ${row.createdBy} where ${due} on conflict do nothing returning id`);
-  const rows = Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows;
   if (rows.length === 0) return false;
   await notify(db, JOB_CHANNEL, row.id);
   return true;

@@ -1,6 +1,6 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
 import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { notify, type Db } from '../client.ts';
+import { executeRows, notify, type Db } from '../client.ts';
 import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
 import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
@@ -126,12 +126,11 @@ async function pageAmongFew(db: Db, where: (SQL | undefined)[], sort: Sort, afte
     : after.value === null ? sql`m.v is null and m.id ${beyond} ${after.id}`
       : sql`(m.v is null or (m.v, m.id) ${beyond} (${sql.param(column.columnType === 'PgTimestamp' ? new Date(after.value) : after.value, column)}, ${after.id}))`;
   // One statement: the matches (at most FEW + 1, unordered), their count, and the page among them in order.
-  const result = await db.execute(sql`
+  const rows = await executeRows<{ id: string | null; n: number }>(db, sql`
     with m as (select ${keys.id} as id, ${column} as v from ${keys} where ${and(...where) ?? sql`true`} limit ${FEW + 1})
     select p.id, c.n from (select count(*)::int as n from m) c
     left join lateral (select m.id, row_number() over (order by ${order}) as rn from m where ${cursor} order by ${order} limit ${limit}) p on true
     order by p.rn`);
-  const rows = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as { id: string | null; n: number }[];
   if ((rows[0]?.n ?? 0) > FEW) return undefined;
   return rows.flatMap((r) => (r.id === null ? [] : [r.id]));
 }
