@@ -1,6 +1,7 @@
 // The driver interface every backend implements (STYLE rule 2). It knows nothing of HTTP, policy
 // or the database; the core (src/routing/connection.ts) adds deadlines, error wrapping and metrics.
 import { KmsError, type ErrorCode } from '../src/errors.ts';
+import { contextDigest } from '../src/crypto/envelope.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../src/keys/specs.ts';
 
 export const providerKinds = ['local', 'aws', 'azure', 'gcp', 'pkcs11'] as const;
@@ -102,7 +103,27 @@ export interface Macer {
 }
 
 export const isSigner = (p: KeyProvider): p is KeyProvider & Signer => typeof (p as Partial<Signer>).sign === 'function';
+export const isNativeCipher = (p: KeyProvider): p is KeyProvider & NativeCipher => typeof (p as Partial<NativeCipher>).encryptNative === 'function';
 export const isMacer = (p: KeyProvider): p is KeyProvider & Macer => typeof (p as Partial<Macer>).mac === 'function';
+
+/** A caller's request for the backend's own ciphertext: its encryption context is bound the backend's own way. */
+export interface NativeRequest extends KeyVersionRef { spec: KeySpec; context: Record<string, string> }
+
+/**
+ * Optional capability: the backend's own ciphertext of the caller's data, which the caller can open
+ * with the backend's own API (an AWS `Decrypt`, a Cloud KMS `decrypt`) when the gateway is not there.
+ * The context becomes AWS's EncryptionContext, elsewhere AAD (its digest, `nativeAad`); under RSA
+ * keys (OAEP with SHA-256) the core lets no context through, as no cloud binds one there.
+ */
+export interface NativeCipher {
+  /** The most plaintext one encrypt under a symmetric key takes; absent where only RSA keys encrypt. */
+  readonly nativeMaxPlaintext?: number;
+  encryptNative(req: NativeRequest & { plaintext: Uint8Array }): Promise<Uint8Array>;
+  decryptNative(req: NativeRequest & { ciphertext: Uint8Array }): Promise<Uint8Array>;
+}
+
+/** The AAD a context becomes where the backend binds bytes: the envelope's context digest, nothing for none. */
+export const nativeAad = (context: Record<string, string>): Uint8Array => (Object.keys(context).length === 0 ? new Uint8Array(0) : contextDigest(context));
 
 /** Wrapping of keys the caller holds: AES key wrap with padding (RFC 5649) under AES keys, RSA-OAEP under RSA keys. */
 export const wrapAlgorithms = ['AES_KEY_WRAP_PAD', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;

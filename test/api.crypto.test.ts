@@ -129,4 +129,33 @@ describe('encryption', () => {
     expect(re.keyId).toBe(b);
     expect((await gw.call('POST', '/v1/decrypt', { ciphertext: re.ciphertext, context: { to: 'b' } })).body.plaintext).toBe(b64('move me'));
   });
+
+  describe('native ciphertext', () => {
+    it('is the keystore\'s own AES-GCM ciphertext (no envelope), audited as native, and opens only with its key and version', async () => {
+      const id = await create('AES_256', 'ENCRYPT_DECRYPT');
+      const out = (await gw.call('POST', `/v1/keys/${id}/encrypt`, { plaintext: b64('sixteen bytes..!'), format: 'native' })).body;
+      expect(Buffer.from(out.ciphertext, 'base64').length).toBe(12 + 16 + 16);
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: out.ciphertext })).status).toBe(400);
+      const other = await create('AES_256', 'ENCRYPT_DECRYPT');
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: out.ciphertext, format: 'native', key: other, version: 1 })).body).toMatchObject({ status: 400, field: 'ciphertext' });
+      const events = (await gw.call('GET', `/v1/audit/events?keyId=${id}&limit=10`)).body.events as { action: string; detail?: Record<string, string> }[];
+      expect(events.find((e) => e.action === 'encrypt')?.detail).toMatchObject({ format: 'native' });
+    });
+
+    it('refuses misplaced fields with 400 on the field, before anything is done', async () => {
+      const id = await create('AES_256', 'ENCRYPT_DECRYPT');
+      const ct = (await gw.call('POST', `/v1/keys/${id}/encrypt`, { plaintext: b64('x'), format: 'native' })).body.ciphertext;
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: ct, format: 'native', key: id })).body).toMatchObject({ status: 400, field: 'version' });
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: ct, format: 'native', version: 1 })).body).toMatchObject({ status: 400, field: 'key' });
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: ct, key: id })).body).toMatchObject({ status: 400, field: 'key' });
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: ct, format: 'native', key: id, version: 1, connection: 'elsewhere' })).body).toMatchObject({ status: 400, field: 'connection' });
+      expect((await gw.call('POST', `/v1/keys/${id}/encrypt`, { plaintext: b64('x'), format: 'raw' })).body).toMatchObject({ status: 400, field: 'format' });
+      expect((await gw.call('POST', `/v1/keys/${id}/encrypt`, { plaintext: b64(Buffer.alloc(65_537)), format: 'native' })).body).toMatchObject({ status: 400, field: 'plaintext' });
+      const rsa = await create('RSA_2048', 'ENCRYPT_DECRYPT');
+      expect((await gw.call('POST', `/v1/keys/${rsa}/encrypt`, { plaintext: b64(Buffer.alloc(191)), format: 'native' })).body).toMatchObject({ status: 400, field: 'plaintext' });
+      expect((await gw.call('POST', `/v1/keys/${rsa}/encrypt`, { plaintext: b64(Buffer.alloc(190)), format: 'native' })).status).toBe(200);
+      const signing = await create('EC_P256', 'SIGN_VERIFY');
+      expect((await gw.call('POST', `/v1/keys/${signing}/encrypt`, { plaintext: b64('x'), format: 'native' })).status).toBe(400);
+    });
+  });
 });

@@ -12,7 +12,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingAlgorithms, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
 import type {
   Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
-  Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
+  Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
 import type { KmsPort } from './client.ts';
@@ -37,7 +37,7 @@ const OPERATION_TAG = 'kmsgw:operation';
 
 const awsStates: Record<string, DiscoveredKey['state']> = { Enabled: 'ENABLED', Disabled: 'DISABLED', PendingDeletion: 'PENDING_DELETION' };
 
-export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, CreationFinder, Tagger, Importer {
+export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer, Discoverer, CreationFinder, Tagger, Importer {
   readonly kind = 'aws' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(awsKeySpec) as KeySpec[],
@@ -143,6 +143,17 @@ export class AwsKmsProvider implements KeyProvider, Signer, Macer, Discoverer, C
   async decrypt(req: DecryptRequest): Promise<Uint8Array> {
     const out = await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...binding(req.spec, req.aad) }));
     return out.Plaintext!;
+  }
+
+  /** AWS's own ciphertext blob: the caller's context is its EncryptionContext, as a direct `Encrypt` would have it. */
+  readonly nativeMaxPlaintext = 4096;
+
+  async encryptNative(req: NativeRequest & { plaintext: Uint8Array }): Promise<Uint8Array> {
+    return (await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, ...nativeBinding(req) }))).CiphertextBlob!;
+  }
+
+  async decryptNative(req: NativeRequest & { ciphertext: Uint8Array }): Promise<Uint8Array> {
+    return (await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...nativeBinding(req) }))).Plaintext!;
   }
 
   async sign(req: SignRequest): Promise<Uint8Array> {
@@ -252,6 +263,11 @@ function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' 
  * RSA encryption takes no context, so an RSA wrap is not bound to its envelope header: the
  * envelope's key commitment still rejects a DEK moved in from another envelope.
  */
+function nativeBinding(req: NativeRequest): { EncryptionContext?: Record<string, string>; EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' } {
+  if (req.spec.startsWith('RSA_')) return { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' };
+  return Object.keys(req.context).length === 0 ? {} : { EncryptionContext: req.context };
+}
+
 function binding(spec: KeySpec, aad: Uint8Array): { EncryptionContext?: Record<string, string>; EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' } {
   return spec.startsWith('RSA_') ? { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } : { EncryptionContext: { [AAD_CONTEXT_KEY]: Buffer.from(aad).toString('base64') } };
 }

@@ -10,7 +10,7 @@ import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.t
 import { LruCache } from '../../src/lru.ts';
 import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
-  KeyProvider, KeyVersionRef, KeyVersions, SignRequest, Signer, Tagger,
+  KeyProvider, KeyVersionRef, KeyVersions, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY, importedAttributes } from '../provider.ts';
 import { SoftwareImportKey } from '../software-import.ts';
@@ -32,7 +32,7 @@ function vaultTags(tags: Record<string, string>, taken: number): Record<string, 
   return Object.fromEntries(fit.slice(0, Math.max(0, 15 - Math.max(1, taken))));
 }
 
-export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, Tagger, Importer {
+export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer, Discoverer, Tagger, Importer {
   readonly kind = 'azure' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(azureKey) as KeySpec[],
@@ -134,6 +134,15 @@ export class AzureKeyVaultProvider implements KeyProvider, Signer, Discoverer, T
 
   async decrypt(req: DecryptRequest): Promise<Uint8Array> {
     return resultOf(await this.crypto(req.versionRef).unwrapKey(WRAP, req.ciphertext));
+  }
+
+  /** Key Vault's own ciphertext under an RSA key: the RSA-OAEP-256 wrap the envelope uses, opened by the vault's unwrapKey. */
+  encryptNative(req: NativeRequest & { plaintext: Uint8Array }): Promise<Uint8Array> {
+    return this.encrypt({ ...req, aad: new Uint8Array(0) });
+  }
+
+  decryptNative(req: NativeRequest & { ciphertext: Uint8Array }): Promise<Uint8Array> {
+    return this.decrypt({ ...req, aad: new Uint8Array(0) });
   }
 
   async sign(req: SignRequest): Promise<Uint8Array> {

@@ -9,9 +9,9 @@ import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
-  KeyProvider, KeyVersionRef, KeyVersions, Macer, SignRequest, Signer, Tagger,
+  KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, importedAttributes, nativeAad, wrappedFor } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
 import { once, type GcpKmsPort } from './client.ts';
 import { gcpErrorCode } from './errors.ts';
@@ -29,7 +29,7 @@ const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', 
 
 export interface GcpKeyRing { project: string; location: string; keyRing: string; protectionLevel: 'SOFTWARE' | 'HSM' }
 
-export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, Tagger, Importer {
+export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer, Discoverer, Tagger, Importer {
   readonly kind = 'gcp' as const;
   readonly capabilities: Capabilities;
   private readonly parent: string;
@@ -200,6 +200,17 @@ export class GcpKmsProvider implements KeyProvider, Signer, Macer, Discoverer, T
       return bytes((await this.kms.asymmetricDecrypt({ name: version!, ciphertext: req.ciphertext }, once))[0].plaintext);
     }
     return bytes((await this.kms.decrypt({ name: key, ciphertext: req.ciphertext, additionalAuthenticatedData: req.aad }, once))[0].plaintext);
+  }
+
+  /** Cloud KMS's own ciphertext: its envelope wraps already are, with the context's digest as the AAD. */
+  readonly nativeMaxPlaintext = 65_536;
+
+  encryptNative(req: NativeRequest & { plaintext: Uint8Array }): Promise<Uint8Array> {
+    return this.encrypt({ ...req, aad: nativeAad(req.context) });
+  }
+
+  decryptNative(req: NativeRequest & { ciphertext: Uint8Array }): Promise<Uint8Array> {
+    return this.decrypt({ ...req, aad: nativeAad(req.context) });
   }
 
   async sign(req: SignRequest): Promise<Uint8Array> {

@@ -8,9 +8,9 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
 import type {
   Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, KeyProvider, KeyVersionRef,
-  KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
+  KeyVersions, KeyWrapper, Macer, NativeCipher, NativeRequest, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
-import { importedAttributes } from '../provider.ts';
+import { importedAttributes, nativeAad } from '../provider.ts';
 import { SoftwareImportKey } from '../software-import.ts';
 import { checkedMaterial, generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
@@ -28,7 +28,7 @@ export interface MaterialStore {
 /** Grammar: `local:id=<uuid>`; version references are the decimal version number. */
 const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
-export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Importer {
+export class LocalProvider implements KeyProvider, NativeCipher, Signer, Macer, KeyWrapper, Exporter, Importer {
   readonly kind = 'local' as const;
   readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', signingAlgorithms, signing: 'any' };
   /**
@@ -97,6 +97,17 @@ export class LocalProvider implements KeyProvider, Signer, Macer, KeyWrapper, Ex
     } catch (cause) {
       throw new InvalidCiphertext(cause);
     }
+  }
+
+  /** The keystore's own ciphertext: its envelope wraps already are, with the context's digest as the AAD. */
+  readonly nativeMaxPlaintext = 65_536;
+
+  encryptNative(req: NativeRequest & { plaintext: Uint8Array }): Promise<Uint8Array> {
+    return this.encrypt({ ...req, aad: nativeAad(req.context) });
+  }
+
+  decryptNative(req: NativeRequest & { ciphertext: Uint8Array }): Promise<Uint8Array> {
+    return this.decrypt({ ...req, aad: nativeAad(req.context) });
   }
 
   async sign(req: SignRequest): Promise<Uint8Array> {

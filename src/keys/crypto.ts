@@ -7,8 +7,8 @@ import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext, type Wrap } from '../crypto/envelope.ts';
 import { primaryBinding, type KeyGraph, type BindingGraph } from '../db/queries/keys.ts';
 import {
-  isExporter, isKeyWrapper, isMacer, isSigner, type Exporter, type ExportScheme, type KeyProvider, type KeyVersionRef, type KeyWrapper, type Macer, type Signer,
-  type WrapAlgorithm,
+  isExporter, isKeyWrapper, isMacer, isNativeCipher, isSigner, type Exporter, type ExportScheme, type KeyProvider, type KeyVersionRef, type KeyWrapper, type Macer,
+  type NativeCipher, type Signer, type WrapAlgorithm,
 } from '../../providers/provider.ts';
 import type { Connections } from '../routing/connection.ts';
 import { gather, hedge } from '../routing/hedge.ts';
@@ -147,6 +147,49 @@ export class CryptoService {
     } finally {
       opened.dek.fill(0);
     }
+  }
+
+  /**
+   * The backend's own ciphertext of `plaintext` (no envelope), made by the key's primary binding, for
+   * callers that open it with the cloud's own API. It lives in that one backend: no replica opens it
+   * and there is no failover, so decryptNative names the connection that made it.
+   */
+  async encryptNative(actor: Actor, ref: string, plaintext: Uint8Array, context: EncryptionContext = {}): Promise<Ciphertext & { connection: string }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'ENCRYPT');
+    const { key } = graph;
+    const b = primaryBinding(graph);
+    const p = this.nativeCipher(graph, b, context);
+    const max = specInfo[key.spec].family === 'rsa' ? oaepCapacity(key.spec, 'RSAES_OAEP_SHA_256') : p.nativeMaxPlaintext!;
+    needs(plaintext.length <= max, 'INVALID_ARGUMENT', `plaintext must be at most ${max} bytes for native ciphertext under a ${key.spec} key on connection "${b.connection}" (${p.kind}); the envelope takes any size`, { field: 'plaintext' });
+    actor.record.detail = { ...actor.record.detail, format: 'native' };
+    const ciphertext = await this.call(b, 'encryptNative', () => p.encryptNative({ ...versionOf(b, key.currentVersion), spec: key.spec, plaintext, context }));
+    return { ciphertext: Buffer.from(ciphertext), keyId: key.id, version: key.currentVersion, connection: b.connection };
+  }
+
+  /** Opens what encryptNative made: at the binding on `connection` (the primary's by default), for the key's `version`. */
+  async decryptNative(actor: Actor, ref: string, ciphertext: Uint8Array, version: number, context: EncryptionContext = {}, connection?: string): Promise<{ plaintext: Buffer; keyId: string; version: number }> {
+    const graph = this.allow(actor, await this.cache.resolve(ref), 'DECRYPT', version);
+    const b = connection === undefined ? primaryBinding(graph) : graph.bindings.find((x) => x.connection === connection);
+    needs(b, 'INVALID_ARGUMENT', `key "${graph.key.id}" has no binding on connection "${connection}"`, { field: 'connection' });
+    Object.assign(actor.record, { connection: b.connection });
+    actor.record.detail = { ...actor.record.detail, format: 'native' };
+    const p = this.nativeCipher(graph, b, context);
+    const r = { ...versionOf(b, version), spec: graph.key.spec, ciphertext, context };
+    try {
+      return { plaintext: Buffer.from(await this.call(b, 'decryptNative', () => p.decryptNative(r))), keyId: graph.key.id, version };
+    } catch (err) {
+      if (isBadInput(err)) throw new KmsError('INVALID_ARGUMENT', 'ciphertext or encryption context failed authentication', { field: 'ciphertext', cause: err });
+      throw err;
+    }
+  }
+
+  /** The binding's provider, refused before any call when it has no native ciphertext or cannot bind `context`. */
+  private nativeCipher(graph: KeyGraph, b: BindingGraph, context: EncryptionContext): KeyProvider & NativeCipher {
+    const p = this.connections.get(b.connection).provider;
+    needs(isNativeCipher(p), 'INVALID_ARGUMENT', `connection "${b.connection}" (${p.kind}) has no native ciphertext; use the envelope`, { field: 'format' });
+    needs(specInfo[graph.key.spec].family !== 'rsa' || Object.keys(context).length === 0, 'INVALID_ARGUMENT',
+      `native ciphertext under an RSA key (RSA-OAEP) binds no encryption context`, { field: 'context' });
+    return p;
   }
 
   async generateDataKey(actor: Actor, ref: string, bytes: number, context?: EncryptionContext): Promise<Ciphertext & { plaintext: Buffer }> {

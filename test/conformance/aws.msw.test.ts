@@ -3,6 +3,7 @@
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll } from 'vitest';
 import { awsKmsFixture } from '../fixtures/aws-kms.ts';
+import { awsOpenNative } from '../support/native.ts';
 import { conformance } from './scenarios.ts';
 
 const endpoint = 'https://kms.eu-west-1.amazonaws.com';
@@ -14,6 +15,7 @@ beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterAll(() => server.close());
 
 conformance({
+  openNative: awsOpenNative(endpoint, 'eu-west-1'),
   provider: 'aws',
   connection: 'aws-msw',
   config: { connections: [{ name: 'local', provider: 'local' }, { name: 'aws-msw', provider: 'aws', region: 'eu-west-1', endpoint }] },

@@ -5,6 +5,7 @@
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll } from 'vitest';
 import { azureKeyVaultFixture, TENANT } from '../fixtures/azure-keyvault.ts';
+import { azureOpenNative } from '../support/native.ts';
 import { conformance } from './scenarios.ts';
 
 const vaultUrl = 'https://kmsgw-conformance.vault.azure.net';
@@ -15,6 +16,7 @@ beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterAll(() => server.close());
 
 conformance({
+  openNative: azureOpenNative(),
   provider: 'azure',
   connection: 'azure-msw',
   config: { connections: [{ name: 'local', provider: 'local' }, { name: 'azure-msw', provider: 'azure', vaultUrl }] },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll } from 'vitest';
 import { gcpKmsFixture, serviceAccountJson } from '../fixtures/gcp-kms.ts';
+import { gcpOpenNative } from '../support/native.ts';
 import { conformance } from './scenarios.ts';
 
 const server = setupServer(...gcpKmsFixture().handlers);
@@ -19,6 +20,7 @@ beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterAll(() => server.close());
 
 conformance({
+  openNative: gcpOpenNative(),
   provider: 'gcp',
   connection: 'gcp-msw',
   config: { connections: [{ name: 'local', provider: 'local' }, { name: 'gcp-msw', provider: 'gcp', project: 'kmsgw-test', location: 'europe-west1', keyRing: 'conformance', protectionLevel: 'HSM' }] },

@@ -4,7 +4,7 @@
 // beyond that is listed with its reason in exceptions.ts.
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify, constants } from 'node:crypto';
 import { kwpUnwrap, oaepUnwrap, rsaAesUnwrap, schemeParts } from '../../src/crypto/keywrap.ts';
-import { exportSchemes, isExporter, isImporter, isKeyWrapper, isMacer, isSigner, withCapability, type Capabilities, type KeyProvider } from '../../providers/provider.ts';
+import { exportSchemes, isExporter, isImporter, isKeyWrapper, isMacer, isNativeCipher, isSigner, withCapability, type Capabilities, type KeyProvider } from '../../providers/provider.ts';
 import { loadKeyGraphs } from '../../src/db/queries/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
@@ -22,17 +22,22 @@ export interface Harness {
   emulator?: string;
   /** An exporting connection other than the one under test, whose keys the import scenario copies; `local` when absent. */
   source?: string;
+  /**
+   * Opens a native ciphertext with the cloud's own SDK, straight at the endpoint the connection talks
+   * to: the proof that a caller can do without the gateway. Absent for backends without a public API.
+   */
+  openNative?: (req: { versionRef: string; spec: KeySpec; ciphertext: Buffer; context: Record<string, string> }) => Promise<Buffer>;
 }
 
 export function conformance(h: Harness): void {
   let gw: TestGateway;
   let caps: Capabilities;
-  let wraps = false, exports = false, imports = false;
+  let wraps = false, exports = false, imports = false, native = false;
   beforeAll(async () => {
     gw = await startGateway({ config: h.config });
     const provider = gw.runtime.connections.get(h.connection).provider;
     caps = provider.capabilities;
-    [wraps, exports, imports] = [isKeyWrapper(provider), isExporter(provider), isImporter(provider)];
+    [wraps, exports, imports, native] = [isKeyWrapper(provider), isExporter(provider), isImporter(provider), isNativeCipher(provider)];
   });
   afterAll(async () => { await gw?.close(); });
 
@@ -103,6 +108,38 @@ export function conformance(h: Harness): void {
       expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).body.currentVersion).toBe(2);
       expect((await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('new') })).body.version).toBe(2);
       expect((await decrypt(old)).body).toMatchObject({ plaintext: b64('old'), version: 1 });
+    });
+
+    it('native ciphertext round-trips for every encryption spec, opens with the cloud\'s own API, and refuses a wrong context, version or byte with 400', async ({ skip }) => {
+      if (!native) return skip('the provider has no NativeCipher capability');
+      for (const spec of encryptionSpecs()) {
+        const rsa = specInfo[spec].family === 'rsa';
+        const context: Record<string, string> = rsa ? {} : { tenant: 'acme' };
+        const k = await create(spec, 'ENCRYPT_DECRYPT');
+        const enc = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('native'), context, format: 'native' });
+        expect(enc.status, `${spec}: ${JSON.stringify(enc.body)}`).toBe(200);
+        expect(enc.body).toMatchObject({ keyId: k.id, version: 1, format: 'native', connection: h.connection });
+        const open = (body: Record<string, unknown>) => gw.call('POST', '/v1/decrypt', { ciphertext: enc.body.ciphertext, context, format: 'native', key: k.id, version: 1, ...body });
+        expect((await open({})).body, spec).toMatchObject({ plaintext: b64('native'), keyId: k.id, version: 1 });
+        expect((await open({ connection: h.connection })).body.plaintext, spec).toBe(b64('native'));
+        if (h.openNative) {
+          const [graph] = await loadKeyGraphs(gw.database.db, [k.id]);
+          const versionRef = graph!.bindings[0]!.versions.get(1)!;
+          expect((await h.openNative({ versionRef, spec, ciphertext: Buffer.from(enc.body.ciphertext, 'base64'), context })).toString(), spec).toBe('native');
+        }
+        const bad = Buffer.from(enc.body.ciphertext, 'base64');
+        bad[bad.length - 1]! ^= 1;
+        expect((await open({ ciphertext: b64(bad) })).status, spec).toBe(400);
+        if (!rsa) expect((await open({ context: { tenant: 'other' } })).body, spec).toMatchObject({ status: 400, field: 'ciphertext' });
+        else expect((await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x'), context: { a: 'b' }, format: 'native' })).body, spec).toMatchObject({ status: 400, field: 'context' });
+        expect((await open({ version: 2 })).status, spec).toBe(404);
+      }
+      // The old version's native ciphertext opens after rotation, named by its version.
+      const k = await create(encryptionSpecs()[0]!, 'ENCRYPT_DECRYPT');
+      const old = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('old'), format: 'native' })).body;
+      await gw.call('POST', `/v1/keys/${k.id}/rotate`);
+      expect((await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('new'), format: 'native' })).body.version).toBe(2);
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: old.ciphertext, format: 'native', key: k.id, version: 1 })).body.plaintext).toBe(b64('old'));
     });
 
     it('every signing spec and algorithm signs what node:crypto verifies, and verifies its own signatures', async () => {
