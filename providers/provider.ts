@@ -177,6 +177,10 @@ export interface ImportRequest {
   ref?: string;
   /** A key pair's public half (DER SubjectPublicKeyInfo), for backends that keep it as an object of its own (PKCS#11). */
   publicKey?: Uint8Array;
+  /** As for CreateVersionRequest: the caller's id of this import, for a CreationFinder backend to label what it makes with. */
+  operation?: string;
+  /** As for CreateVersionRequest: the gateway tags of the binding, for a Tagger that tags each version. */
+  tags?: Record<string, string>;
 }
 
 /**

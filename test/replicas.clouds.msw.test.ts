@@ -10,6 +10,8 @@ import { awsKmsFixture } from './fixtures/aws-kms.ts';
 import { gcpKmsFixture, serviceAccountJson } from './fixtures/gcp-kms.ts';
 import { isMacer, withCapability } from '../providers/provider.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { outage } from './support/outage.ts';
+import { loadKeyGraphs } from '../src/db/queries/keys.ts';
 
 const awsEndpoint = 'https://kms.eu-central-1.amazonaws.com';
 const aws = awsKmsFixture(awsEndpoint, 'eu-central-1');
@@ -63,5 +65,34 @@ describe('same-material replicas in the clouds', () => {
     const onAws = withCapability(gw.runtime.connections.get('aws').provider, isMacer, 'MAC');
     const ref = `aws:${made[0]!.arn}`;
     expect(Buffer.from(await onAws.mac({ ref, versionRef: ref, spec: 'HMAC_256', message: Buffer.from('m') })).toString('base64')).toBe(old);
+  });
+
+  it('a sync copy into an AWS same-material replica whose answer was lost is found by its operation id on the retry, not imported twice', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'HMAC_256', usage: 'MAC', exportable: true, connection: 'local', replicas: ['aws'] })).body;
+    const provider = gw.runtime.connections.get('aws').provider as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    // AWS is down through the rotation: the replica misses version 2 and its sync job is queued.
+    const back = outage(gw.runtime.connections.get('aws').provider, ['importKey']);
+    expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+    back();
+    // Then the sync's import reaches AWS, and its answer is lost on the way back.
+    const importKey = provider.importKey!;
+    let lost = 0;
+    provider.importKey = async (...args) => {
+      const made = await importKey.apply(provider, args);
+      if (lost++ === 0) throw Object.assign(new Error('read ECONNRESET (the answer lost by the test)'), { code: 'ECONNRESET' });
+      return made;
+    };
+    try {
+      const job = await gw.synced(k.id);
+      expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: [expect.stringContaining('version 2 found made by an interrupted attempt')] });
+    } finally {
+      provider.importKey = importKey;
+    }
+    expect(lost).toBe(1);
+    const mine = [...aws.keys.values()].filter((x) => x.tags.some((t) => t.TagKey === 'kmsgw:key-id' && t.TagValue === k.id));
+    expect(mine.map((x) => x.state)).toEqual(['Enabled', 'Enabled']);
+    const [graph] = await loadKeyGraphs(gw.database.db, [k.id]);
+    expect(graph!.bindings.find((b) => b.connection === 'aws')!.versions.get(2)).toBe(`aws:${mine[1]!.arn}`);
+    expect(mine[1]!.tags).toContainEqual({ TagKey: 'kmsgw:operation', TagValue: expect.any(String) });
   });
 });

@@ -67,7 +67,7 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
    * empty key's deletion, the only removal AWS has.
    */
   async importKey(req: ImportRequest): Promise<CreatedKey> {
-    const versionRef = await this.newKey(req.spec, req.usage, req.keyId, { origin: 'EXTERNAL' });
+    const versionRef = await this.newKey(req.spec, req.usage, req.keyId, { origin: 'EXTERNAL', operation: req.operation, tags: req.tags });
     const KeyId = keyIdOf(versionRef);
     try {
       let importToken: Uint8Array | undefined;
@@ -87,7 +87,9 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
 
   /**
    * KMS cannot search by tag: this reads the tags of every key in the account and region, a call
-   * per key. Only a retry after a crash asks, never the normal path.
+   * per key. Only a retry after a crash asks, never the normal path. An import the crash cut short
+   * left its key without material (PendingImport): it is scheduled for deletion, as a failed
+   * import's key is, and not found, so that the retry imports afresh.
    */
   async findCreated(req: { keyId: string; operation: string }): Promise<KeyVersionRef | undefined> {
     for (let marker: string | undefined, first = true; first || marker; first = false) {
@@ -97,8 +99,12 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
         const has = (key: string, value: string) => tags.some((t) => t.TagKey === key && t.TagValue === value);
         return has(OPERATION_TAG, req.operation) && has(KEY_ID_TAG, req.keyId) ? `aws:${k.KeyArn!}` : undefined;
       }, { concurrency: DESCRIBE_CONCURRENCY });
-      const found = tagged.find((r) => r !== undefined);
-      if (found) return { ref: found, versionRef: found };
+      for (const found of tagged) {
+        if (found === undefined) continue;
+        const state = await this.keyState(found);
+        if (state === 'PendingImport') await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyIdOf(found), PendingWindowInDays: 7 }));
+        else if (state !== 'PendingDeletion') return { ref: found, versionRef: found };
+      }
       marker = page.Truncated ? page.NextMarker : undefined;
     }
     return undefined;

@@ -86,7 +86,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
       ...Object.fromEntries(['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'x', 'y'].map((f) => [f, bytes(f)]).filter(([, v]) => v !== undefined)),
     };
     const name = req.ref ? parse(req.ref).name : req.keyId.replaceAll('_', '-');
-    const imported = await this.vault.importKey(name, key, { tags: { [KEY_ID_TAG]: req.keyId } });
+    const imported = await this.vault.importKey(name, key, { tags: { ...vaultTags(req.tags ?? {}, 0), [KEY_ID_TAG]: req.keyId } });
     // The vault never exports it.
     return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
   }

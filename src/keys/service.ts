@@ -60,7 +60,7 @@ async function newVersions(graph: KeyGraph, connections: Connections): Promise<(
   const primary = own[at]!;
   if (primary.status === 'rejected') throw primary.reason;
   const source = { connection: connections.get(graph.bindings[at]!.connection), ref: graph.bindings[at]!.ref, versionRef: primary.value!.versionRef };
-  const copies = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? copyVersion(key, source, connections.get(b.connection), b.ref) : undefined)));
+  const copies = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? copyVersion(key, source, connections.get(b.connection), b.ref, { tags: b.appliedTags ?? {} }) : undefined)));
   return graph.bindings.map((b, i) => {
     const m = b.sameMaterial ? copies[i]! : own[i]!;
     return m.status === 'fulfilled' ? m.value : undefined;

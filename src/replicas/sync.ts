@@ -71,8 +71,8 @@ export class ReplicaSync implements JobKind {
    * cursor before the backend is asked; the second asks the backend to make the version under that
    * id. If the second step did not complete in this process (the instance died between the backend's
    * answer and the commit, or the call failed or timed out after the backend acted), the retry first
-   * looks for what the id made, so that it never makes a second version (on AWS, a second key).
-   * A copy into a same-material replica is not looked for: an interrupted one leaves an unused version.
+   * looks for what the id made, so that it never makes a second version (on AWS, a second key);
+   * a copy into a same-material replica carries the id as well.
    */
   private async catchUp(job: JobRow, graph: KeyGraph, binding: KeyGraph['bindings'][number]): Promise<StepResult> {
     const { key } = graph;
@@ -85,10 +85,10 @@ export class ReplicaSync implements JobKind {
     const connection = this.connections.get(binding.connection);
     const { operation } = intent;
     const retried = !this.unattempted.delete(operation);
-    const found = retried && !binding.sameMaterial && isCreationFinder(connection.provider)
+    const found = retried && isCreationFinder(connection.provider)
       ? await connection.call('findCreated', (p) => withCapability(p, isCreationFinder, 'find creations').findCreated({ ref: binding.ref, keyId: key.id, operation }))
       : undefined;
-    const made = found ?? await (binding.sameMaterial ? this.copyCurrent(graph, binding) : connection.call('createVersion', (p) => p.createVersion({
+    const made = found ?? await (binding.sameMaterial ? this.copyCurrent(graph, binding, operation) : connection.call('createVersion', (p) => p.createVersion({
       ...versionRequest(key, binding), operation,
     })));
     const cursor = { ...job.cursor };
@@ -104,12 +104,12 @@ export class ReplicaSync implements JobKind {
     };
   }
 
-  /** A same-material replica's copy of the primary's current version. */
-  private copyCurrent(graph: KeyGraph, binding: KeyGraph['bindings'][number]) {
+  /** A same-material replica's copy of the primary's current version, made under `operation`. */
+  private copyCurrent(graph: KeyGraph, binding: KeyGraph['bindings'][number], operation: string) {
     const { key } = graph;
     const primary = primaryBinding(graph);
     const versionRef = primary.versions.get(key.currentVersion)!;
-    return copyVersion(key, { connection: this.connections.get(primary.connection), ref: primary.ref, versionRef }, this.connections.get(binding.connection), binding.ref);
+    return copyVersion(key, { connection: this.connections.get(primary.connection), ref: primary.ref, versionRef }, this.connections.get(binding.connection), binding.ref, { operation, tags: binding.appliedTags ?? {} });
   }
 
   /** Adds the missing wraps of a batch of envelopes, in message id order from the cursor. */

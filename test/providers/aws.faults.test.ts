@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KmsError } from '../../src/errors.ts';
 import { Connection } from '../../src/routing/connection.ts';
 import { AwsKmsProvider } from '../../providers/awskms/index.ts';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { newKmsClient } from '../../providers/awskms/client.ts';
 import { holder } from '../support/import.ts';
 import { newKeyPairSync } from '../../src/crypto/keypair.ts';
@@ -98,6 +99,29 @@ describe('import', () => {
     })));
     expect(cannot).toMatchObject({ code: 'UNIMPLEMENTED' });
     expect([...fixture.keys.values()].map((k) => k.state)).toEqual(['PendingDeletion', 'PendingDeletion']);
+  });
+
+  it('an import carries its operation id and the binding\'s tags; after a crash findCreated adopts a finished one and removes one cut short', async () => {
+    const fixture = awsKmsFixture(ENDPOINT);
+    server.use(fixture.handler);
+    const keyId = 'key_01jd0000000000000000000000';
+    const c = connection();
+    const find = (operation: string) => c.call('findCreated', (p) => (p as AwsKmsProvider).findCreated({ keyId, operation }));
+    const done = await c.call('importKey', (p) => (p as AwsKmsProvider).importKey({
+      spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId, operation: 'op-done', tags: { team: 'payments' }, wrap: holder(Buffer.alloc(32, 7)),
+    }));
+    expect([...fixture.keys.values()][0]!.tags).toEqual(expect.arrayContaining([
+      { TagKey: 'kmsgw:key-id', TagValue: keyId }, { TagKey: 'kmsgw:operation', TagValue: 'op-done' }, { TagKey: 'team', TagValue: 'payments' }]));
+    expect(await find('op-done')).toEqual({ ref: done.versionRef, versionRef: done.versionRef });
+    // A process that died between CreateKey and ImportKeyMaterial left an EXTERNAL key without material.
+    await newKmsClient({ region: 'us-east-1', endpoint: ENDPOINT }).send(new CreateKeyCommand({
+      Origin: 'EXTERNAL', Tags: [{ TagKey: 'kmsgw:key-id', TagValue: keyId }, { TagKey: 'kmsgw:operation', TagValue: 'op-cut' }],
+    }));
+    const cut = [...fixture.keys.values()][1]!;
+    expect(cut.state).toBe('PendingImport');
+    expect(await find('op-cut')).toBeUndefined();
+    expect(cut.state).toBe('PendingDeletion');
+    expect(await find('op-never')).toBeUndefined();
   });
 });
 
