@@ -12,7 +12,8 @@ import type {
 } from '../provider.ts';
 import { importedAttributes, nativeAad } from '../provider.ts';
 import { SoftwareImportKey } from '../software-import.ts';
-import { checkedMaterial, generateMaterial, loadMaterial, type Material } from './material.ts';
+import { checkedMaterial } from '../../src/crypto/material.ts';
+import { generateMaterial, loadMaterial, type Material } from './material.ts';
 import { RootKeyring } from './rootkeys.ts';
 import { signDigest, verifyDigest } from './signing.ts';
 import { LruCache } from '../../src/lru.ts';

@@ -1,6 +1,8 @@
 // Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
 // here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { checkedMaterial } from '../crypto/material.ts';
+import { kwpUnwrap, schemeParts } from '../crypto/keywrap.ts';
 import type { Logger } from 'pino';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
@@ -258,6 +260,45 @@ export class CryptoService {
     const v = version ?? graph.key.currentVersion;
     const key = await this.onMaterial<KeyWrapper, Uint8Array>(actor, graph, v, 'unwrapKey', isKeyWrapper, (p, r) => p.unwrapKey({ ...r, algorithm: alg, wrappedKey }));
     return { key, keyId: graph.key.id, version: v };
+  }
+
+  /**
+   * Key material a caller brings (bring your own key), wrapped as the clouds take it
+   * (RSA_AES_KEY_WRAP: OAEP of an ephemeral AES key, then the material under it by RFC 5649) for the
+   * public key of the RSA WRAP_UNWRAP key `ref`. That key's binding opens the ephemeral key (an
+   * UNWRAP the caller must be allowed); the material is unwrapped here and checked against `spec`,
+   * returned with a pair's public half. In the clear in memory until the caller zeroes it.
+   */
+  async openBrought(actor: Actor, ref: string, wrapped: Uint8Array, scheme: ExportScheme, spec: KeySpec): Promise<{ material: Buffer; publicKey?: Buffer }> {
+    // Decided as an unwrapKey of its own: whoever may create keys must not thereby use any wrapping key.
+    const unwrapper: Actor = { ...actor, operation: 'unwrapKey', approval: undefined };
+    const graph = this.allow(unwrapper, await this.cache.resolve(ref), 'UNWRAP');
+    const { family, bits } = specInfo[graph.key.spec];
+    actor.record.detail = { ...actor.record.detail, wrappingKey: graph.key.id };
+    needs(family === 'rsa', 'INVALID_ARGUMENT', `wrappingKey must be an RSA key; "${graph.key.id}" is ${graph.key.spec}`, { field: 'material.wrappingKey' });
+    const k = bits / 8;
+    needs(wrapped.length >= k + 16, 'INVALID_ARGUMENT', `wrappedKey is too short for ${scheme} under a ${graph.key.spec} key`, { field: 'material.wrappedKey' });
+    const opened = await this.unwrapKey(unwrapper, ref, wrapped.subarray(0, k), schemeParts(scheme).hash === 'sha1' ? 'RSAES_OAEP_SHA_1' : 'RSAES_OAEP_SHA_256').catch((err: unknown) => {
+      throw isBadInput(err) ? new KmsError('INVALID_ARGUMENT', `wrappedKey does not open under wrappingKey "${graph.key.id}" with ${scheme}`, { field: 'material.wrappedKey', cause: err }) : err;
+    });
+    let material: Buffer;
+    try {
+      material = kwpUnwrap(opened.key, wrapped.subarray(k));
+    } catch (cause) {
+      throw new KmsError('INVALID_ARGUMENT', `wrappedKey does not open under wrappingKey "${graph.key.id}" with ${scheme}`, { field: 'material.wrappedKey', cause });
+    } finally {
+      opened.key.fill(0);
+    }
+    try {
+      checkedMaterial(spec, material);
+    } catch (err) {
+      material.fill(0);
+      throw err;
+    }
+    const { family: kind } = specInfo[spec];
+    const publicKey = kind === 'aes' || kind === 'hmac' ? undefined
+      : createPublicKey(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+    return { material, publicKey };
   }
 
   /**

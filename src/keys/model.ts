@@ -4,7 +4,7 @@ import { newId } from '../ids.ts';
 import { systemIdentity, type Identity } from '../auth/identity.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from './specs.ts';
 import type { KeyBindingRow, KeyRow } from '../db/schema/index.ts';
-import type { CreateVersionRequest } from '../../providers/provider.ts';
+import type { CreateVersionRequest, ImportRequest } from '../../providers/provider.ts';
 
 /** Work a caller adds to the transaction that makes a change (recording an idempotency key, say). */
 export type InTransaction = (tx: Db, keyId: string) => Promise<void>;
@@ -57,6 +57,8 @@ export interface CreateKeyInput {
   connection?: string;
   /** Connections that hold an independent replica key: every envelope is wrapped under each. */
   replicas?: string[];
+  /** The caller's own material (bring your own key): the primary imports it instead of making its own. */
+  material?: Pick<ImportRequest, 'wrap' | 'publicKey'>;
 }
 
 export interface UpdateKeyInput {

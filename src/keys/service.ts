@@ -18,7 +18,7 @@ import { tagsText } from '../replicas/backend-state.ts';
 import { aliasOwner, deleteAlias, insertAliases } from '../db/queries/aliases.ts';
 import { insertEvent, listEvents } from '../db/queries/events.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
-import { isTagger, type Capabilities, type CreatedKey, type KeyVersionRef } from '../../providers/provider.ts';
+import { isImporter, isTagger, withCapability, type Capabilities, type CreatedKey, type KeyVersionRef } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
 import { systemActor, versionRequest, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
@@ -79,9 +79,11 @@ export class KeyService {
     const caps = connection.provider.capabilities;
     needs(caps.specs.includes(input.spec), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support spec ${input.spec}`, { field: 'spec' });
     needs(caps.usages.includes(input.usage), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) does not support usage ${input.usage}`, { field: 'usage' });
+    needs(!input.material || isImporter(connection.provider), 'INVALID_ARGUMENT', `connection "${connection.name}" (${connection.provider.kind}) cannot import key material`, { field: 'connection' });
+    const origin = input.material ? 'IMPORTED' : 'GATEWAY';
     this.access.checkNewKey(actor, {
       type: 'Key', id: 'new', tags: input.tags ?? {},
-      attrs: { spec: input.spec, usage: input.usage, state: 'PRE_ACTIVE', origin: 'GATEWAY', connection: connection.name, provider: connection.provider.kind, exportable: input.exportable ?? false },
+      attrs: { spec: input.spec, usage: input.usage, state: 'PRE_ACTIVE', origin, connection: connection.name, provider: connection.provider.kind, exportable: input.exportable ?? false },
     });
     const signingAlgorithm = pinnedAlgorithm(input, caps);
     const replicas = this.replicaConnections({ ...input, signingAlgorithm }, connection);
@@ -100,7 +102,10 @@ export class KeyService {
     const state: KeyState = input.activationDate && input.activationDate > now ? 'PRE_ACTIVE' : 'ACTIVE';
     const id = newId('key');
     const request = { spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id, signingAlgorithm };
-    const created = await connection.call('createKey', (p) => p.createKey(request));
+    const { material } = input;
+    const created = material
+      ? await connection.call('importKey', (p) => withCapability(p, isImporter, 'import key material').importKey({ ...request, ...material }))
+      : await connection.call('createKey', (p) => p.createKey(request));
     const placed: { connection: Connection; created: CreatedKey; role: 'primary' | 'replica'; sameMaterial: boolean; bindingId: string }[] = [
       { connection, created, role: 'primary', sameMaterial: false, bindingId: newId('bnd') },
     ];
@@ -116,7 +121,7 @@ export class KeyService {
       if (failed) throw failed.reason;
       await this.db.transaction(async (tx) => {
         await insertKey(tx, {
-          id, spec: input.spec, usage: input.usage, signingAlgorithm: signingAlgorithm ?? null, state, origin: 'GATEWAY', currentVersion: 1,
+          id, spec: input.spec, usage: input.usage, signingAlgorithm: signingAlgorithm ?? null, state, origin, currentVersion: 1,
           connection: connection.name, provider: connection.provider.kind,
           description: input.description ?? '', tags: input.tags ?? {},
           rotationPeriodDays: input.rotationPeriodDays ?? null,
@@ -134,7 +139,7 @@ export class KeyService {
         if (Object.keys(input.tags ?? {}).length > 0 && this.tagged(placed.map((b) => b.connection.name))) {
           await queueSync(tx, id, actor);
         }
-        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.connection.name) } });
+        await insertEvent(tx, { keyId: id, type: 'CREATED', toState: state, actor: actor.identity.principal, requestId: actor.requestId, detail: { spec: input.spec, usage: input.usage, connection: connection.name, replicas: replicas.map((r) => r.connection.name), ...(material && { origin }) } });
         await inTransaction?.(tx, id);
       });
     } catch (err) {
