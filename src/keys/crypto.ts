@@ -278,14 +278,15 @@ export class CryptoService {
     needs(family === 'rsa', 'INVALID_ARGUMENT', `wrappingKey must be an RSA key; "${graph.key.id}" is ${graph.key.spec}`, { field: 'material.wrappingKey' });
     const k = bits / 8;
     needs(wrapped.length >= k + 16, 'INVALID_ARGUMENT', `wrappedKey is too short for ${scheme} under a ${graph.key.spec} key`, { field: 'material.wrappedKey' });
+    const unopened = (cause: unknown) => new KmsError('INVALID_ARGUMENT', `wrappedKey does not open under wrappingKey "${graph.key.id}" with ${scheme}`, { field: 'material.wrappedKey', cause });
     const opened = await this.unwrapKey(unwrapper, ref, wrapped.subarray(0, k), schemeParts(scheme).hash === 'sha1' ? 'RSAES_OAEP_SHA_1' : 'RSAES_OAEP_SHA_256').catch((err: unknown) => {
-      throw isBadInput(err) ? new KmsError('INVALID_ARGUMENT', `wrappedKey does not open under wrappingKey "${graph.key.id}" with ${scheme}`, { field: 'material.wrappedKey', cause: err }) : err;
+      throw isBadInput(err) ? unopened(err) : err;
     });
     let material: Buffer;
     try {
       material = kwpUnwrap(opened.key, wrapped.subarray(k));
     } catch (cause) {
-      throw new KmsError('INVALID_ARGUMENT', `wrappedKey does not open under wrappingKey "${graph.key.id}" with ${scheme}`, { field: 'material.wrappedKey', cause });
+      throw unopened(cause);
     } finally {
       opened.key.fill(0);
     }
