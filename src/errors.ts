@@ -34,6 +34,8 @@ export const codeToStatus: Record<ErrorCode, number> = {
 
 export interface KmsErrorOptions {
   provider?: string;
+  /** The connection whose call failed: its circuit breaker and retries count the failure, no other's. */
+  connection?: string;
   op?: string;
   cause?: unknown;
   /** The request field at fault, for INVALID_ARGUMENT. */
@@ -48,6 +50,7 @@ export class KmsError extends Error {
   override readonly name = 'KmsError';
   readonly code: ErrorCode;
   readonly provider?: string;
+  readonly connection?: string;
   readonly op?: string;
   readonly field?: string;
   readonly status: number;
@@ -57,6 +60,7 @@ export class KmsError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.provider = options.provider;
+    this.connection = options.connection;
     this.op = options.op;
     this.field = options.field;
     this.status = options.status ?? codeToStatus[code];

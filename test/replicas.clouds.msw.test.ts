@@ -95,4 +95,18 @@ describe('same-material replicas in the clouds', () => {
     expect(graph!.bindings.find((b) => b.connection === 'aws')!.versions.get(2)).toBe(`aws:${mine[1]!.arn}`);
     expect(mine[1]!.tags).toContainEqual({ TagKey: 'kmsgw:operation', TagValue: expect.any(String) });
   });
+
+  it('an exporter that fails inside the importer\'s call does not open the importer\'s circuit', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, connection: 'local', replicas: ['aws'] })).body;
+    const back = outage(gw.runtime.connections.get('local').provider, ['exportKey']);
+    try {
+      // More failed copies in a row than the breaker's threshold (10): each rotation's import into AWS fails on the export.
+      for (let i = 0; i < 12; i++) expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+    } finally {
+      back();
+    }
+    expect(gw.runtime.connections.get('aws').circuit).toBe('closed');
+    const replica = (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.find((b: { connection: string }) => b.connection === 'aws');
+    expect(replica).toMatchObject({ syncStatus: 'behind' });
+  });
 });

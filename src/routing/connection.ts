@@ -58,9 +58,14 @@ export class Connection {
     return this.resilience.execute(attempt, !notIdempotent.has(op), slow.has(op) ? timeoutMs : undefined);
   }
 
+  /**
+   * A failure of this connection's call as a KmsError naming the connection. One that names another
+   * connection passes as it is: a call of that connection made inside this one's (an importer asking
+   * the exporter to wrap) failed, and only that connection's breaker may count it.
+   */
   private wrap(op: string, err: unknown): KmsError {
-    const options = { provider: this.provider.kind, op, cause: err, retryAfter: this.provider.retryAfter?.(err) };
-    if (isKmsError(err)) return err.provider ? err : new KmsError(err.code, err.message, { ...options, field: err.field, status: err.status });
+    const options = { provider: this.provider.kind, connection: this.name, op, cause: err, retryAfter: this.provider.retryAfter?.(err) };
+    if (isKmsError(err)) return err.connection ? err : new KmsError(err.code, err.message, { ...options, field: err.field, status: err.status });
     const mapped = this.provider.errorCode(err);
     const code = mapped === 'UNKNOWN' && unreachable(err) ? 'UNAVAILABLE' : mapped;
     // Provider messages may quote request data; the wire gets the code and the place, the log gets the cause.

@@ -33,7 +33,9 @@ const retryable = new Set<ErrorCode>(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'DEAD
 /** Codes that count against the breaker: the provider itself is in trouble. */
 const unhealthy = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
 
-const codeOf = (err: Error): ErrorCode | undefined => (err instanceof KmsError && !(err instanceof OutOfTime) ? err.code : undefined);
+/** The code of a failure of `connection`'s own call; none for another connection's failure inside it, or a spent budget. */
+const codeOf = (err: Error, connection: string): ErrorCode | undefined =>
+  (err instanceof KmsError && !(err instanceof OutOfTime) && err.connection === connection ? err.code : undefined);
 
 /** The call's budget is spent: never retried, never counted against the provider. */
 class OutOfTime extends KmsError {}
@@ -68,11 +70,11 @@ export class Resilience {
 
   constructor(private readonly connection: string, options: ResilienceOptions) {
     this.deadlineMs = options.deadlineMs;
-    const breaker = this.breaker = circuitBreaker(handleWhen((e) => unhealthy.has(codeOf(e)!)), {
+    const breaker = this.breaker = circuitBreaker(handleWhen((e) => unhealthy.has(codeOf(e, connection)!)), {
       halfOpenAfter: options.breakerHalfOpenMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold),
     });
-    const retryWhen = (codes: ReadonlySet<ErrorCode>) => retry(handleWhen((e) => codes.has(codeOf(e)!)), {
+    const retryWhen = (codes: ReadonlySet<ErrorCode>) => retry(handleWhen((e) => codes.has(codeOf(e, connection)!)), {
       maxAttempts: options.maxAttempts - 1,
       backoff: new ProviderPacedBackoff(new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }), options.backoffMaxMs),
     });
