@@ -1,6 +1,7 @@
 // The operator CLI against a gateway listening on loopback, run as a user runs it (a child
 // process): keys create/list/show/rotate/suspend/delete, encrypt and decrypt of files and stdin,
 // discovery against the AWS emulator, the inventory export, and the exit statuses scripts rely on.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from './support/gateway.ts';
+import { callerWrap } from './support/import.ts';
 
 const endpoint = process.env.AWS_ENDPOINT_URL;
 if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');
@@ -78,6 +80,32 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
     expect(wrong.stderr).toMatch(/^kmsgw: 400 INVALID_ARGUMENT: /);
   });
 
+  it('encrypts to AWS\'s native ciphertext and says what decrypting it takes; decrypt --native opens it, and refuses half its flags', async () => {
+    const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' })).body.id as string;
+    writeFileSync(join(dir, 'native-plain'), 'to AWS itself');
+    const sealed = await kmsgw(['encrypt', key, '--native', '--in', join(dir, 'native-plain'), '--out', join(dir, 'native-sealed'), '--context', 'order=7']);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const how = /decrypt with (--native --key \S+ --version \d+ --connection \S+)/.exec(sealed.stderr);
+    expect(how?.[1]).toBe(`--native --key ${key} --version 1 --connection aws`);
+    const opened = await kmsgw(['decrypt', ...how![1]!.split(' '), '--in', join(dir, 'native-sealed'), '--context', 'order=7']);
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout.toString()).toBe('to AWS itself');
+    const half = await kmsgw(['decrypt', '--native', '--key', key, '--in', join(dir, 'native-sealed')]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--native needs --key and --version');
+  });
+
+  it('makes a key of the caller\'s own material (--material, --wrapping-key)', async () => {
+    const wrapping = (await gw.call('POST', '/v1/keys', { spec: 'RSA_3072', usage: 'WRAP_UNWRAP' })).body.id as string;
+    const pem = (await gw.call('GET', `/v1/keys/${wrapping}/public-key`)).body.publicKey as string;
+    writeFileSync(join(dir, 'wrapped.key'), callerWrap(pem, randomBytes(32)));
+    const made = await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--material', join(dir, 'wrapped.key'), '--wrapping-key', wrapping]);
+    expect(made.code, made.stderr).toBe(0);
+    expect((await gw.call('GET', `/v1/keys/${made.stdout.toString().trim()}`)).body.origin).toBe('IMPORTED');
+    const alone = await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--material', join(dir, 'wrapped.key')]);
+    expect(alone.code).toBe(2);
+  });
+
   it('rotates, suspends and schedules deletion; the state refuses what it must', async () => {
     expect((await kmsgw(['keys', 'rotate', id])).stdout.toString()).toContain('ACTIVE, version 2');
     expect((await kmsgw(['keys', 'suspend', id])).stdout.toString()).toContain('SUSPENDED');
@@ -105,7 +133,7 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
   });
 
   it('exports the inventory as CSV to a file', async () => {
-    const run = await kmsgw(['inventory', 'export', '--provider', 'local', '--out', join(dir, 'inventory.csv')]);
+    const run = await kmsgw(['inventory', 'export', '--provider', 'local', '--owner', 'orders', '--out', join(dir, 'inventory.csv')]);
     expect(run.code, run.stderr).toBe(0);
     const lines = readFileSync(join(dir, 'inventory.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^id,aliases,spec/);

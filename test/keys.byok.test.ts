@@ -1,14 +1,14 @@
 // Bring your own key: the caller wraps its own material for a gateway RSA key's public key, as it
-// would for a cloud's import (OAEP of a fresh AES key, RFC 5649 under it, done here with
-// node:crypto's own ciphers), and the key is made of it on the connection it names. Each check uses
+// would for a cloud's import (callerWrap), and the key is made of it on the connection it names. Each check uses
 // the caller's material directly, so the key can only pass by holding it.
-import { createCipheriv, createDecipheriv, createHmac, createPublicKey, constants, publicEncrypt, randomBytes, verify } from 'node:crypto';
+import { createDecipheriv, createHmac, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyPairSync } from '../src/crypto/keypair.ts';
 import { awsKmsFixture } from './fixtures/aws-kms.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { softhsmConnection } from './support/softhsm.ts';
+import { callerWrap } from './support/import.ts';
 
 const awsEndpoint = 'https://kms.eu-north-1.amazonaws.com';
 const aws = awsKmsFixture(awsEndpoint, 'eu-north-1');
@@ -31,12 +31,7 @@ afterAll(async () => {
   server.close();
 });
 
-/** CKM_RSA_AES_KEY_WRAP with SHA-256 OAEP, as `openssl pkeyutl -pkeyopt rsa_oaep_md:sha256` and `openssl enc -id-aes256-wrap-pad` make it. */
-function wrap(material: Buffer, hash: 'sha1' | 'sha256' = 'sha256'): string {
-  const ephemeral = randomBytes(32);
-  const kwp = createCipheriv('id-aes256-wrap-pad', ephemeral, Buffer.from('a65959a6', 'hex'));
-  return b64(Buffer.concat([publicEncrypt({ key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ephemeral), kwp.update(material), kwp.final()]));
-}
+const wrap = (material: Buffer, hash: 'sha1' | 'sha256' = 'sha256') => b64(callerWrap(pem, material, hash));
 
 const keyCount = async () => (await gw.call('GET', '/v1/keys?limit=1000')).body.keys.length as number;
 

@@ -1,4 +1,5 @@
 // `kmsgw keys …`: the everyday key operations through the gateway's API, as a table or JSON.
+import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { call, callJson, CliError, EXIT, pairs } from './client.ts';
 import { follow, type Job } from './jobs.ts';
@@ -58,13 +59,18 @@ export async function keysShow(key: string, o: { json?: boolean }): Promise<void
   console.log(table.toString());
 }
 
-export interface CreateOptions { spec: string; usage: string; connection?: string; alias?: string[]; tag?: string[]; description?: string; rotationDays?: string; json?: boolean }
+export interface CreateOptions {
+  spec: string; usage: string; connection?: string; alias?: string[]; tag?: string[]; description?: string; rotationDays?: string; json?: boolean;
+  material?: string; wrappingKey?: string; scheme?: string;
+}
 
 export async function keysCreate(o: CreateOptions): Promise<void> {
   const tags = pairs('--tag', o.tag);
   const rotationPeriodDays = o.rotationDays === undefined ? undefined : Number(o.rotationDays);
   if (rotationPeriodDays !== undefined && !Number.isInteger(rotationPeriodDays)) throw new CliError(`--rotation-days "${o.rotationDays}" is not a whole number`, EXIT.usage);
-  const key = await callJson<Key>('POST', '/v1/keys', { spec: o.spec, usage: o.usage, connection: o.connection, aliases: o.alias, tags, description: o.description, rotationPeriodDays });
+  if ((o.material === undefined) !== (o.wrappingKey === undefined) || (o.scheme && !o.material)) throw new CliError('--material and --wrapping-key go together (with --scheme, if any)', EXIT.usage);
+  const material = o.material === undefined ? undefined : { wrappedKey: readFileSync(o.material).toString('base64'), wrappingKey: o.wrappingKey, scheme: o.scheme };
+  const key = await callJson<Key>('POST', '/v1/keys', { spec: o.spec, usage: o.usage, connection: o.connection, aliases: o.alias, tags, description: o.description, rotationPeriodDays, material });
   if (o.json) console.log(JSON.stringify(key, null, 2));
   else console.log(key.id);
 }

@@ -60,6 +60,9 @@ keys.command('create').description('make a key; prints its id')
   .option('--tag <name=value...>', 'tags')
   .option('--description <text>', 'what it is for')
   .option('--rotation-days <n>', 'rotate automatically every n days')
+  .option('--material <file>', 'bring your own key: the key wrapped with RSA_AES_KEY_WRAP for --wrapping-key\'s public key (binary)')
+  .option('--wrapping-key <key>', 'with --material: the gateway RSA WRAP_UNWRAP key it is wrapped for')
+  .option('--scheme <scheme>', 'with --material: RSA_AES_KEY_WRAP_SHA_256 (default) or RSA_AES_KEY_WRAP_SHA_1')
   .option('--json', 'print the key as JSON')
   .action(action(keysCreate));
 for (const [name, description] of [['rotate', 'make a new version current'], ['suspend', 'stop the key protecting and processing data until reactivated'], ['reactivate', 'undo a suspension']] as const) {
@@ -80,11 +83,16 @@ program.command('encrypt').description('encrypt a file or stdin (up to the gatew
   .option('--in <file>', 'plaintext file ("-" or none: stdin)')
   .option('--out <file>', 'ciphertext file, written 0600 ("-" or none: stdout)')
   .option('--context <name=value...>', 'encryption context, needed again to decrypt')
+  .option('--native', 'the primary backend\'s own ciphertext instead of an envelope (an AWS CiphertextBlob, …); prints what decrypting it takes')
   .action(action(encrypt));
 program.command('decrypt').description('decrypt a gateway envelope from a file or stdin; the envelope names its key')
   .option('--in <file>', 'ciphertext file ("-" or none: stdin)')
   .option('--out <file>', 'plaintext file, written 0600 ("-" or none: stdout)')
   .option('--context <name=value...>', 'the encryption context it was made with')
+  .option('--native', 'a native ciphertext (encrypt --native), opened by the key version and connection named')
+  .option('--key <key>', 'with --native: the key')
+  .option('--version <n>', 'with --native: the key version that made it')
+  .option('--connection <name>', 'with --native: the connection that made it (the key\'s primary otherwise)')
   .action(action(decrypt));
 
 program.command('discover').description('list every key a connection\'s credentials can see into the inventory, with a progress bar').argument('<connection>', 'the connection')

@@ -1,5 +1,6 @@
-// The material holder's side of an import (ImportRequest.wrap), for tests that call an importer
-// directly: the material wrapped for whatever target the importer offers.
+// The material holder's side of an import: for tests that call an importer directly (ImportRequest.wrap),
+// and for a caller bringing its own key.
+import { constants, createCipheriv, publicEncrypt, randomBytes } from 'node:crypto';
 import { wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { KmsError } from '../../src/errors.ts';
 import type { ImportTarget } from '../../providers/provider.ts';
@@ -11,4 +12,15 @@ export function holder(material: Uint8Array, { offered = [], can = () => true }:
     if (!can(t.scheme)) throw new KmsError('UNIMPLEMENTED', `the holder cannot wrap with ${t.scheme}`);
     return wrapForImporter(t.wrappingKey, t.scheme, material);
   };
+}
+
+/**
+ * A caller's own key wrapped for a gateway RSA key's public key (bring your own key), as OpenSSL
+ * makes it: OAEP of a fresh AES-256 key, then `id-aes256-wrap-pad` (RFC 5649) of the key under it,
+ * with node:crypto's ciphers rather than the gateway's code.
+ */
+export function callerWrap(pem: string, material: Buffer, hash: 'sha1' | 'sha256' = 'sha256'): Buffer {
+  const ephemeral = randomBytes(32);
+  const kwp = createCipheriv('id-aes256-wrap-pad', ephemeral, Buffer.from('a65959a6', 'hex'));
+  return Buffer.concat([publicEncrypt({ key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ephemeral), kwp.update(material), kwp.final()]);
 }
