@@ -142,12 +142,12 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   }
 
   async encrypt(req: EncryptRequest): Promise<Uint8Array> {
-    const out = await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, ...binding(req.spec, req.aad) }));
+    const out = await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, ...binding(req.spec, wrapContext(req.aad)) }));
     return out.CiphertextBlob!;
   }
 
   async decrypt(req: DecryptRequest): Promise<Uint8Array> {
-    const out = await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...binding(req.spec, req.aad) }));
+    const out = await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...binding(req.spec, wrapContext(req.aad)) }));
     return out.Plaintext!;
   }
 
@@ -155,11 +155,11 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   readonly nativeMaxPlaintext = 4096;
 
   async encryptNative(req: NativeRequest & { plaintext: Uint8Array }): Promise<Uint8Array> {
-    return (await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, ...nativeBinding(req) }))).CiphertextBlob!;
+    return (await this.kms.send(new EncryptCommand({ KeyId: keyIdOf(req.versionRef), Plaintext: req.plaintext, ...binding(req.spec, req.context) }))).CiphertextBlob!;
   }
 
   async decryptNative(req: NativeRequest & { ciphertext: Uint8Array }): Promise<Uint8Array> {
-    return (await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...nativeBinding(req) }))).Plaintext!;
+    return (await this.kms.send(new DecryptCommand({ KeyId: keyIdOf(req.versionRef), CiphertextBlob: req.ciphertext, ...binding(req.spec, req.context) }))).Plaintext!;
   }
 
   async sign(req: SignRequest): Promise<Uint8Array> {
@@ -265,15 +265,15 @@ function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' 
 }
 
 /**
- * Symmetric keys bind the wrap AAD through the encryption context, under one reserved key. AWS's
- * RSA encryption takes no context, so an RSA wrap is not bound to its envelope header: the
- * envelope's key commitment still rejects a DEK moved in from another envelope.
+ * How an Encrypt or Decrypt under a key of `spec` binds `context`: symmetric keys as the encryption
+ * context (none when empty). AWS's RSA encryption takes no context (the core lets none through for
+ * native ciphertext), so an envelope's RSA wrap is not bound to its header: the envelope's key
+ * commitment still rejects a DEK moved in from another envelope.
  */
-function nativeBinding(req: NativeRequest): { EncryptionContext?: Record<string, string>; EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' } {
-  if (req.spec.startsWith('RSA_')) return { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' };
-  return Object.keys(req.context).length === 0 ? {} : { EncryptionContext: req.context };
+function binding(spec: KeySpec, context: Record<string, string>): { EncryptionContext?: Record<string, string>; EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' } {
+  if (spec.startsWith('RSA_')) return { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' };
+  return Object.keys(context).length === 0 ? {} : { EncryptionContext: context };
 }
 
-function binding(spec: KeySpec, aad: Uint8Array): { EncryptionContext?: Record<string, string>; EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' } {
-  return spec.startsWith('RSA_') ? { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } : { EncryptionContext: { [AAD_CONTEXT_KEY]: Buffer.from(aad).toString('base64') } };
-}
+/** An envelope wrap binds its AAD as the encryption context, under one reserved key. */
+const wrapContext = (aad: Uint8Array) => ({ [AAD_CONTEXT_KEY]: Buffer.from(aad).toString('base64') });

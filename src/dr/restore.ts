@@ -8,15 +8,13 @@
 // A key left with no binding is reported lost and kept as it was, in case its backend returns.
 // Imports run first; every row then goes in one transaction, so a failed restore (an import or the
 // write) leaves the database empty and destroys the material imported for it.
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import pMap from 'p-map';
 import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
 import { isEmptyGateway, writeSnapshot } from '../db/queries/backup.ts';
-import { wrapForImporter } from '../crypto/keywrap.ts';
+import { heldMaterial } from '../crypto/material.ts';
 import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { specInfo } from '../keys/specs.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, withCapability } from '../../providers/provider.ts';
 import { openBundle, type BundleHeader } from './bundle.ts';
@@ -138,11 +136,9 @@ async function importBinding(i: Import): Promise<Imported> {
   for (const m of i.materials) {
     const material = Buffer.from(m.material, 'base64');
     try {
-      const publicKey = ['aes', 'hmac'].includes(specInfo[spec].family) ? undefined
-        : createPublicKey(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+      const held = heldMaterial(spec, material);
       const created = await i.onto.call('importKey', (p) => withCapability(p, isImporter, 'import').importKey({
-        spec, usage, exportable: extractable, keyId: id, signingAlgorithm: i.graph.key.signingAlgorithm ?? undefined, ref, publicKey,
-        wrap: async (target) => wrapForImporter(target.wrappingKey, target.scheme, material),
+        spec, usage, exportable: extractable, keyId: id, signingAlgorithm: i.graph.key.signingAlgorithm ?? undefined, ref, ...held,
       }));
       ref = created.ref;
       versions.set(m.version, created.versionRef);

@@ -1,6 +1,6 @@
 // Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
 // here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { checkedMaterial } from '../crypto/material.ts';
 import { kwpUnwrap, schemeParts } from '../crypto/keywrap.ts';
 import type { Logger } from 'pino';
@@ -266,10 +266,10 @@ export class CryptoService {
    * Key material a caller brings (bring your own key), wrapped as the clouds take it
    * (RSA_AES_KEY_WRAP: OAEP of an ephemeral AES key, then the material under it by RFC 5649) for the
    * public key of the RSA WRAP_UNWRAP key `ref`. That key's binding opens the ephemeral key (an
-   * UNWRAP the caller must be allowed); the material is unwrapped here and checked against `spec`,
-   * returned with a pair's public half. In the clear in memory until the caller zeroes it.
+   * UNWRAP the caller must be allowed); the material is unwrapped here and checked against `spec`.
+   * In the clear in memory until the caller zeroes it.
    */
-  async openBrought(actor: Actor, ref: string, wrapped: Uint8Array, scheme: ExportScheme, spec: KeySpec): Promise<{ material: Buffer; publicKey?: Buffer }> {
+  async openBrought(actor: Actor, ref: string, wrapped: Uint8Array, scheme: ExportScheme, spec: KeySpec): Promise<Buffer> {
     // Decided as an unwrapKey of its own: whoever may create keys must not thereby use any wrapping key.
     const unwrapper: Actor = { ...actor, operation: 'unwrapKey', approval: undefined };
     const graph = this.allow(unwrapper, await this.cache.resolve(ref), 'UNWRAP');
@@ -291,15 +291,11 @@ export class CryptoService {
       opened.key.fill(0);
     }
     try {
-      checkedMaterial(spec, material);
+      return checkedMaterial(spec, material);
     } catch (err) {
       material.fill(0);
       throw err;
     }
-    const { family: kind } = specInfo[spec];
-    const publicKey = kind === 'aes' || kind === 'hmac' ? undefined
-      : createPublicKey(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
-    return { material, publicKey };
   }
 
   /**

@@ -5,7 +5,7 @@ import type { App } from '../../app.ts';
 import { idempotent } from '../../idempotency.ts';
 import { Algorithm, Bytes, errorResponses, json, jsonBody, KeyView, Spec, Tags, Usage } from '../../schemas.ts';
 import { fromB64, keyView } from '../../views.ts';
-import { wrapForImporter } from '../../../crypto/keywrap.ts';
+import { heldMaterial } from '../../../crypto/material.ts';
 import type { CreateKeyInput, InTransaction } from '../../../keys/model.ts';
 import { rsaAesSchemes } from '../../../../providers/provider.ts';
 
@@ -51,11 +51,11 @@ export function registerCreateKey(app: App) {
       run: async (complete) => {
         if (!body.material) return keyView(await create(complete));
         const { wrappedKey, wrappingKey, scheme } = body.material;
-        const brought = await crypto.openBrought(actor, wrappingKey, fromB64(wrappedKey), scheme, body.spec);
+        const material = await crypto.openBrought(actor, wrappingKey, fromB64(wrappedKey), scheme, body.spec);
         try {
-          return keyView(await create(complete, { publicKey: brought.publicKey, wrap: async (t) => wrapForImporter(t.wrappingKey, t.scheme, brought.material) }));
+          return keyView(await create(complete, heldMaterial(body.spec, material)));
         } finally {
-          brought.material.fill(0);
+          material.fill(0);
         }
       },
       replay: async (id) => keyView(await keys.get(c.get('actor'), id)),
