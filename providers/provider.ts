@@ -41,6 +41,8 @@ export interface CreateKeyRequest {
   keyId: string;
   /** For SIGN_VERIFY keys on `per-key` backends: the algorithm the key is made for. */
   signingAlgorithm?: SigningAlgorithm;
+  /** As for CreateVersionRequest: the caller's id of this creation, for a CreationFinder backend to label what it makes with. */
+  operation?: string;
 }
 export interface CreatedKey extends KeyVersionRef { attributes: MaterialAttributes }
 
@@ -221,7 +223,8 @@ export async function wrappedFor(req: ImportRequest, target: (scheme: ExportSche
  * version instead of making a second one (on AWS, a second key).
  */
 export interface CreationFinder {
-  findCreated(req: { ref: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined>;
+  /** `ref` is absent when the creation was of a new key (a replica's first). */
+  findCreated(req: { ref?: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined>;
 }
 
 /**

@@ -132,6 +132,19 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
     expect((await kmsgw(['keys', 'sync', 'alias/none-such'])).code).toBe(1);
   });
 
+  it('adds a replica to a key and follows the sync job that makes it', async () => {
+    const made = (await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--connection', 'aws'])).stdout.toString().trim();
+    const run = await kmsgw(['keys', 'add-replica', made, 'local']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.toString()).toMatch(/^job_[0-9a-z]{26} SUCCEEDED: 1 replica versions made/);
+    expect(run.stdout.toString()).toContain('note: local: replica with version 1 made');
+    const shown = (await kmsgw(['keys', 'show', made])).stdout.toString();
+    expect(shown).toMatch(/replica.*local +local:/);
+    const again = await kmsgw(['keys', 'add-replica', made, 'local']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('409 ALREADY_EXISTS');
+  });
+
   it('exports the inventory as CSV to a file', async () => {
     const run = await kmsgw(['inventory', 'export', '--provider', 'local', '--owner', 'orders', '--out', join(dir, 'inventory.csv')]);
     expect(run.code, run.stderr).toBe(0);

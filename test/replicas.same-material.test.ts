@@ -140,14 +140,20 @@ describe('same-material replicas', () => {
     expect((await gw.call('GET', '/v1/keys?limit=1000')).body.keys.filter((x: { spec: string; usage: string; bindings: Binding[] }) => x.usage === 'SIGN_VERIFY' && x.bindings.length === 2 && !x.bindings[1]!.sameMaterial)).toEqual([]);
   });
 
-  it('a replica added to an existing key gets every version\'s material: the HSM holds both versions\' key pairs and signs when the local keystore fails', async () => {
+  it('a replica added to an existing key gets every version\'s material from the sync job: the HSM holds both versions\' key pairs and signs when the local keystore fails', async () => {
     const k = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, connection: 'local' });
     const old = (await gw.call('POST', `/v1/keys/${k.id}/sign`, { message: b64('signed before the replica'), algorithm: 'ECDSA_SHA_256' })).body.signature;
     expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
     const added = await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' });
-    expect(added.status, JSON.stringify(added.body)).toBe(201);
-    const hsm = (added.body.bindings as Binding[]).find((b) => b.connection === 'hsm')!;
-    expect(hsm).toMatchObject({ role: 'replica', sameMaterial: true, syncStatus: 'in_sync' });
+    expect(added.status, JSON.stringify(added.body)).toBe(202);
+    expect(added.body).toMatchObject({ kind: 'sync', target: k.id, status: 'QUEUED' });
+    const pending = ((await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings as Binding[]).find((b) => b.connection === 'hsm');
+    expect(pending).toMatchObject({ role: 'replica', sameMaterial: true, syncStatus: 'pending', ref: null });
+    const job = await gw.synced(k.id);
+    expect(job).toMatchObject({ id: added.body.id, status: 'SUCCEEDED', progress: { caughtUp: 2 } });
+    expect(job.notes).toEqual(['hsm: replica with version 1 made', 'hsm: version 2 made']);
+    const hsm = ((await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings as Binding[]).find((b) => b.connection === 'hsm')!;
+    expect(hsm).toMatchObject({ role: 'replica', sameMaterial: true, syncStatus: 'in_sync', ref: expect.stringMatching(/^pkcs11:/) });
     for (const version of [1, 2]) expect(await backendPublicKey(k.id, hsm, version, 'EC_P256')).toEqual(await gatewayPublicKey(k.id, version));
     const restore = outage(gw.runtime.connections.get('local').provider, ['sign']);
     try {
@@ -159,13 +165,13 @@ describe('same-material replicas', () => {
     }
     expect((await gw.call('POST', `/v1/keys/${k.id}/verify`, { message: b64('signed before the replica'), signature: old, algorithm: 'ECDSA_SHA_256', version: 1 })).body.valid).toBe(true);
     const events = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events;
-    expect(events.at(-1)).toMatchObject({ type: 'REPLICA_ADDED', detail: { connection: 'hsm', sameMaterial: true, versions: [1, 2] } });
+    expect(events.at(-1)).toMatchObject({ type: 'REPLICA_ADDED', detail: { connection: 'hsm', sameMaterial: true } });
   });
 
   it('adding a replica is refused, changing nothing, on the key\'s own connection, twice, for a signing key whose material cannot be copied, and on a key that is not active', async () => {
     const k = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true, connection: 'local' });
     expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'local' })).body).toMatchObject({ status: 409, field: 'connection' });
-    expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' })).status).toBe(201);
+    expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' })).status).toBe(202);
     expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' })).body).toMatchObject({ status: 409, field: 'connection' });
     const fixed = await create({ spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'local' });
     expect((await gw.call('POST', `/v1/keys/${fixed.id}/replicas`, { connection: 'hsm' })).body).toMatchObject({ status: 400, field: 'connection', detail: expect.stringContaining('must be exportable') });

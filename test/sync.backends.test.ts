@@ -8,6 +8,7 @@ import { decodeEnvelope } from '../src/crypto/envelope.ts';
 import { loadKeyGraphs } from '../src/db/queries/keys.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { startMoto, type Moto } from './support/moto.ts';
+import { outage } from './support/outage.ts';
 
 const region = 'eu-west-1';
 let moto: Moto;
@@ -136,7 +137,7 @@ describe('deletion', () => {
 });
 
 describe('a replica added to an existing key', () => {
-  it('is an independent AWS key holding the current version, with the key\'s tags: envelopes sealed from then on carry its wrap, and re-encryption gives an older one', async () => {
+  it('is made by the sync job as an independent AWS key holding the current version, with the key\'s tags: envelopes sealed while it was pending gain its wrap, later ones carry it, and re-encryption gives an older one', async () => {
     const res = await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local', tags: { team: 'ledger' } });
     const k = res.body as { id: string };
     await gw.call('POST', `/v1/keys/${k.id}/rotate`);
@@ -144,12 +145,22 @@ describe('a replica added to an existing key', () => {
     const wraps = (ct: string) => decodeEnvelope(Buffer.from(ct, 'base64')).wraps.length;
     const before = await seal();
     const added = await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'aws' });
-    expect(added.status, JSON.stringify(added.body)).toBe(201);
-    expect(added.body.bindings.map((b: { connection: string; role: string; sameMaterial: boolean; syncStatus: string }) => [b.connection, b.role, b.sameMaterial, b.syncStatus]))
-      .toEqual([['local', 'primary', false, 'in_sync'], ['aws', 'replica', false, 'in_sync']]);
+    expect(added.status, JSON.stringify(added.body)).toBe(202);
+    const bindings = async () => (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.map((b: { connection: string; role: string; sameMaterial: boolean; syncStatus: string }) => [b.connection, b.role, b.sameMaterial, b.syncStatus]);
+    expect(await bindings()).toEqual([['local', 'primary', false, 'in_sync'], ['aws', 'replica', false, 'pending']]);
+    const during = await seal();
+    expect(wraps(during)).toBe(1);
+    expect(await gw.synced(k.id)).toMatchObject({ status: 'SUCCEEDED', progress: { caughtUp: 1, repaired: 1, wrapsAdded: 1 } });
+    expect(await bindings()).toEqual([['local', 'primary', false, 'in_sync'], ['aws', 'replica', false, 'in_sync']]);
     expect(await awsKeys(k.id)).toHaveLength(1);
-    await gw.synced(k.id);
     expect(await tagsOf((await awsKeys(k.id))[0]!)).toEqual({ team: 'ledger' });
+    // The envelope sealed while the replica was pending opens through AWS alone.
+    const back = outage(gw.runtime.connections.get('local').provider, ['decrypt']);
+    try {
+      expect((await gw.call('POST', '/v1/decrypt', { ciphertext: during })).body).toMatchObject({ plaintext: b64('ledger entry') });
+    } finally {
+      back();
+    }
 
     expect(wraps(before)).toBe(1);
     expect(wraps(await seal())).toBe(2);

@@ -51,7 +51,7 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   constructor(private readonly kms: KmsPort) {}
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
-    const ref = await this.newKey(req.spec, req.usage, req.keyId);
+    const ref = await this.newKey(req.spec, req.usage, req.keyId, { operation: req.operation });
     // Material generated in AWS never leaves it.
     return { ref, versionRef: ref, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
   }

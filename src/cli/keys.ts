@@ -1,6 +1,7 @@
 // `kmsgw keys …`: the everyday key operations through the gateway's API, as a table or JSON.
 import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
+import { SingleBar } from 'cli-progress';
 import { call, callJson, CliError, EXIT, pairs } from './client.ts';
 import { follow, type Job } from './jobs.ts';
 
@@ -47,14 +48,14 @@ export async function keysList(o: ListOptions): Promise<void> {
 }
 
 export async function keysShow(key: string, o: { json?: boolean }): Promise<void> {
-  const k = await callJson<Key & { bindings: { role: string; connection: string; ref: string }[] }>('GET', `/v1/keys/${encodeURIComponent(key)}`);
+  const k = await callJson<Key & { bindings: { role: string; connection: string; ref: string | null }[] }>('GET', `/v1/keys/${encodeURIComponent(key)}`);
   if (o.json) return console.log(JSON.stringify(k, null, 2));
   const table = new Table({ style: { head: [], border: [] } });
   table.push(
     { id: k.id }, { aliases: k.aliases.join(', ') }, { spec: `${k.spec} (${k.usage})` }, { state: k.state }, { managed: String(k.managed) },
     { version: String(k.currentVersion) }, { 'next rotation': date(k.nextRotationAt) }, { 'last used': date(k.lastUsedAt) },
     { tags: Object.entries(k.tags).map(([n, v]) => `${n}=${v}`).join(', ') }, { description: k.description },
-    ...k.bindings.map((b) => ({ [b.role]: `${b.connection}  ${b.ref}` })),
+    ...k.bindings.map((b) => ({ [b.role]: `${b.connection}  ${b.ref ?? '(pending: the key\'s sync job makes it)'}` })),
   );
   console.log(table.toString());
 }
@@ -94,9 +95,24 @@ export async function keysDelete(key: string, o: { days?: string; approval?: str
 const approval = (o: { approval?: string }): Record<string, string> => (o.approval ? { 'kmsgw-approval': o.approval } : {});
 
 /** `kmsgw keys sync`: the key's sync job, followed to its end unless --no-wait. */
-export async function keysSync(key: string, o: { wait: boolean; json?: boolean }): Promise<void> {
-  let job = await callJson<Job>('POST', `/v1/keys/${encodeURIComponent(key)}/sync`);
-  if (o.wait) job = await follow(job);
+export async function keysSync(key: string, o: SyncOptions): Promise<void> {
+  await followSync(await callJson<Job>('POST', `/v1/keys/${encodeURIComponent(key)}/sync`), o);
+}
+
+/** `kmsgw keys add-replica`: records the replica and follows the key's sync job, which makes it. */
+export async function keysAddReplica(key: string, connection: string, o: SyncOptions): Promise<void> {
+  await followSync(await callJson<Job>('POST', `/v1/keys/${encodeURIComponent(key)}/replicas`, { connection }), o);
+}
+
+interface SyncOptions { wait: boolean; json?: boolean }
+
+async function followSync(queued: Job, o: SyncOptions): Promise<void> {
+  const bar = o.wait && process.stderr.isTTY && !o.json
+    ? new SingleBar({ format: `syncing ${queued.target} | {caughtUp} replica versions made | {repaired} envelopes repaired | {duration_formatted}`, hideCursor: true })
+    : undefined;
+  bar?.start(0, 0, { caughtUp: 0, repaired: 0 });
+  const job = o.wait ? await follow(queued, ({ progress }) => bar?.update(0, { caughtUp: progress.caughtUp ?? 0, repaired: progress.repaired ?? 0 })) : queued;
+  bar?.stop();
   if (o.json) console.log(JSON.stringify(job, null, 2));
   else {
     const p = job.progress;

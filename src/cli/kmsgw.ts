@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { ROLES } from '../auth/identity.ts';
 import { action, EXIT } from './client.ts';
-import { keysCreate, keysDelete, keysList, keysShow, keysSync, keysTransition } from './keys.ts';
+import { keysAddReplica, keysCreate, keysDelete, keysList, keysShow, keysSync, keysTransition } from './keys.ts';
 import { decrypt, encrypt } from './crypto.ts';
 import { discover, inventoryExport } from './inventory.ts';
 
@@ -78,6 +78,11 @@ keys.command('sync').description('make what the key\'s replicas missed and repai
   .option('--no-wait', 'queue the job and print its id without waiting')
   .option('--json', 'print the job as JSON')
   .action(action(keysSync));
+keys.command('add-replica').description('give the key a replica on another connection, made by the key\'s sync job (same-material where its material can be copied, every version)')
+  .argument('<key>', 'key id or alias/NAME').argument('<connection>', 'the connection to hold the replica')
+  .option('--no-wait', 'queue the job and print its id without waiting')
+  .option('--json', 'print the job as JSON')
+  .action(action(keysAddReplica));
 
 program.command('encrypt').description('encrypt a file or stdin (up to the gateway\'s body limit) into a gateway envelope').argument('<key>', 'key id or alias/NAME')
   .option('--in <file>', 'plaintext file ("-" or none: stdin)')

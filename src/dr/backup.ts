@@ -10,7 +10,7 @@ import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
 import { auditHead } from '../db/queries/audit.ts';
 import { readSnapshot } from '../db/queries/backup.ts';
-import { primaryBinding } from '../db/queries/keys.ts';
+import { heldVersion, primaryBinding } from '../db/queries/keys.ts';
 import { unwrapForImporter } from '../crypto/keywrap.ts';
 import { KmsError, needs } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -20,7 +20,7 @@ import type { KeyCache } from '../keys/cache.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isExporter, withCapability } from '../../providers/provider.ts';
 import { sealBundle, type BackupKeyBinding, type BackupKeys } from './bundle.ts';
-import { snapshotGraphs, type BackupContent, type Material, type SnapshotGraph } from './content.ts';
+import { snapshotGraphs, type BackupContent, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface BackupOptions {
   /** The key (id or alias/NAME) whose bindings wrap the bundle's payload key: ENCRYPT_DECRYPT. */
@@ -78,10 +78,13 @@ export async function createBackup(db: Db, connections: Connections, cache: KeyC
   return { bundle, report: { id, keys: contents.keys, policies: contents.policies, materials: materials.length, notCarried: notCarried(graphs, new Set(sources.map((s) => s.graph.key.id))) } };
 }
 
-/** The binding an exportable key's material is read from: the primary if it can export, else any that can. */
+/** The binding an exportable key's material is read from: the primary if it can export, else any made one that can. */
 function exportSource(graph: SnapshotGraph, connections: Connections) {
   const ordered = [...graph.bindings].sort((a, b) => (a.role === 'primary' ? -1 : b.role === 'primary' ? 1 : 0));
-  const binding = ordered.find((b) => { const c = connections.find(b.connection); return c && isExporter(c.provider); });
+  const binding = ordered.find((b): b is SnapshotBinding & { ref: string } => {
+    const c = b.ref !== null && connections.find(b.connection);
+    return !!c && isExporter(c.provider);
+  });
   return binding ? [{ graph, binding }] : [];
 }
 
@@ -101,8 +104,10 @@ async function backupKeys(cache: KeyCache, options: BackupOptions, materialSourc
   }
   const outside = (connection: string, provider: string) => provider !== 'local' && !materialSources.has(connection);
   const version = enc.key.currentVersion;
-  const bindings: BackupKeyBinding[] = enc.bindings.filter((b) => b.versions.has(version))
-    .map((b) => ({ connection: b.connection, provider: b.provider, ref: b.ref, versionRef: b.versions.get(version)! }));
+  const bindings: BackupKeyBinding[] = enc.bindings.flatMap((b) => {
+    const held = heldVersion(b, version);
+    return held ? [{ connection: b.connection, provider: b.provider, ...held }] : [];
+  });
   if (!bindings.some((b) => outside(b.connection, b.provider))) {
     throw new KmsError('FAILED_PRECONDITION', `backup key ${enc.key.id} lives only on ${bindings.map((b) => `"${b.connection}"`).join(', ')}: `
       + 'choose one with a binding outside the local keystore and outside the connections whose material the backup carries', { field: 'encryptionKey' });

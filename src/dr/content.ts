@@ -13,7 +13,7 @@ export interface SnapshotKey {
   id: string; spec: KeySpec; usage: KeyUsage; state: KeyState; extractable: boolean; managed: boolean; signingAlgorithm: SigningAlgorithm | null;
   connection: string; provider: string; currentVersion: number;
 }
-export interface SnapshotBinding { id: string; keyId: string; connection: string; provider: string; ref: string; role: 'primary' | 'replica'; createdAt: string; versions: Map<number, string> }
+export interface SnapshotBinding { id: string; keyId: string; connection: string; provider: string; ref: string | null; role: 'primary' | 'replica'; createdAt: string; versions: Map<number, string> }
 export interface SnapshotGraph { key: SnapshotKey; bindings: SnapshotBinding[] }
 
 /** Items by key, in their order (Map.groupBy arrives with Node 21). */

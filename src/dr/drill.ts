@@ -3,7 +3,7 @@
 // DEK wrapped and unwrapped, a MAC, a public key), never touching the connection under test.
 import { randomBytes } from 'node:crypto';
 import { KmsError, needs } from '../errors.ts';
-import { BY_ID, listKeyIds, loadKeyGraphs, type After, type BindingGraph, type KeyGraph } from '../db/queries/keys.ts';
+import { BY_ID, heldVersion, isMade, listKeyIds, loadKeyGraphs, type After, type BindingGraph, type KeyGraph } from '../db/queries/keys.ts';
 import type { Db } from '../db/client.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isKeyWrapper, isMacer, isSigner, withCapability } from '../../providers/provider.ts';
@@ -72,9 +72,10 @@ async function check(graph: KeyGraph, connections: Connections, without: string)
 /** One live use of the binding's current version, the cheapest that proves its material works. */
 async function probe(graph: KeyGraph, b: BindingGraph, connections: Connections): Promise<void> {
   const { key } = graph;
-  const versionRef = b.versions.get(key.currentVersion);
-  needs(versionRef, 'FAILED_PRECONDITION', `version ${key.currentVersion} is missing on this binding`);
-  const r = { ref: b.ref, versionRef, spec: key.spec };
+  needs(isMade(b), 'FAILED_PRECONDITION', 'the replica is still being made by the key\'s sync job');
+  const held = heldVersion(b, key.currentVersion);
+  needs(held, 'FAILED_PRECONDITION', `version ${key.currentVersion} is missing on this binding`);
+  const r = { ...held, spec: key.spec };
   const connection = connections.get(b.connection);
   const dek = randomBytes(32);
   const same = (x: Uint8Array) => needs(Buffer.from(x).equals(dek), 'INTERNAL', 'the round trip gave back other bytes');

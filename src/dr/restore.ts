@@ -65,7 +65,9 @@ export async function restoreBackup(db: Db, connections: Connections, text: stri
   for (const graph of graphs) {
     if (graph.key.state === 'DESTROYED') continue;
     const plan = planKey(graph, connections, onto, byBinding);
-    if (plan.keep.length + plan.imports.length === 0) {
+    // A replica still pending holds nothing: the sync job makes it from the primary once restored.
+    const holders = plan.keep.filter((b) => b.ref !== null);
+    if (holders.length + plan.imports.length === 0) {
       report.lost.push({ keyId: graph.key.id, reason: `no material in the bundle and no binding on a connection that survives (${graph.bindings.map((b) => b.connection).join(', ')})` });
       continue;
     }
@@ -73,7 +75,7 @@ export async function restoreBackup(db: Db, connections: Connections, text: stri
     for (const b of plan.drop) { dropped.add(b.id); report.dropped.push({ keyId: graph.key.id, connection: b.connection }); }
     for (const i of plan.imports) report.imported.push({ keyId: graph.key.id, from: i.binding.connection, onto: i.onto.name, versions: i.materials.length });
     if (plan.drop.some((b) => b.role === 'primary')) {
-      const next = plan.keep.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!;
+      const next = holders.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!;
       report.promoted.push({ keyId: graph.key.id, from: plan.drop.find((b) => b.role === 'primary')!.connection, to: next.connection });
       next.role = 'primary';
     }

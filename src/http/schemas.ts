@@ -46,9 +46,13 @@ export const KeyView = z.object({
   attributes: z.object({ extractable: z.boolean(), neverExtractable: z.boolean(), sensitive: z.boolean(), alwaysSensitive: z.boolean() }),
   dates: z.object({ activation: Timestamp, protectStop: Timestamp, deactivation: Timestamp, deletion: Timestamp, compromise: Timestamp, destroyed: Timestamp }),
   bindings: z.array(z.object({
-    id: z.string(), connection: z.string(), provider: z.string(), ref: z.string(), role: z.enum(['primary', 'replica']),
+    id: z.string(), connection: z.string(), provider: z.string(),
+    ref: z.string().nullable().openapi({ description: 'The backend key (a provider URI); null while the sync job makes a replica added to an existing key' }),
+    role: z.enum(['primary', 'replica']),
     sameMaterial: z.boolean().openapi({ description: 'The replica holds the key\'s own material, imported from the primary version by version (an exportable key made outside the clouds), so it can also sign, MAC and unwrap for the key; otherwise it is an independent key that wraps envelopes\' data keys' }),
-    syncStatus: z.enum(['in_sync', 'behind']).openapi({ description: 'behind: the binding lacks the key\'s current version (its connection was down when it was made) until the sync job makes it' }),
+    syncStatus: z.enum(['in_sync', 'behind', 'pending']).openapi({
+      description: 'behind: the binding lacks the key\'s current version (its connection was down when it was made) until the sync job makes it; pending: a replica added to the key, whose backend key the sync job has yet to make',
+    }),
     backendState: z.enum(['LIVE', 'PENDING_DELETION', 'DESTROYED']).openapi({
       description: 'How far along the key\'s deletion the backend key is: the key\'s state changes first, and its sync job brings the backend keys along',
     }),

@@ -30,7 +30,7 @@ export function keyView({ key, aliases, bindings }: KeyGraph, now = new Date()):
       activation: iso(key.activationDate), protectStop: iso(key.protectStopDate), deactivation: iso(key.deactivationDate),
       deletion: iso(key.deletionDate), compromise: iso(key.compromiseDate), destroyed: iso(key.destroyedAt),
     },
-    bindings: bindings.map((b) => ({ id: b.id, connection: b.connection, provider: b.provider, ref: b.ref, role: b.role, sameMaterial: b.sameMaterial, syncStatus: b.versions.has(key.currentVersion) ? 'in_sync' : 'behind', backendState: b.appliedState, lastSeenAt: iso(b.lastSeenAt) })),
+    bindings: bindings.map((b) => ({ id: b.id, connection: b.connection, provider: b.provider, ref: b.ref, role: b.role, sameMaterial: b.sameMaterial, syncStatus: b.ref === null ? 'pending' : b.versions.has(key.currentVersion) ? 'in_sync' : 'behind', backendState: b.appliedState, lastSeenAt: iso(b.lastSeenAt) })),
     createdAt: key.createdAt.toISOString(),
     updatedAt: key.updatedAt.toISOString(),
   };

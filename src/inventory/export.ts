@@ -20,7 +20,7 @@ export function exportRow({ key, aliases, bindings }: KeyGraph, connections: Con
     provider: key.provider, connection: key.connection, region: connections.find(key.connection)?.region ?? null, owner: key.tags.owner ?? null,
     tags: JSON.stringify(key.tags), currentVersion: key.currentVersion, rotationPeriodDays: key.rotationPeriodDays,
     nextRotationAt: iso(key.nextRotationAt), lastUsedAt: iso(key.lastUsedAt), replicas: bindings.filter((b) => b.role === 'replica').length,
-    bindings: bindings.map((b) => `${b.role}:${b.connection}:${b.ref}`).join(' '), createdAt: iso(key.createdAt), updatedAt: iso(key.updatedAt),
+    bindings: bindings.map((b) => `${b.role}:${b.connection}:${b.ref ?? 'pending'}`).join(' '), createdAt: iso(key.createdAt), updatedAt: iso(key.updatedAt),
   };
 }
 

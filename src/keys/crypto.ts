@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext, type Wrap } from '../crypto/envelope.ts';
-import { primaryBinding, type KeyGraph, type BindingGraph } from '../db/queries/keys.ts';
+import { heldVersion, primaryBinding, type KeyGraph, type BindingGraph } from '../db/queries/keys.ts';
 import {
   isExporter, isKeyWrapper, isMacer, isNativeCipher, isSigner, type Exporter, type ExportScheme, type KeyProvider, type KeyVersionRef, type KeyWrapper, type Macer,
   type NativeCipher, type Signer, type WrapAlgorithm,
@@ -106,8 +106,8 @@ export class CryptoService {
   private async unwrapFirst(graph: KeyGraph, version: number, headerBytes: Buffer, wraps: Wrap[], failed: string[], tried: { any: boolean; last: unknown }) {
     const candidates = wraps.flatMap((w) => {
       const b = graph.bindings.find((x) => x.id === w.bindingId);
-      const versionRef = b?.versions.get(version);
-      return b && versionRef ? [{ b, versionRef, wrapped: w.wrapped }] : [];
+      const held = b && heldVersion(b, version);
+      return held ? [{ b, held, wrapped: w.wrapped }] : [];
     });
     if (candidates.length === 0) return undefined;
     candidates.sort((x, y) => Number(x.b.role !== 'primary') - Number(y.b.role !== 'primary'));
@@ -116,7 +116,7 @@ export class CryptoService {
     try {
       const won = await hedge(candidates.length, (i) => {
         const c = candidates[i]!;
-        return this.call(c.b, 'decrypt', (p) => p.decrypt({ ref: c.b.ref, versionRef: c.versionRef, spec: graph.key.spec, ciphertext: c.wrapped, aad }));
+        return this.call(c.b, 'decrypt', (p) => p.decrypt({ ...c.held, spec: graph.key.spec, ciphertext: c.wrapped, aad }));
       }, { afterMs: this.failover.afterMs, fatal: isBadInput, late: (dek) => dek.fill(0) });
       failed.push(...won.passed.map((i) => candidates[i]!.b.connection));
       return { dek: won.value, servedBy: candidates[won.index]!.b.connection };
@@ -410,7 +410,7 @@ const oaepCapacity = (spec: KeySpec, alg: WrapAlgorithm) => specInfo[spec].bits 
 const isBadInput = (err: unknown) => err instanceof KmsError && err.code === 'INVALID_ARGUMENT';
 
 function versionOf(b: BindingGraph, version: number): KeyVersionRef {
-  const versionRef = b.versions.get(version);
-  needs(versionRef, 'NOT_FOUND', `version ${version} of the key does not exist`, { field: 'version' });
-  return { ref: b.ref, versionRef };
+  const held = heldVersion(b, version);
+  needs(held, 'NOT_FOUND', `version ${version} of the key does not exist`, { field: 'version' });
+  return held;
 }

@@ -71,7 +71,7 @@ export interface UpdateKeyInput {
  * A new version of the key on a binding's backend. It carries the tags the binding's backend key
  * has, so that on a backend where each version is a key of its own the new one has them too.
  */
-export const versionRequest = (key: KeyRow, binding: KeyBindingRow): CreateVersionRequest => ({
+export const versionRequest = (key: KeyRow, binding: KeyBindingRow & { ref: string }): CreateVersionRequest => ({
   ref: binding.ref, spec: key.spec, usage: key.usage, keyId: key.id, exportable: key.extractable, signingAlgorithm: key.signingAlgorithm ?? undefined,
   tags: binding.appliedTags ?? {},
 });

@@ -8,8 +8,8 @@ import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { keyUsageOf } from '../db/queries/usage.ts';
-import { BY_ID, insertKey, loadKeyGraphs, listKeyIds, notifyKeyChanged, primaryBinding, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
-import { catchUpBinding, insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
+import { BY_ID, insertKey, isMade, loadKeyGraphs, listKeyIds, notifyKeyChanged, primaryBinding, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
+import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { queueJob } from '../db/queries/jobs.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { canCopy, copyVersion } from '../replicas/copy.ts';
@@ -51,16 +51,17 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 /**
  * A rotation's new version on each binding, in binding order, undefined where the binding could not
  * make it: made by the primary and the independent replicas, then copied from the primary's into
- * the same-material replicas. Throws if the primary fails.
+ * the same-material replicas. Throws if the primary fails. A replica still pending is left to the
+ * sync job that makes it.
  */
 async function newVersions(graph: KeyGraph, connections: Connections): Promise<(KeyVersionRef | undefined)[]> {
   const { key } = graph;
-  const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion(versionRequest(key, b))))));
+  const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial || !isMade(b) ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion(versionRequest(key, b))))));
   const at = graph.bindings.findIndex((b) => b.role === 'primary');
   const primary = own[at]!;
   if (primary.status === 'rejected') throw primary.reason;
-  const source = { connection: connections.get(graph.bindings[at]!.connection), ref: graph.bindings[at]!.ref, versionRef: primary.value!.versionRef };
-  const copies = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial ? copyVersion(key, source, connections.get(b.connection), b.ref, { tags: b.appliedTags ?? {} }) : undefined)));
+  const source = { connection: connections.get(graph.bindings[at]!.connection), ref: primaryBinding(graph).ref, versionRef: primary.value!.versionRef };
+  const copies = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial && isMade(b) ? copyVersion(key, source, connections.get(b.connection), b.ref, { tags: b.appliedTags ?? {} }) : undefined)));
   return graph.bindings.map((b, i) => {
     const m = b.sameMaterial ? copies[i]! : own[i]!;
     return m.status === 'fulfilled' ? m.value : undefined;
@@ -181,11 +182,13 @@ export class KeyService {
   }
 
   /**
-   * Adds a replica to an existing key, made as at creation. A same-material replica gets every
-   * version, copied from the primary, so it serves all the key's data. An independent one holds the
+   * Adds a replica to an existing key: records it pending and queues the key's sync job, which makes
+   * it (src/replicas/sync.ts) and answers here. A same-material replica gets every version, copied
+   * from the primary one per step, so it serves all the key's data. An independent one holds the
    * current version only: envelopes sealed from now on carry its wrap, older ones when re-encrypted.
+   * Copying many versions takes a while, and a job survives a crash without leaving a second key.
    */
-  async addReplica(actor: Actor, ref: string, name: string): Promise<KeyGraph> {
+  async addReplica(actor: Actor, ref: string, name: string): Promise<JobRow> {
     const graph = await this.settled(actor, ref);
     const { key } = graph;
     // It makes key material, as a rotation does.
@@ -197,36 +200,18 @@ export class KeyService {
     const facts = this.governance.facts(graph);
     this.governance.refuse((await this.governance.check({ ...facts, placements: [...facts.placements, this.governance.placement(name, 'replica')] }, ['placement']))
       .map((v) => ({ ...v, field: 'connection' })));
-    const versions = [...primary.versions.entries()].sort(([a], [b]) => a - b);
-    const made: { version: number; versionRef: string }[] = [];
-    let created: CreatedKey | undefined;
+    let job: JobRow | undefined;
     try {
-      if (replica.sameMaterial) {
-        for (const [version, versionRef] of versions) {
-          const copy = await copyVersion(key, { connection: from, ref: primary.ref, versionRef }, replica.connection, created?.ref);
-          created ??= copy;
-          made.push({ version, versionRef: copy.versionRef });
-        }
-      } else {
-        created = await replica.connection.call('createKey', (p) => p.createKey({
-          spec: key.spec, usage: key.usage, exportable: false, keyId: key.id, signingAlgorithm: key.signingAlgorithm ?? undefined,
-        }));
-        made.push({ version: key.currentVersion, versionRef: created.versionRef });
-      }
-      const bindingId = newId('bnd');
-      await this.change(actor, key.id, { type: 'REPLICA_ADDED', detail: { connection: name, sameMaterial: replica.sameMaterial, versions: made.map((m) => m.version) } }, async (tx) => {
-        await insertBinding(tx, { id: bindingId, keyId: key.id, connection: name, provider: replica.connection.provider.kind, ref: created!.ref, role: 'replica', sameMaterial: replica.sameMaterial });
-        for (const m of made) await catchUpBinding(tx, bindingId, m.version, m.versionRef);
-        if (Object.keys(key.tags).length > 0 && this.tagged([name])) await queueSync(tx, key.id, actor);
+      await this.change(actor, key.id, { type: 'REPLICA_ADDED', detail: { connection: name, sameMaterial: replica.sameMaterial } }, async (tx) => {
+        await insertBinding(tx, { id: newId('bnd'), keyId: key.id, connection: name, provider: replica.connection.provider.kind, ref: null, role: 'replica', sameMaterial: replica.sameMaterial });
+        job = await queueSync(tx, key.id, actor);
       });
     } catch (err) {
-      // Not recorded: the replica's backend key must not linger unreferenced.
-      if (created) await replica.connection.call('destroyKey', (p) => p.destroyKey({ ref: created!.ref, versionRefs: made.map((m) => m.versionRef) })).catch(() => {});
       if (isUniqueViolation(err)) throw new KmsError('ALREADY_EXISTS', `key "${ref}" already has a binding on connection "${name}"`, { field: 'connection', cause: err });
       throw err;
     }
-    Object.assign(actor.record, { keyId: key.id, connection: name });
-    return this.cache.fresh(key.id);
+    Object.assign(actor.record, { keyId: key.id, connection: name, detail: { job: job!.id } });
+    return job!;
   }
 
   /** The key a reference names, for operations decided on the gateway rather than on the key (grants). */

@@ -4,7 +4,7 @@
 // what it applied. A binding whose connection is down stays out of step until a retry or the
 // schedule's next round reaches it; a step repeated after a crash repeats only idempotent calls.
 import type { BackendPhase, KeyRow } from '../db/schema/index.ts';
-import type { BindingGraph } from '../db/queries/keys.ts';
+import type { MadeBinding } from '../db/queries/keys.ts';
 import type { KeyState } from '../keys/lifecycle.ts';
 import type { Connection } from '../routing/connection.ts';
 import { isTagger, withCapability, type KeyProvider } from '../../providers/provider.ts';
@@ -25,7 +25,7 @@ export const tagsText = (tags: Record<string, string>) => JSON.stringify(Object.
  * Keys the gateway only observes are never written to, and a destroyed backend key is done.
  * Tags are written while the key is live (AWS refuses them on a key pending deletion).
  */
-export function backendChange(key: KeyRow, binding: BindingGraph, provider: KeyProvider): BackendChange | undefined {
+export function backendChange(key: KeyRow, binding: MadeBinding, provider: KeyProvider): BackendChange | undefined {
   if (!key.managed || binding.appliedState === 'DESTROYED') return undefined;
   const phase = phaseOf(key.state);
   const tags = phase === 'LIVE' && isTagger(provider) && tagsText(binding.appliedTags ?? {}) !== tagsText(key.tags) ? key.tags : undefined;
@@ -41,7 +41,7 @@ const pendingDays = (key: KeyRow, now: Date) => Math.min(30, Math.max(7, Math.ce
  * that runs its own deletion window and already waits out one is not asked to destroy: its window
  * ends it. One that missed the window (its connection was down) gets the shortest it has.
  */
-export async function applyBackendChange(key: KeyRow, binding: BindingGraph, connection: Connection, change: BackendChange, now = new Date()): Promise<Record<string, string> | undefined> {
+export async function applyBackendChange(key: KeyRow, binding: MadeBinding, connection: Connection, change: BackendChange, now = new Date()): Promise<Record<string, string> | undefined> {
   const versions = { ref: binding.ref, versionRefs: [...binding.versions.values()] };
   if (change.phase === 'PENDING_DELETION') await connection.call('scheduleDeletion', (p) => p.scheduleDeletion({ ...versions, pendingDays: pendingDays(key, now) }));
   if (change.phase === 'LIVE') await connection.call('cancelDeletion', (p) => p.cancelDeletion(versions));

@@ -1,10 +1,11 @@
-// The sync job of a key. First, replica bindings that missed a rotation (their connection was down)
-// get the key's current version made on their backend (copied from the primary's, for same-material
-// replicas), one binding per step, and are in sync again. Then backend keys that lag the key's
-// deletion phase or tags are brought along (backend-state.ts), one binding per step.
-// Only the current version: envelopes sealed under an older one carry no wrap of the binding anyway,
-// and new envelopes need the binding to hold the version they are sealed under. Then envelopes
-// sealed while a binding could not wrap get its wrap, a batch per step.
+// The sync job of a key. First, replica bindings behind the key (added to it and not yet made, or
+// their connection was down at a rotation) are made or caught up, one version per step. An
+// independent replica gets the current version only: envelopes sealed under an older one carry no
+// wrap of it anyway, and new envelopes need the binding to hold the version they are sealed under.
+// A same-material replica gets every version the primary holds, oldest first, copied from the
+// primary's, so that it opens, signs and verifies all the key's data. Then backend keys that lag
+// the key's deletion phase or tags are brought along (backend-state.ts), one binding per step. Then
+// envelopes sealed while a binding could not wrap get its wrap, a batch per step.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pMap from 'p-map';
@@ -13,14 +14,14 @@ import type { Db } from '../db/client.ts';
 import { catchUpBinding, keyHasBindingBehind, keyHasBindingOutOfStep, keysBehind, keysOutOfStep, recordApplied } from '../db/queries/bindings.ts';
 import { addRepairWraps, keyHasRepairs, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
 import { queueJobIfDue } from '../db/queries/jobs.ts';
-import { loadKeyGraphs, notifyKeyChanged, primaryBinding, type KeyGraph } from '../db/queries/keys.ts';
+import { isMade, loadKeyGraphs, notifyKeyChanged, primaryBinding, type BindingGraph, type KeyGraph, type MadeBinding } from '../db/queries/keys.ts';
 import type { JobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
 import type { CryptoService } from '../keys/crypto.ts';
 import { versionRequest } from '../keys/model.ts';
 import type { Connections } from '../routing/connection.ts';
-import { isCreationFinder, isTagger, withCapability } from '../../providers/provider.ts';
+import { isCreationFinder, isTagger, withCapability, type KeyVersionRef } from '../../providers/provider.ts';
 import { applyBackendChange, backendChange, describeChange, type BackendChange } from './backend-state.ts';
 import { copyVersion } from './copy.ts';
 
@@ -35,6 +36,14 @@ interface Repair { row: EnvelopeRepairRow; added: Record<string, string>; unrepa
 /** A catch-up recorded before its backend call: which binding, which version, under which operation id. */
 interface CatchUpIntent { binding: string; version: number; operation: string }
 
+/** The version a binding behind makes next: a same-material replica's oldest the primary holds and it lacks, else the current one. */
+function nextVersion(graph: KeyGraph, binding: BindingGraph): number {
+  const { currentVersion } = graph.key;
+  if (!binding.sameMaterial) return currentVersion;
+  const lacking = [...primaryBinding(graph).versions.keys()].filter((v) => !binding.versions.has(v));
+  return Math.min(currentVersion, ...lacking);
+}
+
 export class ReplicaSync implements JobKind {
   /** Operation ids this process recorded and has not yet asked a backend with: no search is needed for them. */
   private readonly unattempted = new Set<string>();
@@ -46,7 +55,7 @@ export class ReplicaSync implements JobKind {
     if (!graph) throw new KmsError('NOT_FOUND', `key "${job.target}" does not exist`);
     const behind = graph.key.state === 'DESTROYED' ? undefined : graph.bindings.find((b) => !b.versions.has(graph.key.currentVersion));
     if (behind) return this.catchUp(job, graph, behind);
-    for (const binding of graph.bindings) {
+    for (const binding of graph.bindings.filter(isMade)) {
       const change = backendChange(graph.key, binding, this.connections.get(binding.connection).provider);
       if (change) return this.follow(job, graph, binding, change);
     }
@@ -54,7 +63,7 @@ export class ReplicaSync implements JobKind {
   }
 
   /** Brings one binding's backend key to the key's deletion phase and tags. */
-  private async follow(job: JobRow, graph: KeyGraph, binding: KeyGraph['bindings'][number], change: BackendChange): Promise<StepResult> {
+  private async follow(job: JobRow, graph: KeyGraph, binding: MadeBinding, change: BackendChange): Promise<StepResult> {
     const written = await applyBackendChange(graph.key, binding, this.connections.get(binding.connection), change);
     return {
       done: false, cursor: job.cursor, progress: { ...job.progress, backendUpdates: (job.progress.backendUpdates ?? 0) + 1 },
@@ -67,49 +76,57 @@ export class ReplicaSync implements JobKind {
   }
 
   /**
-   * Makes the version in two steps. The first records the intent (an operation id) in the job's
+   * Makes a version in two steps. The first records the intent (an operation id) in the job's
    * cursor before the backend is asked; the second asks the backend to make the version under that
    * id. If the second step did not complete in this process (the instance died between the backend's
    * answer and the commit, or the call failed or timed out after the backend acted), the retry first
    * looks for what the id made, so that it never makes a second version (on AWS, a second key);
-   * a copy into a same-material replica carries the id as well.
+   * a replica's new key and a copy into a same-material replica carry the id as well.
    */
-  private async catchUp(job: JobRow, graph: KeyGraph, binding: KeyGraph['bindings'][number]): Promise<StepResult> {
+  private async catchUp(job: JobRow, graph: KeyGraph, binding: BindingGraph): Promise<StepResult> {
     const { key } = graph;
+    const version = nextVersion(graph, binding);
     const intent = job.cursor.catchUp as CatchUpIntent | undefined;
-    if (intent?.binding !== binding.id || intent.version !== key.currentVersion) {
+    if (intent?.binding !== binding.id || intent.version !== version) {
       const operation = randomUUID();
       this.unattempted.add(operation);
-      return { done: false, cursor: { ...job.cursor, catchUp: { binding: binding.id, version: key.currentVersion, operation } }, progress: job.progress };
+      return { done: false, cursor: { ...job.cursor, catchUp: { binding: binding.id, version, operation } }, progress: job.progress };
     }
     const connection = this.connections.get(binding.connection);
     const { operation } = intent;
     const retried = !this.unattempted.delete(operation);
     const found = retried && isCreationFinder(connection.provider)
-      ? await connection.call('findCreated', (p) => withCapability(p, isCreationFinder, 'find creations').findCreated({ ref: binding.ref, keyId: key.id, operation }))
+      ? await connection.call('findCreated', (p) => withCapability(p, isCreationFinder, 'find creations').findCreated({ ref: binding.ref ?? undefined, keyId: key.id, operation }))
       : undefined;
-    const made = found ?? await (binding.sameMaterial ? this.copyCurrent(graph, binding, operation) : connection.call('createVersion', (p) => p.createVersion({
-      ...versionRequest(key, binding), operation,
-    })));
+    const made = found ?? await this.make(graph, binding, version, operation);
     const cursor = { ...job.cursor };
     delete cursor.catchUp;
+    const what = binding.ref === null ? `replica with version ${version}` : `version ${version}`;
     return {
       done: false, cursor, progress: { ...job.progress, caughtUp: (job.progress.caughtUp ?? 0) + 1 },
-      notes: [...job.notes, `${binding.connection}: version ${key.currentVersion} ${found ? 'found made by an interrupted attempt' : 'made'}`],
+      notes: [...job.notes, `${binding.connection}: ${what} ${found ? 'found made by an interrupted attempt' : 'made'}`],
       write: async (db) => {
-        await catchUpBinding(db, binding.id, key.currentVersion, made.versionRef);
+        await catchUpBinding(db, binding.id, version, made.versionRef, binding.ref === null ? made.ref : undefined);
         // Every instance's cache drops the key when the step commits, so encrypt wraps under the binding again.
         await notifyKeyChanged(db, key.id);
       },
     };
   }
 
-  /** A same-material replica's copy of the primary's current version, made under `operation`. */
-  private copyCurrent(graph: KeyGraph, binding: KeyGraph['bindings'][number], operation: string) {
+  /** The binding's `version` made under `operation`: copied from the primary, or new material, on its backend key or a new one. */
+  private make(graph: KeyGraph, binding: BindingGraph, version: number, operation: string): Promise<KeyVersionRef> {
     const { key } = graph;
-    const primary = primaryBinding(graph);
-    const versionRef = primary.versions.get(key.currentVersion)!;
-    return copyVersion(key, { connection: this.connections.get(primary.connection), ref: primary.ref, versionRef }, this.connections.get(binding.connection), binding.ref, { operation, tags: binding.appliedTags ?? {} });
+    const connection = this.connections.get(binding.connection);
+    if (binding.sameMaterial) {
+      const primary = primaryBinding(graph);
+      const versionRef = primary.versions.get(version)!;
+      return copyVersion(key, { connection: this.connections.get(primary.connection), ref: primary.ref, versionRef }, connection, binding.ref ?? undefined, { operation, tags: binding.appliedTags ?? {} });
+    }
+    if (!isMade(binding)) {
+      // An independent replica never exports: it wraps envelopes' data keys only.
+      return connection.call('createKey', (p) => p.createKey({ spec: key.spec, usage: key.usage, exportable: false, keyId: key.id, signingAlgorithm: key.signingAlgorithm ?? undefined, operation }));
+    }
+    return connection.call('createVersion', (p) => p.createVersion({ ...versionRequest(key, binding), operation }));
   }
 
   /** Adds the missing wraps of a batch of envelopes, in message id order from the cursor. */

@@ -173,7 +173,7 @@ async function keyDetail(id) {
     h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     actions(key),
     section('Bindings', async () => table('Where the key lives', ['Role', 'Connection', 'Provider', 'Reference', 'Sync', 'Backend', 'Last seen'],
-      key.bindings.map((b) => [b.role, b.connection, b.provider, h('td', { class: 'mono' }, b.ref), b.syncStatus, b.backendState, when(b.lastSeenAt)]))),
+      key.bindings.map((b) => [b.role, b.connection, b.provider, h('td', { class: 'mono' }, b.ref ?? 'pending'), b.syncStatus, b.backendState, when(b.lastSeenAt)]))),
     section('Versions', async () => {
       const { versions } = await api('GET', `/v1/keys/${key.id}/versions`);
       return table('Versions', ['Version', 'Current', 'Created'], versions.map((v) => [v.version, v.current ? 'current' : '', when(v.createdAt)]));

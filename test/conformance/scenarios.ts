@@ -5,7 +5,7 @@
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify, constants } from 'node:crypto';
 import { kwpUnwrap, oaepUnwrap, rsaAesUnwrap, schemeParts } from '../../src/crypto/keywrap.ts';
 import { exportSchemes, isExporter, isImporter, isKeyWrapper, isMacer, isNativeCipher, isSigner, withCapability, type Capabilities, type KeyProvider } from '../../providers/provider.ts';
-import { loadKeyGraphs } from '../../src/db/queries/keys.ts';
+import { heldVersion, loadKeyGraphs } from '../../src/db/queries/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingHash, specInfo, type KeySpec, type SigningAlgorithm } from '../../src/keys/specs.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
@@ -277,7 +277,7 @@ export function conformance(h: Harness): void {
           const [graph] = await loadKeyGraphs(gw.database.db, [id]);
           const at = (connection: string, version: number) => {
             const b = graph!.bindings.find((x) => x.connection === connection)!;
-            return { ref: b.ref, versionRef: b.versions.get(version)!, spec };
+            return { ...heldVersion(b, version)!, spec };
           };
           for (const version of [1, 2]) {
             const [mine, theirs] = [at(from, version), at(h.connection, version)];

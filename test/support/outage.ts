@@ -8,3 +8,19 @@ export function outage(provider: KeyProvider, ops: string[]): () => void {
   for (const op of ops) p[op] = async () => { throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' }); };
   return () => { for (const [op, fn] of saved) p[op] = fn; };
 }
+
+/**
+ * Makes `op` of a provider act but lose its first answer on the way back, as a connection reset
+ * after the backend acted does. `calls` counts the calls; `restore` puts the operation back.
+ */
+export function answerLost(provider: KeyProvider, op: string): { calls: number; restore: () => void } {
+  const p = provider as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const original = p[op]!;
+  const lost = { calls: 0, restore: () => { p[op] = original; } };
+  p[op] = async (...args) => {
+    const made = await original.apply(provider, args);
+    if (lost.calls++ === 0) throw Object.assign(new Error(`read ECONNRESET (${op}'s answer lost by the test)`), { code: 'ECONNRESET' });
+    return made;
+  };
+  return lost;
+}

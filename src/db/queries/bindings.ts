@@ -1,7 +1,7 @@
 // Queries on bindings and their version maps.
 import type { Db } from '../client.ts';
 import { bindingVersions, keyBindings, keys, keyVersions } from '../schema/index.ts';
-import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { BackendChange } from '../../replicas/backend-state.ts';
 import type { BindingGraph } from './keys.ts';
 
@@ -15,8 +15,12 @@ export async function insertBinding(db: Db, row: typeof keyBindings.$inferInsert
  */
 export const bindingBehind = sql`not exists (select 1 from ${bindingVersions} where ${bindingVersions.bindingId} = ${keyBindings.id} and ${bindingVersions.version} = ${keys.currentVersion})`;
 
-/** Where a binding keeps an existing gateway version: one that was behind and caught up, or a replica added since. */
-export async function catchUpBinding(db: Db, bindingId: string, version: number, versionRef: string): Promise<void> {
+/**
+ * Where a binding keeps an existing gateway version: one that was behind and caught up, or a replica
+ * added since; with `ref` when it was that replica's first, which made its backend key.
+ */
+export async function catchUpBinding(db: Db, bindingId: string, version: number, versionRef: string, ref?: string): Promise<void> {
+  if (ref !== undefined) await db.update(keyBindings).set({ ref }).where(eq(keyBindings.id, bindingId));
   await db.insert(bindingVersions).values({ bindingId, version, versionRef });
 }
 
@@ -48,9 +52,9 @@ export async function listVersions(db: Db, keyId: string) {
 /**
  * A binding whose backend key lags its key's deletion phase or, on a connection that keeps tags
  * (`taggers`), its tags: the condition `backendChange` (src/replicas/backend-state.ts) decides in
- * code, for queries joining key_bindings and keys.
+ * code, for queries joining key_bindings and keys. A replica not yet made has no backend key to lag.
  */
-const outOfStep = (taggers: string[]) => and(eq(keys.managed, true), ne(keyBindings.appliedState, 'DESTROYED'), sql`(
+const outOfStep = (taggers: string[]) => and(eq(keys.managed, true), isNotNull(keyBindings.ref), ne(keyBindings.appliedState, 'DESTROYED'), sql`(
   ${keyBindings.appliedState} <> case when ${keys.state} in ('PENDING_DELETION', 'DESTROYED') then ${keys.state} else 'LIVE' end
   or (${keys.state} not in ('PENDING_DELETION', 'DESTROYED') and ${inArray(keyBindings.connection, taggers)} and coalesce(${keyBindings.appliedTags}, '{}'::jsonb) <> ${keys.tags}))`)!;
 

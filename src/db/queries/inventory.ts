@@ -1,8 +1,12 @@
 // Queries for discovery: matching backend keys to the bindings that know them, recording keys
 // nobody made through the gateway, and finding bindings a complete pass did not see.
-import { and, count, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { bindingVersions, keyBindings, keyEvents, keys, type BackendPhase, type KeyRow } from '../schema/index.ts';
+
+/** The reference of a binding that holds versions or is filtered on `made`: never null there. */
+const madeRef = sql<string>`${keyBindings.ref}`;
+const made = isNotNull(keyBindings.ref);
 
 export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: string; version: number; versionRef: string; backendTags: Record<string, string> | null; appliedState: BackendPhase }
 
@@ -10,7 +14,7 @@ export interface KnownVersion { key: KeyRow; bindingId: string; bindingRef: stri
 export async function knownVersions(db: Db, connection: string, versionRefs: string[], bindingRefs: string[]): Promise<KnownVersion[]> {
   if (versionRefs.length === 0 && bindingRefs.length === 0) return [];
   const which = [versionRefs.length > 0 && inArray(bindingVersions.versionRef, versionRefs), bindingRefs.length > 0 && inArray(keyBindings.ref, bindingRefs)].filter((c) => c !== false);
-  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref, version: bindingVersions.version, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags, appliedState: keyBindings.appliedState })
+  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: madeRef, version: bindingVersions.version, versionRef: bindingVersions.versionRef, backendTags: keyBindings.backendTags, appliedState: keyBindings.appliedState })
     .from(bindingVersions)
     .innerJoin(keyBindings, eq(keyBindings.id, bindingVersions.bindingId))
     .innerJoin(keys, eq(keys.id, keyBindings.keyId))
@@ -27,9 +31,10 @@ export async function touchBindings(db: Db, ids: string[], at: Date): Promise<vo
 
 /** Bindings on the connection that no pass since `since` has seen, of keys not destroyed. */
 export async function unseenBindings(db: Db, connection: string, since: Date) {
-  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: keyBindings.ref }).from(keyBindings)
+  return db.select({ key: keys, bindingId: keyBindings.id, bindingRef: madeRef }).from(keyBindings)
     .innerJoin(keys, eq(keys.id, keyBindings.keyId))
-    .where(and(eq(keyBindings.connection, connection), ne(keys.state, 'DESTROYED'), or(isNull(keyBindings.lastSeenAt), lt(keyBindings.lastSeenAt, since))));
+    // A replica the sync job has not yet made has nothing to see.
+    .where(and(eq(keyBindings.connection, connection), made, ne(keys.state, 'DESTROYED'), or(isNull(keyBindings.lastSeenAt), lt(keyBindings.lastSeenAt, since))));
 }
 
 /** The newest drift record per key, backend reference and field (of these keys, or all). */

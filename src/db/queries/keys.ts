@@ -6,14 +6,25 @@ import type { KeyState } from '../../keys/lifecycle.ts';
 import type { KeySpec, KeyUsage } from '../../keys/specs.ts';
 import { bindingVersions, keyAliases, keyBindings, keys, type KeyBindingRow, type KeyRow, type NewKeyRow } from '../schema/index.ts';
 import { bindingBehind } from './bindings.ts';
+import type { KeyVersionRef } from '../../../providers/provider.ts';
 
 export interface BindingGraph extends KeyBindingRow { versions: Map<number, string> }
 export interface KeyGraph { key: KeyRow; aliases: string[]; bindings: BindingGraph[] }
+/** A binding whose backend key exists: every primary, and a replica once the sync job made it. */
+export type MadeBinding = BindingGraph & { ref: string };
 
-/** The binding that protects new data: every key has exactly one. */
-export function primaryBinding(graph: KeyGraph): BindingGraph {
+export const isMade = (b: BindingGraph): b is MadeBinding => b.ref !== null;
+
+/** Where the binding keeps gateway version `version`, when it holds it (a pending replica holds none). */
+export function heldVersion(b: BindingGraph, version: number): KeyVersionRef | undefined {
+  const versionRef = b.versions.get(version);
+  return versionRef && b.ref !== null ? { ref: b.ref, versionRef } : undefined;
+}
+
+/** The binding that protects new data: every key has exactly one, made with the key. */
+export function primaryBinding(graph: KeyGraph): MadeBinding {
   const b = graph.bindings.find((x) => x.role === 'primary');
-  needs(b, 'INTERNAL', `key "${graph.key.id}" has no primary binding`);
+  needs(b && isMade(b), 'INTERNAL', `key "${graph.key.id}" has no primary binding`);
   return b;
 }
 

@@ -11,7 +11,11 @@ export const keyBindings = pgTable('key_bindings', {
   keyId: text('key_id').notNull(),
   connection: text('connection').notNull(),
   provider: text('provider').notNull(),
-  ref: text('ref').notNull(),
+  /**
+   * The backend key's reference; null while a replica added to an existing key waits for the sync
+   * job to make its backend key. A binding holds versions only once it has one.
+   */
+  ref: text('ref'),
   role: text('role').$type<'primary' | 'replica'>().notNull(),
   /**
    * A replica holding the key's own material, imported version by version from the primary (keys
@@ -34,6 +38,8 @@ export const keyBindings = pgTable('key_bindings', {
   foreignKey({ name: 'key_bindings_key_id_fk', columns: [t.keyId], foreignColumns: [keys.id] }),
   index('key_bindings_key_id_idx').on(t.keyId),
   uniqueIndex('key_bindings_connection_ref_uq').on(t.connection, t.ref),
+  // A key lives once per connection; concurrent requests to add the same replica meet here.
+  uniqueIndex('key_bindings_key_connection_uq').on(t.keyId, t.connection),
 ]);
 
 export type KeyBindingRow = typeof keyBindings.$inferSelect;
