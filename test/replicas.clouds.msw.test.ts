@@ -15,7 +15,8 @@ import { loadKeyGraphs } from '../src/db/queries/keys.ts';
 
 const awsEndpoint = 'https://kms.eu-central-1.amazonaws.com';
 const aws = awsKmsFixture(awsEndpoint, 'eu-central-1');
-const server = setupServer(aws.handler, ...gcpKmsFixture().handlers);
+const gcp = gcpKmsFixture();
+const server = setupServer(aws.handler, ...gcp.handlers);
 const credentials = join(mkdtempSync(join(tmpdir(), 'kmsgw-gcp-')), 'service-account.json');
 writeFileSync(credentials, serviceAccountJson(), { mode: 0o600 });
 Object.assign(process.env, { GOOGLE_APPLICATION_CREDENTIALS: credentials, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' });
@@ -106,6 +107,22 @@ describe('same-material replicas in the clouds', () => {
     expect(mine.map((x) => x.state)).toEqual(['Enabled']);
     const bound = (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.find((b: { connection: string }) => b.connection === 'aws');
     expect(bound).toMatchObject({ ref: `aws:${mine[0]!.arn}`, syncStatus: 'in_sync' });
+  });
+
+  it('a replica added to a key, whose new Cloud KMS key\'s answer was lost, is found by the key\'s name on the retry: one version, not a failed retry', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' })).body;
+    const lost = answerLost(gw.runtime.connections.get('gcp').provider, 'createKey');
+    try {
+      expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'gcp' })).status).toBe(202);
+      const job = await gw.synced(k.id);
+      expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: ['gcp: replica with version 1 found made by an interrupted attempt'] });
+    } finally {
+      lost.restore();
+    }
+    const mine = [...gcp.state.keys.values()].filter((x) => x.labels['kmsgw-key-id'] === k.id);
+    expect(mine.map((x) => x.versions.map((v) => v.state))).toEqual([['ENABLED']]);
+    const bound = (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.find((b: { connection: string }) => b.connection === 'gcp');
+    expect(bound).toMatchObject({ ref: `gcp:${mine[0]!.name}`, syncStatus: 'in_sync' });
   });
 
   it('an exporter that fails inside the importer\'s call does not open the importer\'s circuit', async () => {

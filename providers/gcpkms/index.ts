@@ -8,7 +8,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY, importedAttributes, nativeAad, wrappedFor } from '../provider.ts';
@@ -29,7 +29,7 @@ const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', 
 
 export interface GcpKeyRing { project: string; location: string; keyRing: string; protectionLevel: 'SOFTWARE' | 'HSM' }
 
-export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer, Discoverer, Tagger, Importer {
+export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer, Discoverer, CreationFinder, Tagger, Importer {
   readonly kind = 'gcp' as const;
   readonly capabilities: Capabilities;
   private readonly parent: string;
@@ -51,11 +51,27 @@ export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
     const { purpose, algorithm } = gcpTemplate(req.spec, req.usage, req.signingAlgorithm);
-    const [key] = await this.kms.createCryptoKey(this.newKey(req.keyId, purpose, algorithm), once);
-    const ref = `gcp:${key.name!}`;
+    const ref = await this.emptyKey(req.keyId, purpose, algorithm);
     const { versionRef } = await this.createVersion({ ref, spec: req.spec, usage: req.usage, keyId: req.keyId, exportable: false });
     // Cloud KMS material never leaves it (imported keys aside).
     return { ref, versionRef, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
+  }
+
+  /**
+   * A new key is named after the gateway key, which has one binding per connection: what an
+   * interrupted creation (or import) of it made is found by that name, as its first enabled version.
+   * A version added to an existing key has no name or label of its own on Cloud KMS: it is not
+   * found, and the retry adds another (an unused version, never a second key).
+   */
+  async findCreated(req: { ref?: string; keyId: string }): Promise<KeyVersionRef | undefined> {
+    if (req.ref !== undefined) return undefined;
+    const name = `${this.parent}/cryptoKeys/${req.keyId}`;
+    const listed = await this.kms.listCryptoKeyVersions({ parent: name }, once).then(([versions]) => versions, (err: unknown) => {
+      if (gcpErrorCode(err) === 'NOT_FOUND') return [];
+      throw err;
+    });
+    const first = listed.filter((v) => v.state === 'ENABLED').sort((a, b) => versionNumber(a.name!) - versionNumber(b.name!))[0];
+    return first ? { ref: `gcp:${name}`, versionRef: `gcp:${first.name!}` } : undefined;
   }
 
   /** A CryptoKey for a gateway key, without a version yet, labelled with the gateway id. */
@@ -69,8 +85,9 @@ export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   }
 
   /**
-   * The CryptoKey an import starts: new, or the one an earlier failed import of the same gateway key
-   * left without material (its versions failed to import), made for this key by its label.
+   * The CryptoKey a creation or an import starts: new, or the one an earlier interrupted creation or
+   * failed import of the same gateway key left without material (no versions, or only versions that
+   * failed to import), made for this key by its label.
    */
   private async emptyKey(keyId: string, purpose: ReturnType<typeof gcpTemplate>['purpose'], algorithm: ReturnType<typeof gcpTemplate>['algorithm']): Promise<string> {
     try {
