@@ -218,9 +218,9 @@ export async function wrappedFor(req: ImportRequest, target: (scheme: ExportSche
 }
 
 /**
- * Optional capability: what a createVersion with `operation` made, found again at the backend. For a
- * caller that died between the backend's answer and recording it, so that a retry adopts the
- * version instead of making a second one (on AWS, a second key).
+ * Optional capability: what a createKey, createVersion or importKey with `operation` made, found
+ * again at the backend. For a caller that died between the backend's answer and recording it, so
+ * that a retry adopts what was made instead of making a second one (on AWS, a second key).
  */
 export interface CreationFinder {
   /** `ref` is absent when the creation was of a new key (a replica's first). */

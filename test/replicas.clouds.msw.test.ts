@@ -92,37 +92,37 @@ describe('same-material replicas in the clouds', () => {
     expect(mine[1]!.tags).toContainEqual({ TagKey: 'kmsgw:operation', TagValue: expect.any(String) });
   });
 
-  it('a replica added to a key, whose new AWS key\'s answer was lost, is found by its operation id on the retry: one AWS key, not two', async () => {
+  // Each cloud's backend keys made for a gateway key, with their versions' states; how the retry finds what was made.
+  const lostCreations = [
+    {
+      connection: 'aws', finds: 'by its operation id',
+      made: (keyId: string) => [...aws.keys.values()].filter((x) => x.tags.some((t) => t.TagKey === 'kmsgw:key-id' && t.TagValue === keyId))
+        .map((x) => ({ ref: `aws:${x.arn}`, versions: [x.state] })),
+      one: ['Enabled'],
+    },
+    {
+      connection: 'gcp', finds: 'by the CryptoKey name',
+      made: (keyId: string) => [...gcp.state.keys.values()].filter((x) => x.labels['kmsgw-key-id'] === keyId)
+        .map((x) => ({ ref: `gcp:${x.name}`, versions: x.versions.map((v) => v.state) })),
+      one: ['ENABLED'],
+    },
+  ];
+
+  it.each(lostCreations)('a replica added to a key on $connection, whose new key\'s answer was lost, is found $finds on the retry: one key with one version, not two', async ({ connection, made, one }) => {
     const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' })).body;
-    const lost = answerLost(gw.runtime.connections.get('aws').provider, 'createKey');
+    const lost = answerLost(gw.runtime.connections.get(connection).provider, 'createKey');
     try {
-      expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'aws' })).status).toBe(202);
+      expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection })).status).toBe(202);
       const job = await gw.synced(k.id);
-      expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: ['aws: replica with version 1 found made by an interrupted attempt'] });
+      expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: [`${connection}: replica with version 1 found made by an interrupted attempt`] });
     } finally {
       lost.restore();
     }
     expect(lost.calls).toBe(1);
-    const mine = [...aws.keys.values()].filter((x) => x.tags.some((t) => t.TagKey === 'kmsgw:key-id' && t.TagValue === k.id));
-    expect(mine.map((x) => x.state)).toEqual(['Enabled']);
-    const bound = (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.find((b: { connection: string }) => b.connection === 'aws');
-    expect(bound).toMatchObject({ ref: `aws:${mine[0]!.arn}`, syncStatus: 'in_sync' });
-  });
-
-  it('a replica added to a key, whose new Cloud KMS key\'s answer was lost, is found by the key\'s name on the retry: one version, not a failed retry', async () => {
-    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' })).body;
-    const lost = answerLost(gw.runtime.connections.get('gcp').provider, 'createKey');
-    try {
-      expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'gcp' })).status).toBe(202);
-      const job = await gw.synced(k.id);
-      expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: ['gcp: replica with version 1 found made by an interrupted attempt'] });
-    } finally {
-      lost.restore();
-    }
-    const mine = [...gcp.state.keys.values()].filter((x) => x.labels['kmsgw-key-id'] === k.id);
-    expect(mine.map((x) => x.versions.map((v) => v.state))).toEqual([['ENABLED']]);
-    const bound = (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.find((b: { connection: string }) => b.connection === 'gcp');
-    expect(bound).toMatchObject({ ref: `gcp:${mine[0]!.name}`, syncStatus: 'in_sync' });
+    const mine = made(k.id);
+    expect(mine.map((x) => x.versions)).toEqual([one]);
+    const bound = (await gw.call('GET', `/v1/keys/${k.id}`)).body.bindings.find((b: { connection: string }) => b.connection === connection);
+    expect(bound).toMatchObject({ ref: mine[0]!.ref, syncStatus: 'in_sync' });
   });
 
   it('an exporter that fails inside the importer\'s call does not open the importer\'s circuit', async () => {

@@ -65,13 +65,18 @@ export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
    */
   async findCreated(req: { ref?: string; keyId: string }): Promise<KeyVersionRef | undefined> {
     if (req.ref !== undefined) return undefined;
-    const name = `${this.parent}/cryptoKeys/${req.keyId}`;
+    const name = this.keyName(req.keyId);
     const listed = await this.kms.listCryptoKeyVersions({ parent: name }, once).then(([versions]) => versions, (err: unknown) => {
       if (gcpErrorCode(err) === 'NOT_FOUND') return [];
       throw err;
     });
     const first = listed.filter((v) => v.state === 'ENABLED').sort((a, b) => versionNumber(a.name!) - versionNumber(b.name!))[0];
     return first ? { ref: `gcp:${name}`, versionRef: `gcp:${first.name!}` } : undefined;
+  }
+
+  /** The CryptoKey of a gateway key in the connection's key ring: named after it. */
+  private keyName(keyId: string): string {
+    return `${this.parent}/cryptoKeys/${keyId}`;
   }
 
   /** A CryptoKey for a gateway key, without a version yet, labelled with the gateway id. */
@@ -94,7 +99,7 @@ export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
       return `gcp:${(await this.kms.createCryptoKey(this.newKey(keyId, purpose, algorithm), once))[0].name!}`;
     } catch (err) {
       if (gcpErrorCode(err) !== 'ALREADY_EXISTS') throw err;
-      const name = `${this.parent}/cryptoKeys/${keyId}`;
+      const name = this.keyName(keyId);
       const [[key], [versions]] = await Promise.all([this.kms.getCryptoKey({ name }, once), this.kms.listCryptoKeyVersions({ parent: name }, once)]);
       if (key.labels?.[KEY_ID_LABEL] !== keyId || versions.some((v) => v.state !== 'IMPORT_FAILED')) throw err;
       return `gcp:${name}`;

@@ -1,9 +1,9 @@
 // Cryptographic operations on keys. Encrypt makes a gateway envelope: the data under a fresh DEK
 // here, the DEK wrapped by every binding of the key (multi-wrap), so that any one binding opens it.
 import { createHash, createPublicKey } from 'node:crypto';
-import { checkedMaterial } from '../crypto/material.ts';
-import { kwpUnwrap, schemeParts } from '../crypto/keywrap.ts';
 import type { Logger } from 'pino';
+import { kwpUnwrap, schemeParts } from '../crypto/keywrap.ts';
+import { checkedMaterial } from '../crypto/material.ts';
 import { random } from '../crypto/random.ts';
 import { KmsError, needs } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope, openBody, sealBody, wrapAad, type EncryptionContext, type Wrap } from '../crypto/envelope.ts';
@@ -279,16 +279,18 @@ export class CryptoService {
     const k = bits / 8;
     needs(wrapped.length >= k + 16, 'INVALID_ARGUMENT', `wrappedKey is too short for ${scheme} under a ${graph.key.spec} key`, { field: 'material.wrappedKey' });
     const unopened = (cause: unknown) => new KmsError('INVALID_ARGUMENT', `wrappedKey does not open under wrappingKey "${graph.key.id}" with ${scheme}`, { field: 'material.wrappedKey', cause });
-    const opened = await this.unwrapKey(unwrapper, ref, wrapped.subarray(0, k), schemeParts(scheme).hash === 'sha1' ? 'RSAES_OAEP_SHA_1' : 'RSAES_OAEP_SHA_256').catch((err: unknown) => {
+    const algorithm = schemeParts(scheme).hash === 'sha1' ? 'RSAES_OAEP_SHA_1' : 'RSAES_OAEP_SHA_256';
+    const aesKey = await this.onMaterial<KeyWrapper, Uint8Array>(unwrapper, graph, graph.key.currentVersion, 'unwrapKey', isKeyWrapper,
+      (p, r) => p.unwrapKey({ ...r, algorithm, wrappedKey: wrapped.subarray(0, k) })).catch((err: unknown) => {
       throw isBadInput(err) ? unopened(err) : err;
     });
     let material: Buffer;
     try {
-      material = kwpUnwrap(opened.key, wrapped.subarray(k));
+      material = kwpUnwrap(aesKey, wrapped.subarray(k));
     } catch (cause) {
       throw unopened(cause);
     } finally {
-      opened.key.fill(0);
+      aesKey.fill(0);
     }
     try {
       return checkedMaterial(spec, material);

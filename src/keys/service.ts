@@ -57,10 +57,10 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 async function newVersions(graph: KeyGraph, connections: Connections): Promise<(KeyVersionRef | undefined)[]> {
   const { key } = graph;
   const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial || !isMade(b) ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion(versionRequest(key, b))))));
-  const at = graph.bindings.findIndex((b) => b.role === 'primary');
-  const primary = own[at]!;
-  if (primary.status === 'rejected') throw primary.reason;
-  const source = { connection: connections.get(graph.bindings[at]!.connection), ref: primaryBinding(graph).ref, versionRef: primary.value!.versionRef };
+  const primary = primaryBinding(graph);
+  const made = own[graph.bindings.indexOf(primary)]!;
+  if (made.status === 'rejected') throw made.reason;
+  const source = { connection: connections.get(primary.connection), ref: primary.ref, versionRef: made.value!.versionRef };
   const copies = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial && isMade(b) ? copyVersion(key, source, connections.get(b.connection), b.ref, { tags: b.appliedTags ?? {} }) : undefined)));
   return graph.bindings.map((b, i) => {
     const m = b.sameMaterial ? copies[i]! : own[i]!;
