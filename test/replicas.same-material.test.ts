@@ -3,7 +3,7 @@
 // import schemes, here between the local keystore and a real PKCS#11 token (SoftHSM2). The replica
 // then signs, MACs and unwraps for the key, and takes over when the primary fails.
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEnvelope } from '../src/crypto/envelope.ts';
 import { loadKeyGraphs } from '../src/db/queries/keys.ts';
 import { drill } from '../src/dr/drill.ts';
@@ -166,6 +166,42 @@ describe('same-material replicas', () => {
     expect((await gw.call('POST', `/v1/keys/${k.id}/verify`, { message: b64('signed before the replica'), signature: old, algorithm: 'ECDSA_SHA_256', version: 1 })).body.valid).toBe(true);
     const events = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events;
     expect(events.at(-1)).toMatchObject({ type: 'REPLICA_ADDED', detail: { connection: 'hsm', sameMaterial: true } });
+  });
+
+  it('a replica added while the key\'s sync job is ending is made by that job: the job goes round again instead of ending with the replica pending', async () => {
+    const k = await create({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true, connection: 'local' });
+    // The job's last step has read the key (nothing to do) and waits here, before its checkpoint commits.
+    let reached!: () => void;
+    const atEnd = new Promise<void>((r) => { reached = r; });
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    const sync = gw.runtime.replicaSync;
+    const step = sync.step.bind(sync);
+    let waited = false;
+    const paused = vi.spyOn(sync, 'step').mockImplementation(async (job) => {
+      const result = await step(job);
+      if (result.done && job.target === k.id && !waited) {
+        waited = true;
+        reached();
+        await released;
+      }
+      return result;
+    });
+    try {
+      const queued = await gw.call('POST', `/v1/keys/${k.id}/sync`);
+      await gw.runtime.jobs.start();
+      await atEnd;
+      const added = await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: 'hsm' });
+      expect(added.body).toMatchObject({ id: queued.body.id, status: 'RUNNING' });
+      release();
+      const job = await finished(gw, queued.body.id);
+      expect(job.progress).toMatchObject({ caughtUp: 1 });
+      expect(job.notes).toEqual(['hsm: replica with version 1 made']);
+    } finally {
+      release();
+      paused.mockRestore();
+    }
+    expect((await bindingsOf(k.id)).map((b) => [b.connection, b.syncStatus])).toEqual([['local', 'in_sync'], ['hsm', 'in_sync']]);
   });
 
   it('adding a replica is refused, changing nothing, on the key\'s own connection, twice, for a signing key whose material cannot be copied, and on a key that is not active', async () => {

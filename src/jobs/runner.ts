@@ -22,12 +22,21 @@ export interface StepResult {
   write?: (db: Db) => Promise<void>;
 }
 
-/** A kind of job: one step reads what it needs (provider calls happen here) and returns its writes. */
-export interface JobKind { step(job: JobRow): Promise<StepResult> }
+/**
+ * A kind of job: one step reads what it needs (provider calls happen here) and returns its writes.
+ * `due` says whether work for the target came up while the job ran (a caller queued onto the job
+ * after its step had read what to do): a job that ends while work is due goes round again.
+ */
+export interface JobKind {
+  step(job: JobRow): Promise<StepResult>;
+  due?(db: Db, target: string): Promise<boolean>;
+}
 
 export interface RunnerOptions { leaseMs: number; pollMs: number; maxAttempts: number }
 const defaults: RunnerOptions = { leaseMs: 30_000, pollMs: 2_000, maxAttempts: 5 };
 const MAX_NOTES = 100;
+/** Rounds one run goes when work keeps coming due; then the job ends and the kind's schedule takes the rest. */
+const MAX_ROUNDS = 3;
 
 class LeaseLost extends Error {}
 
@@ -78,21 +87,32 @@ export class JobRunner {
     if (!kind) return finishJob(db, job.id, this.owner, { status: 'FAILED', error: `no runner for job kind "${job.kind}"` });
     this.logger.info({ jobId: job.id, kind: job.kind, target: job.target, attempt: job.attempts }, 'job started');
     let current = job;
+    let rounds = 1;
     try {
       while (!this.stopped) {
         const result = await kind.step(current);
         const notes = (result.notes ?? current.notes).slice(0, MAX_NOTES);
-        await db.transaction(async (tx) => {
+        const outcome = await db.transaction(async (tx) => {
           await result.write?.(tx);
           // Another instance took the job over: this step's writes must not land.
           if (!await checkpoint(tx, current.id, this.owner, this.options.leaseMs, { cursor: result.cursor, progress: result.progress, notes })) throw new LeaseLost();
+          if (!result.done) return 'next';
+          // The checkpoint holds the job's row until this transaction ends: a caller who found the job
+          // active and queued work onto it has committed by now (its work is seen here), or waits and
+          // then finds the job ended (and queues a new one).
+          if (rounds < MAX_ROUNDS && await kind.due?.(tx, current.target)) {
+            await checkpoint(tx, current.id, this.owner, this.options.leaseMs, { cursor: {}, progress: result.progress, notes });
+            return 'again';
+          }
+          await finishJob(tx, current.id, this.owner, { status: 'SUCCEEDED' });
+          return 'finished';
         });
-        current = { ...current, cursor: result.cursor, progress: result.progress, notes };
-        if (result.done) {
-          await finishJob(db, current.id, this.owner, { status: 'SUCCEEDED' });
+        if (outcome === 'finished') {
           this.logger.info({ jobId: job.id, progress: result.progress }, 'job finished');
           return;
         }
+        if (outcome === 'again') rounds++;
+        current = { ...current, cursor: outcome === 'again' ? {} : result.cursor, progress: result.progress, notes };
       }
     } catch (err) {
       if (err instanceof LeaseLost) return;

@@ -7,10 +7,10 @@
 // the key's deletion phase or tags are brought along (backend-state.ts), one binding per step. Then
 // envelopes sealed while a binding could not wrap get its wrap, a batch per step.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import pMap from 'p-map';
 import { KmsError } from '../errors.ts';
-import type { Db } from '../db/client.ts';
+import { executeRows, type Db } from '../db/client.ts';
 import { catchUpBinding, keyHasBindingBehind, keyHasBindingOutOfStep, keysBehind, keysOutOfStep, recordApplied } from '../db/queries/bindings.ts';
 import { addRepairWraps, keyHasRepairs, keysAwaitingRepair, pendingRepairs, wrapsOf, wrapsRecord, type EnvelopeRepairRow } from '../db/queries/envelope-repairs.ts';
 import { queueJobIfDue } from '../db/queries/jobs.ts';
@@ -162,6 +162,12 @@ export class ReplicaSync implements JobKind {
     return { row, added: wrapsRecord(made), unrepairable };
   }
 
+  /** Whether the key has a binding behind or out of step, or envelopes awaiting a wrap. */
+  async due(db: Db, keyId: string): Promise<boolean> {
+    const [row] = await executeRows<{ due: boolean }>(db, sql`select ${this.dueCondition(keyId)} as due`);
+    return row!.due;
+  }
+
   /**
    * Queues the sync of keys with a binding behind or out of step, or envelopes awaiting a wrap, up to
    * 1,000 of each a round (a key's own job may have run out of attempts, or waited for a connection).
@@ -169,13 +175,21 @@ export class ReplicaSync implements JobKind {
    * Answers how many were queued.
    */
   async queueDue(by: string): Promise<number> {
-    const taggers = this.connections.all().filter((c) => isTagger(c.provider)).map((c) => c.name);
+    const taggers = this.taggers();
     const keys = new Set([...await keysBehind(this.db, 1_000), ...await keysOutOfStep(this.db, taggers, 1_000), ...await keysAwaitingRepair(this.db, 1_000)]);
     let queued = 0;
     for (const keyId of keys) {
-      const due = sql`(${keyHasBindingBehind(keyId)} or ${keyHasBindingOutOfStep(keyId, taggers)} or ${keyHasRepairs(keyId)})`;
-      if (await queueJobIfDue(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by }, due)) queued++;
+      if (await queueJobIfDue(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by }, this.dueCondition(keyId))) queued++;
     }
     return queued;
+  }
+
+  private dueCondition(keyId: string): SQL {
+    const taggers = this.taggers();
+    return sql`(${keyHasBindingBehind(keyId)} or ${keyHasBindingOutOfStep(keyId, taggers)} or ${keyHasRepairs(keyId)})`;
+  }
+
+  private taggers(): string[] {
+    return this.connections.all().filter((c) => isTagger(c.provider)).map((c) => c.name);
   }
 }

@@ -6,10 +6,13 @@ import { executeRows, notify, type Db } from '../client.ts';
 import { jobs, type JobRow } from '../schema/index.ts';
 
 export const JOB_CHANNEL = 'kmsgw_jobs';
+const activeStatus = sql`${jobs.status} in ('QUEUED', 'RUNNING')`;
 
 /**
  * Queues a job, or answers the one of its kind and target already queued or running (the one-active
- * index decides between concurrent requests). Works inside the caller's transaction too.
+ * index decides between concurrent requests). Works inside the caller's transaction too: the active
+ * job answered stays locked until that transaction ends, so that the job cannot end without seeing
+ * what the caller wrote (the runner decides whether to end a job under the same row lock).
  */
 export async function queueJob(db: Db, row: { id: string; kind: string; target: string; createdBy: string }): Promise<JobRow> {
   for (;;) {
@@ -18,8 +21,8 @@ export async function queueJob(db: Db, row: { id: string; kind: string; target: 
       await notify(db, JOB_CHANNEL, row.id);
       return inserted;
     }
-    // The active one may have finished since the insert met it: then the next insert goes in.
-    const active = await activeJob(db, row.kind, row.target);
+    // The active one may have ended since the insert met it (or ends while the lock waits): then the next insert goes in.
+    const [active] = await db.select().from(jobs).where(and(eq(jobs.kind, row.kind), eq(jobs.target, row.target), activeStatus)).for('update');
     if (active) return active;
   }
 }
@@ -35,11 +38,6 @@ export async function queueJobIfDue(db: Db, row: { id: string; kind: string; tar
   if (rows.length === 0) return false;
   await notify(db, JOB_CHANNEL, row.id);
   return true;
-}
-
-export async function activeJob(db: Db, kind: string, target: string): Promise<JobRow | undefined> {
-  const [row] = await db.select().from(jobs).where(and(eq(jobs.kind, kind), eq(jobs.target, target), sql`${jobs.status} in ('QUEUED', 'RUNNING')`));
-  return row;
 }
 
 export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
