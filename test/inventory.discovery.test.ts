@@ -6,7 +6,7 @@
 // never used until adopted, and its changes at the backend are recorded with before and after.
 import { CreateKeyCommand, DisableKeyCommand, DisableKeyRotationCommand, EnableKeyCommand, EnableKeyRotationCommand, KMSClient, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generate, findAll } from '../providers/pkcs11/objects.ts';
 import type { Pkcs11Provider } from '../providers/pkcs11/index.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
@@ -166,6 +166,28 @@ describe('discovery', { timeout: 120_000 }, () => {
     const job = await discover('hsm');
     expect(job.progress.gone).toBeGreaterThanOrEqual(1);
     expect(await drift(managedHsm)).toMatchObject([{ type: 'DRIFT', detail: { field: 'presence', after: 'GONE' } }]);
+  });
+
+  it('a backend key made for a gateway key that does not use it (a rotation whose answer was lost) is an orphan, named in the pass\'s notes; one its pending replica\'s sync job will take up is not recorded', async () => {
+    // What AWS holds after a rotation of managedAws whose CreateKey answer never reached the gateway.
+    const tags = (keyId: string) => [{ TagKey: 'kmsgw:key-id', TagValue: keyId }, { TagKey: 'kmsgw:operation', TagValue: randomBytes(8).toString('hex') }];
+    const orphanArn = (await kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Tags: tags(managedAws) }))).KeyMetadata!.Arn!;
+    // A local key whose AWS replica is still being made (its sync job held back): AWS already holds the replica's key.
+    const local = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' })).body.id as string;
+    const held = vi.spyOn(gw.runtime.replicaSync, 'step').mockRejectedValue(new Error('held back by the test'));
+    try {
+      expect((await gw.call('POST', `/v1/keys/${local}/replicas`, { connection: 'aws' })).status).toBe(202);
+      const replicaArn = (await kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Tags: tags(local) }))).KeyMetadata!.Arn!;
+      const job = await discover('aws');
+      expect(job.progress.orphans).toBeGreaterThanOrEqual(1);
+      expect(job.progress.awaitingSync).toBeGreaterThanOrEqual(1);
+      expect(job.notes).toContain(`aws:${orphanArn}: made for gateway key ${managedAws}, which does not use it; once checked, schedule its deletion at the backend`);
+      const found = await observed('aws');
+      expect(found.find((k) => k.bindings[0].ref === `aws:${orphanArn}`)).toMatchObject({ managed: false, description: expect.stringContaining(`made for gateway key ${managedAws}, which does not use it`) });
+      expect(found.filter((k) => k.bindings[0].ref === `aws:${replicaArn}`)).toEqual([]);
+    } finally {
+      held.mockRestore();
+    }
   });
 
   it('a connection that cannot list keys is refused; an unknown one is 404', async () => {

@@ -9,7 +9,7 @@ import type { Db } from '../db/client.ts';
 import { insertKey, notifyKeyChanged, updateKeyGuarded } from '../db/queries/keys.ts';
 import { insertBinding, insertVersion } from '../db/queries/bindings.ts';
 import { insertEvent } from '../db/queries/events.ts';
-import { knownVersions, lastDrift, setBackendTags, touchBindings, unseenBindings, type KnownVersion } from '../db/queries/inventory.ts';
+import { gatewayKeysMadeFor, knownVersions, lastDrift, setBackendTags, touchBindings, unseenBindings, type KnownVersion } from '../db/queries/inventory.ts';
 import type { BackendPhase, JobRow } from '../db/schema/index.ts';
 import type { KeyState } from '../keys/lifecycle.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
@@ -108,6 +108,7 @@ export class Discovery implements JobKind {
     count('seen', page.keys.length);
     const { match: matchOf, known } = await matchPage(this.db, connection.name, page.keys);
     const drift = await lastDrift(this.db, [...new Set(known.filter((k) => k.key.managed).map((k) => k.key.id))]);
+    const madeFor = await gatewayKeysMadeFor(this.db, connection.name, [...new Set(page.keys.filter((k) => !matchOf(k)).flatMap((k) => k.gatewayKeyId ?? []))]);
     const now = new Date();
     const writes: ((db: Db) => Promise<void>)[] = [];
     const changed = new Set<string>();
@@ -145,9 +146,17 @@ export class Discovery implements JobKind {
       } else if (!found.spec || !found.usage) {
         count('unsupported');
         notes.push(`${found.ref}: ${found.nativeSpec} has no gateway spec; not recorded`);
+      } else if (found.gatewayKeyId && madeFor.get(found.gatewayKeyId)?.replicaPending) {
+        // The replica's creation, answered or not yet recorded: its sync job takes it up (findCreated).
+        count('awaitingSync');
       } else {
         count('discovered');
-        writes.push((db) => recordObserved(db, connection, found, now));
+        const orphan = found.gatewayKeyId !== undefined && madeFor.has(found.gatewayKeyId);
+        if (orphan && found.state !== 'PENDING_DELETION' && found.state !== 'DESTROYED') {
+          count('orphans');
+          notes.push(`${found.ref}: made for gateway key ${found.gatewayKeyId}, which does not use it; once checked, schedule its deletion at the backend`);
+        }
+        writes.push((db) => recordObserved(db, connection, found, now, orphan));
       }
     }
     const seen = [...new Set(known.map((k) => k.bindingId))];
@@ -183,15 +192,27 @@ export class Discovery implements JobKind {
   }
 }
 
-/** A backend key nobody made through the gateway (or whose gateway key is unknown here). */
-async function recordObserved(db: Db, connection: Connection, found: DiscoveredKey, now: Date): Promise<void> {
+/**
+ * What the inventory says of an observed key made for a gateway key. One this gateway knows but never
+ * recorded as its version is an orphan: the creation was interrupted (a crash or a lost answer after
+ * the backend acted), or made after the backup this gateway was restored from.
+ */
+function madeForText(found: DiscoveredKey, orphan: boolean): string {
+  if (!found.gatewayKeyId) return '';
+  return orphan
+    ? `made for gateway key ${found.gatewayKeyId}, which does not use it (an interrupted creation, or one made after the backup this gateway was restored from)`
+    : `made for gateway key ${found.gatewayKeyId}, which this gateway does not know`;
+}
+
+/** A backend key nobody made through the gateway, or made for a gateway key that does not use it. */
+async function recordObserved(db: Db, connection: Connection, found: DiscoveredKey, now: Date, orphan: boolean): Promise<void> {
   const id = newId('key');
   const bindingId = newId('bnd');
   const state = observedState[found.state];
   await insertKey(db, {
     id, spec: found.spec!, usage: found.usage!, state, origin: 'PROVIDER', managed: false, currentVersion: 1,
     connection: connection.name, provider: connection.provider.kind,
-    description: found.gatewayKeyId ? `made for gateway key ${found.gatewayKeyId}, which this gateway does not know` : '',
+    description: madeForText(found, orphan),
     tags: found.tags, rotationPeriodDays: rotationDays(found),
     // What the backend does not say is assumed the safer way: material never leaves it.
     extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true,
@@ -199,5 +220,5 @@ async function recordObserved(db: Db, connection: Connection, found: DiscoveredK
   });
   await insertBinding(db, { id: bindingId, keyId: id, connection: connection.name, provider: connection.provider.kind, ref: found.ref, role: 'primary', lastSeenAt: now, backendTags: found.tags });
   await insertVersion(db, id, 1, [{ bindingId, versionRef: found.versionRef }]);
-  await insertEvent(db, { keyId: id, type: 'DISCOVERED', toState: state, actor: ACTOR, detail: { connection: connection.name, ref: found.ref, nativeSpec: found.nativeSpec } });
+  await insertEvent(db, { keyId: id, type: 'DISCOVERED', toState: state, actor: ACTOR, detail: { connection: connection.name, ref: found.ref, nativeSpec: found.nativeSpec, ...(orphan && { orphanOf: found.gatewayKeyId }) } });
 }

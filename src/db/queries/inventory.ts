@@ -21,6 +21,19 @@ export async function knownVersions(db: Db, connection: string, versionRefs: str
     .where(and(eq(keyBindings.connection, connection), or(...which)));
 }
 
+/**
+ * The managed keys among `ids` (the gateway keys backend keys say they were made for), each with
+ * whether it has a replica on `connection` that its sync job is still making.
+ */
+export async function gatewayKeysMadeFor(db: Db, connection: string, ids: string[]): Promise<Map<string, { replicaPending: boolean }>> {
+  if (ids.length === 0) return new Map();
+  // One binding at most per key and connection.
+  const rows = await db.select({ id: keys.id, pending: keyBindings.id }).from(keys)
+    .leftJoin(keyBindings, and(eq(keyBindings.keyId, keys.id), eq(keyBindings.connection, connection), isNull(keyBindings.ref)))
+    .where(and(inArray(keys.id, ids), eq(keys.managed, true)));
+  return new Map(rows.map((r) => [r.id, { replicaPending: r.pending !== null }]));
+}
+
 export async function setBackendTags(db: Db, bindingId: string, tags: Record<string, string>): Promise<void> {
   await db.update(keyBindings).set({ backendTags: tags }).where(eq(keyBindings.id, bindingId));
 }
