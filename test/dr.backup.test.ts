@@ -20,6 +20,7 @@ import type { LocalProvider } from '../providers/local/index.ts';
 import { queryAuditEvents } from '../src/db/queries/audit.ts';
 import { rsaAesUnwrap } from '../src/crypto/keywrap.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { outage } from './support/outage.ts';
 import { softhsmConnection } from './support/softhsm.ts';
 
 const endpoint = process.env.AWS_ENDPOINT_URL;
@@ -76,7 +77,15 @@ beforeAll(async () => {
     made.localAesV1 = { id: made.localAes!.id, envelope: firstVersion };
     await make(old, 'localSigner', { spec: 'EC_P256', usage: 'SIGN_VERIFY', exportable: true });
     made.localSigner!.signature = (await old.call('POST', `/v1/keys/${made.localSigner!.id}/sign`, { message, algorithm: 'ECDSA_SHA_256' })).body.signature;
-    await make(old, 'localReplicated', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', replicas: ['aws'] });
+    // Its HSM replica misses the second version (the token is down for the rotation): the restore must promote AWS, which has it.
+    await make(old, 'localReplicated', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', replicas: ['hsm', 'aws'] });
+    const tokenDown = outage(old.runtime.connections.get('hsm').provider, ['createVersion']);
+    try {
+      expect((await old.call('POST', `/v1/keys/${made.localReplicated!.id}/rotate`, {})).status).toBe(200);
+    } finally {
+      tokenDown();
+    }
+    expect((await old.call('GET', `/v1/keys/${made.localReplicated!.id}`)).body.bindings.map((b: { connection: string; syncStatus: string }) => `${b.connection} ${b.syncStatus}`)).toEqual(['local in_sync', 'hsm behind', 'aws in_sync']);
     await seal(old, 'localReplicated');
     await make(old, 'localOnly', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
     await seal(old, 'localOnly');
@@ -169,7 +178,10 @@ describe('restore after the wipe', () => {
 
   it('decrypts envelopes made before the wipe, of every version, on every backend', async () => {
     for (const name of ['localAes', 'localAesV1', 'localReplicated', 'hsmAes', 'hsmExportable', 'awsAes']) await opens(gw, name);
-    expect((await gw.call('GET', `/v1/keys/${made.localReplicated!.id}`)).body).toMatchObject({ connection: 'aws' });
+    expect((await gw.call('GET', `/v1/keys/${made.localReplicated!.id}`)).body).toMatchObject({ connection: 'aws', currentVersion: 2 });
+    // The promoted replica holds the current version: the key encrypts at once.
+    await seal(gw, 'localReplicated');
+    await opens(gw, 'localReplicated');
     expect((await gw.call('GET', '/v1/keys/alias/payments')).body).toMatchObject({ id: made.localAes!.id, currentVersion: 2 });
   });
 

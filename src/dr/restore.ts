@@ -75,7 +75,9 @@ export async function restoreBackup(db: Db, connections: Connections, text: stri
     for (const b of plan.drop) { dropped.add(b.id); report.dropped.push({ keyId: graph.key.id, connection: b.connection }); }
     for (const i of plan.imports) report.imported.push({ keyId: graph.key.id, from: i.binding.connection, onto: i.onto.name, versions: i.materials.length });
     if (plan.drop.some((b) => b.role === 'primary')) {
-      const next = holders.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!;
+      // One that holds the current version, so that the key encrypts at once; the oldest of those.
+      const current = (b: SnapshotBinding) => Number(b.versions.has(graph.key.currentVersion));
+      const next = holders.sort((a, b) => current(b) - current(a) || a.createdAt.localeCompare(b.createdAt))[0]!;
       report.promoted.push({ keyId: graph.key.id, from: plan.drop.find((b) => b.role === 'primary')!.connection, to: next.connection });
       next.role = 'primary';
     }
