@@ -1,12 +1,14 @@
-// Same-material replicas in the clouds, over their wire fixtures: the rule for signing keys on a
-// backend that fixes a key's algorithm (Cloud KMS), and a replica added to an existing key in AWS,
-// which imports every version as a key of its own.
+// Replicas in the clouds, over their wire fixtures: the rule for signing keys on a backend that
+// fixes a key's algorithm (Cloud KMS); a replica added to an existing key in AWS, which imports every
+// version as a key of its own; and on AWS, Cloud KMS and Key Vault, a replica whose new key's answer
+// is lost is found again on the retry, not made twice.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsKmsFixture } from './fixtures/aws-kms.ts';
+import { azureKeyVaultFixture, TENANT } from './fixtures/azure-keyvault.ts';
 import { gcpKmsFixture, serviceAccountJson } from './fixtures/gcp-kms.ts';
 import { isMacer, withCapability } from '../providers/provider.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
@@ -16,9 +18,12 @@ import { loadKeyGraphs } from '../src/db/queries/keys.ts';
 const awsEndpoint = 'https://kms.eu-central-1.amazonaws.com';
 const aws = awsKmsFixture(awsEndpoint, 'eu-central-1');
 const gcp = gcpKmsFixture();
-const server = setupServer(aws.handler, ...gcp.handlers);
+const vaultUrl = 'https://kmsgw-replicas.vault.azure.net';
+const azure = azureKeyVaultFixture(vaultUrl);
+const server = setupServer(aws.handler, ...gcp.handlers, ...azure.handlers);
 const credentials = join(mkdtempSync(join(tmpdir(), 'kmsgw-gcp-')), 'service-account.json');
 writeFileSync(credentials, serviceAccountJson(), { mode: 0o600 });
+Object.assign(process.env, { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: '00000000-0000-0000-0000-0000000000bb', AZURE_CLIENT_SECRET: 'fixture-secret' });
 Object.assign(process.env, { GOOGLE_APPLICATION_CREDENTIALS: credentials, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' });
 
 let gw: TestGateway;
@@ -28,6 +33,7 @@ beforeAll(async () => {
     { name: 'local', provider: 'local' },
     { name: 'aws', provider: 'aws', region: 'eu-central-1', endpoint: awsEndpoint },
     { name: 'gcp', provider: 'gcp', project: 'kmsgw-test', location: 'europe-west1', keyRing: 'replicas', protectionLevel: 'SOFTWARE' },
+    { name: 'azure', provider: 'azure', vaultUrl },
   ] } });
 });
 afterAll(async () => {
@@ -95,21 +101,28 @@ describe('same-material replicas in the clouds', () => {
   // Each cloud's backend keys made for a gateway key, with their versions' states; how the retry finds what was made.
   const lostCreations = [
     {
-      connection: 'aws', finds: 'by its operation id',
+      connection: 'aws', finds: 'by its operation id', spec: 'AES_256',
       made: (keyId: string) => [...aws.keys.values()].filter((x) => x.tags.some((t) => t.TagKey === 'kmsgw:key-id' && t.TagValue === keyId))
         .map((x) => ({ ref: `aws:${x.arn}`, versions: [x.state] })),
       one: ['Enabled'],
     },
     {
-      connection: 'gcp', finds: 'by the CryptoKey name',
+      connection: 'gcp', finds: 'by the CryptoKey name', spec: 'AES_256',
       made: (keyId: string) => [...gcp.state.keys.values()].filter((x) => x.labels['kmsgw-key-id'] === keyId)
         .map((x) => ({ ref: `gcp:${x.name}`, versions: x.versions.map((v) => v.state) })),
       one: ['ENABLED'],
     },
+    {
+      // A standard vault holds no AES keys: an RSA key's replica.
+      connection: 'azure', finds: 'by its operation tag', spec: 'RSA_2048',
+      made: (keyId: string) => [...azure.state.keys].filter(([, versions]) => versions.some((v) => v.tags['kmsgw-key-id'] === keyId))
+        .map(([name, versions]) => ({ ref: `azure:${vaultUrl}/keys/${name}`, versions: versions.map((v) => (v.enabled ? 'enabled' : 'disabled')) })),
+      one: ['enabled'],
+    },
   ];
 
-  it.each(lostCreations)('a replica added to a key on $connection, whose new key\'s answer was lost, is found $finds on the retry: one key with one version, not two', async ({ connection, made, one }) => {
-    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'local' })).body;
+  it.each(lostCreations)('a replica added to a key on $connection, whose new key\'s answer was lost, is found $finds on the retry: one key with one version, not two', async ({ connection, spec, made, one }) => {
+    const k = (await gw.call('POST', '/v1/keys', { spec, usage: 'ENCRYPT_DECRYPT', connection: 'local' })).body;
     const lost = answerLost(gw.runtime.connections.get(connection).provider, 'createKey');
     try {
       expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection })).status).toBe(202);

@@ -6,7 +6,7 @@ import { KeyClient, type CreateKeyOptions, type KeyVaultKey } from '@azure/keyva
 import type { TokenCredential } from '@azure/identity';
 
 export type KeyVaultPort = Pick<KeyClient, 'createKey' | 'getKey' | 'getCryptographyClient' | 'beginDeleteKey' | 'purgeDeletedKey'
-  | 'listPropertiesOfKeys' | 'listDeletedKeys' | 'getDeletedKey' | 'getKeyRotationPolicy' | 'updateKeyProperties' | 'importKey'>;
+  | 'listPropertiesOfKeys' | 'listPropertiesOfKeyVersions' | 'listDeletedKeys' | 'getDeletedKey' | 'getKeyRotationPolicy' | 'updateKeyProperties' | 'importKey'>;
 export type { CreateKeyOptions, KeyVaultKey };
 
 export interface AzureConnectionOptions { vaultUrl: string; credential?: TokenCredential }

@@ -9,7 +9,7 @@ import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
 import { DESCRIBE_CONCURRENCY, importedAttributes } from '../provider.ts';
@@ -25,14 +25,25 @@ const refPattern = /^azure:(https:\/\/[a-z0-9.-]+(?::\d+)?)\/keys\/([0-9a-zA-Z-]
 const WRAP = 'RSA-OAEP-256';
 /** The tag that names the gateway key a vault key was made for. */
 const KEY_ID_TAG = 'kmsgw-key-id';
+/** The tag that names the operation a version was made under, for findCreated. */
+const OPERATION_TAG = 'kmsgw-operation';
+const OWN_TAGS = [KEY_ID_TAG, OPERATION_TAG];
 
 /** Key Vault's limits on tags: 15 a key, names to 512 characters, values to 256. `taken`: tags the key has besides, its gateway tag among them. */
 function vaultTags(tags: Record<string, string>, taken: number): Record<string, string> {
-  const fit = Object.entries(tags).filter(([k, v]) => k.length <= 512 && v.length <= 256 && k !== KEY_ID_TAG).sort(([a], [b]) => a.localeCompare(b));
+  const fit = Object.entries(tags).filter(([k, v]) => k.length <= 512 && v.length <= 256 && !OWN_TAGS.includes(k)).sort(([a], [b]) => a.localeCompare(b));
   return Object.fromEntries(fit.slice(0, Math.max(0, 15 - Math.max(1, taken))));
 }
 
-export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer, Discoverer, Tagger, Importer {
+/** The vault key of a gateway key is named after it (vault names take no '_'). */
+const vaultName = (keyId: string) => keyId.replaceAll('_', '-');
+
+/** A new version's tags: the caller's that fit, the gateway key's id and, when there is one, the operation it is made under. */
+function newVersionTags(tags: Record<string, string>, keyId: string, operation?: string): Record<string, string> {
+  return { ...vaultTags(tags, operation ? 2 : 1), [KEY_ID_TAG]: keyId, ...(operation && { [OPERATION_TAG]: operation }) };
+}
+
+export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer, Discoverer, Tagger, Importer, CreationFinder {
   readonly kind = 'azure' as const;
   readonly capabilities: Capabilities = {
     specs: Object.keys(azureKey) as KeySpec[],
@@ -49,15 +60,31 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
   constructor(private readonly vault: KeyVaultPort, private readonly vaultUrl: string) {}
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
-    const name = req.keyId.replaceAll('_', '-');
-    const versionRef = await this.newVersion(name, req.spec, req.usage, req.keyId);
+    const name = vaultName(req.keyId);
+    const versionRef = await this.newVersion(name, req.spec, req.usage, newVersionTags({}, req.keyId, req.operation));
     // Vault keys never leave the vault (export needs a Managed HSM release policy).
     return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
   }
 
   /** Creating a key under an existing name adds a version (keys/create; no rotate permission needed). */
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
-    return { ref: req.ref, versionRef: await this.newVersion(parse(req.ref).name, req.spec, req.usage, req.keyId, req.tags) };
+    return { ref: req.ref, versionRef: await this.newVersion(parse(req.ref).name, req.spec, req.usage, newVersionTags(req.tags ?? {}, req.keyId, req.operation)) };
+  }
+
+  /**
+   * The version of the key's name tagged with the operation (a new key is named after its gateway
+   * key). Lists the name's versions: a page per 25, on a retry only.
+   */
+  async findCreated(req: { ref?: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined> {
+    const name = req.ref ? parse(req.ref).name : vaultName(req.keyId);
+    try {
+      for await (const v of this.vault.listPropertiesOfKeyVersions(name)) {
+        if (v.tags?.[OPERATION_TAG] === req.operation) return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${v.id!}` };
+      }
+    } catch (err) {
+      if (azureErrorCode(err) !== 'NOT_FOUND') throw err;
+    }
+    return undefined;
   }
 
   /**
@@ -85,8 +112,8 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
       kty: k.kty, keyOps: keyOps(req.usage), ...(k.curve ? { crv: k.curve } : {}),
       ...Object.fromEntries(['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'x', 'y'].map((f) => [f, bytes(f)]).filter(([, v]) => v !== undefined)),
     };
-    const name = req.ref ? parse(req.ref).name : req.keyId.replaceAll('_', '-');
-    const imported = await this.vault.importKey(name, key, { tags: { ...vaultTags(req.tags ?? {}, 0), [KEY_ID_TAG]: req.keyId } });
+    const name = req.ref ? parse(req.ref).name : vaultName(req.keyId);
+    const imported = await this.vault.importKey(name, key, { tags: newVersionTags(req.tags ?? {}, req.keyId, req.operation) });
     // The vault never exports it.
     return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
   }
@@ -194,7 +221,8 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
   private async describeKey(name: string, deleted: boolean, pace: () => Promise<void>): Promise<DiscoveredKey> {
     await pace();
     const key: KeyVaultKey = deleted ? await this.vault.getDeletedKey(name) : await this.vault.getKey(name);
-    const { [KEY_ID_TAG]: gatewayKeyId, ...tags } = key.properties.tags ?? {};
+    const { [KEY_ID_TAG]: gatewayKeyId, ...rest } = key.properties.tags ?? {};
+    const tags = Object.fromEntries(Object.entries(rest).filter(([k]) => k !== OPERATION_TAG));
     return {
       ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${key.id!}`, ...fromJwk(key.key ?? {}),
       state: deleted ? 'PENDING_DELETION' : key.properties.enabled === false ? 'DISABLED' : 'ENABLED',
@@ -226,9 +254,9 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
   }
 
-  private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, keyId: string, tags: Record<string, string> = {}): Promise<string> {
+  private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, tags: Record<string, string>): Promise<string> {
     const k = azureKey[spec]!;
-    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps: keyOps(usage), tags: { ...vaultTags(tags, 0), [KEY_ID_TAG]: keyId } });
+    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps: keyOps(usage), tags });
     return `azure:${key.id!}`;
   }
 
