@@ -16,6 +16,7 @@ import type { Connection, Connections } from '../routing/connection.ts';
 import { isDiscoverer, type DiscoveredKey } from '../../providers/provider.ts';
 import type { JobKind, StepResult } from '../jobs/runner.ts';
 import { tagsText } from '../replicas/backend-state.ts';
+import { SYNC } from '../replicas/sync.ts';
 
 export const DISCOVERY = 'discovery';
 const PAGE_SIZE = 100;
@@ -108,7 +109,7 @@ export class Discovery implements JobKind {
     count('seen', page.keys.length);
     const { match: matchOf, known } = await matchPage(this.db, connection.name, page.keys);
     const drift = await lastDrift(this.db, [...new Set(known.filter((k) => k.key.managed).map((k) => k.key.id))]);
-    const madeFor = await gatewayKeysMadeFor(this.db, connection.name, [...new Set(page.keys.filter((k) => !matchOf(k)).flatMap((k) => k.gatewayKeyId ?? []))]);
+    const madeFor = await gatewayKeysMadeFor(this.db, connection.name, [...new Set(page.keys.filter((k) => !matchOf(k)).flatMap((k) => k.gatewayKeyId ?? []))], SYNC);
     const now = new Date();
     const writes: ((db: Db) => Promise<void>)[] = [];
     const changed = new Set<string>();
@@ -146,8 +147,9 @@ export class Discovery implements JobKind {
       } else if (!found.spec || !found.usage) {
         count('unsupported');
         notes.push(`${found.ref}: ${found.nativeSpec} has no gateway spec; not recorded`);
-      } else if (found.gatewayKeyId && madeFor.get(found.gatewayKeyId)?.replicaPending) {
-        // The replica's creation, answered or not yet recorded: its sync job takes it up (findCreated).
+      } else if (found.gatewayKeyId && madeFor.get(found.gatewayKeyId)?.syncing) {
+        // Perhaps made by the key's sync job and not yet recorded, or to be found again by its retry
+        // (findCreated): a later pass decides.
         count('awaitingSync');
       } else {
         count('discovered');

@@ -2,7 +2,7 @@
 // nobody made through the gateway, and finding bindings a complete pass did not see.
 import { and, count, desc, eq, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { bindingVersions, keyBindings, keyEvents, keys, type BackendPhase, type KeyRow } from '../schema/index.ts';
+import { bindingVersions, jobs, keyBindings, keyEvents, keys, type BackendPhase, type KeyRow } from '../schema/index.ts';
 
 /** The reference of a binding that holds versions or is filtered on `made`: never null there. */
 const madeRef = sql<string>`${keyBindings.ref}`;
@@ -23,15 +23,17 @@ export async function knownVersions(db: Db, connection: string, versionRefs: str
 
 /**
  * The managed keys among `ids` (the gateway keys backend keys say they were made for), each with
- * whether it has a replica on `connection` that its sync job is still making.
+ * whether it may still take up a key it had made: it has a replica on `connection` not yet made, or
+ * a sync job (`syncKind`) queued or running, which may be between a backend's answer and recording it.
  */
-export async function gatewayKeysMadeFor(db: Db, connection: string, ids: string[]): Promise<Map<string, { replicaPending: boolean }>> {
+export async function gatewayKeysMadeFor(db: Db, connection: string, ids: string[], syncKind: string): Promise<Map<string, { syncing: boolean }>> {
   if (ids.length === 0) return new Map();
-  // One binding at most per key and connection.
-  const rows = await db.select({ id: keys.id, pending: keyBindings.id }).from(keys)
+  // One binding at most per key and connection, one active job per kind and target.
+  const rows = await db.select({ id: keys.id, pending: keyBindings.id, job: jobs.id }).from(keys)
     .leftJoin(keyBindings, and(eq(keyBindings.keyId, keys.id), eq(keyBindings.connection, connection), isNull(keyBindings.ref)))
+    .leftJoin(jobs, and(eq(jobs.kind, syncKind), eq(jobs.target, keys.id), inArray(jobs.status, ['QUEUED', 'RUNNING'])))
     .where(and(inArray(keys.id, ids), eq(keys.managed, true)));
-  return new Map(rows.map((r) => [r.id, { replicaPending: r.pending !== null }]));
+  return new Map(rows.map((r) => [r.id, { syncing: r.pending !== null || r.job !== null }]));
 }
 
 export async function setBackendTags(db: Db, bindingId: string, tags: Record<string, string>): Promise<void> {
