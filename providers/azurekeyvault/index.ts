@@ -221,12 +221,12 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
   private async describeKey(name: string, deleted: boolean, pace: () => Promise<void>): Promise<DiscoveredKey> {
     await pace();
     const key: KeyVaultKey = deleted ? await this.vault.getDeletedKey(name) : await this.vault.getKey(name);
-    const { [KEY_ID_TAG]: gatewayKeyId, ...rest } = key.properties.tags ?? {};
-    const tags = Object.fromEntries(Object.entries(rest).filter(([k]) => k !== OPERATION_TAG));
+    const all = key.properties.tags ?? {};
+    const tags = Object.fromEntries(Object.entries(all).filter(([k]) => !OWN_TAGS.includes(k)));
     return {
       ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${key.id!}`, ...fromJwk(key.key ?? {}),
       state: deleted ? 'PENDING_DELETION' : key.properties.enabled === false ? 'DISABLED' : 'ENABLED',
-      tags, createdAt: key.properties.createdOn, rotation: deleted ? undefined : await this.rotationOf(name, pace), gatewayKeyId,
+      tags, createdAt: key.properties.createdOn, rotation: deleted ? undefined : await this.rotationOf(name, pace), gatewayKeyId: all[KEY_ID_TAG],
     };
   }
 

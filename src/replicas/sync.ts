@@ -36,6 +36,9 @@ interface Repair { row: EnvelopeRepairRow; added: Record<string, string>; unrepa
 /** A catch-up recorded before its backend call: which binding, which version, under which operation id. */
 interface CatchUpIntent { binding: string; version: number; operation: string }
 
+/** Whether a key has sync work: a binding behind or out of step (on `taggers`), or envelopes awaiting a wrap. */
+const dueCondition = (keyId: string, taggers: string[]): SQL => sql`(${keyHasBindingBehind(keyId)} or ${keyHasBindingOutOfStep(keyId, taggers)} or ${keyHasRepairs(keyId)})`;
+
 /** The version a binding behind makes next: a same-material replica's oldest the primary holds and it lacks, else the current one. */
 function nextVersion(graph: KeyGraph, binding: BindingGraph): number {
   const { currentVersion } = graph.key;
@@ -164,7 +167,7 @@ export class ReplicaSync implements JobKind {
 
   /** Whether the key has a binding behind or out of step, or envelopes awaiting a wrap. */
   async due(db: Db, keyId: string): Promise<boolean> {
-    const [row] = await executeRows<{ due: boolean }>(db, sql`select ${this.dueCondition(keyId)} as due`);
+    const [row] = await executeRows<{ due: boolean }>(db, sql`select ${dueCondition(keyId, this.taggers())} as due`);
     return row!.due;
   }
 
@@ -179,14 +182,9 @@ export class ReplicaSync implements JobKind {
     const keys = new Set([...await keysBehind(this.db, 1_000), ...await keysOutOfStep(this.db, taggers, 1_000), ...await keysAwaitingRepair(this.db, 1_000)]);
     let queued = 0;
     for (const keyId of keys) {
-      if (await queueJobIfDue(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by }, this.dueCondition(keyId))) queued++;
+      if (await queueJobIfDue(this.db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: by }, dueCondition(keyId, taggers))) queued++;
     }
     return queued;
-  }
-
-  private dueCondition(keyId: string): SQL {
-    const taggers = this.taggers();
-    return sql`(${keyHasBindingBehind(keyId)} or ${keyHasBindingOutOfStep(keyId, taggers)} or ${keyHasRepairs(keyId)})`;
   }
 
   private taggers(): string[] {

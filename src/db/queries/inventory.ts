@@ -2,6 +2,7 @@
 // nobody made through the gateway, and finding bindings a complete pass did not see.
 import { and, count, desc, eq, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
+import { jobActive } from './jobs.ts';
 import { bindingVersions, jobs, keyBindings, keyEvents, keys, type BackendPhase, type KeyRow } from '../schema/index.ts';
 
 /** The reference of a binding that holds versions or is filtered on `made`: never null there. */
@@ -31,7 +32,7 @@ export async function gatewayKeysMadeFor(db: Db, connection: string, ids: string
   // One binding at most per key and connection, one active job per kind and target.
   const rows = await db.select({ id: keys.id, pending: keyBindings.id, job: jobs.id }).from(keys)
     .leftJoin(keyBindings, and(eq(keyBindings.keyId, keys.id), eq(keyBindings.connection, connection), isNull(keyBindings.ref)))
-    .leftJoin(jobs, and(eq(jobs.kind, syncKind), eq(jobs.target, keys.id), inArray(jobs.status, ['QUEUED', 'RUNNING'])))
+    .leftJoin(jobs, and(eq(jobs.kind, syncKind), eq(jobs.target, keys.id), jobActive))
     .where(and(inArray(keys.id, ids), eq(keys.managed, true)));
   return new Map(rows.map((r) => [r.id, { syncing: r.pending !== null || r.job !== null }]));
 }

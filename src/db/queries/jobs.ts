@@ -6,7 +6,8 @@ import { executeRows, notify, type Db } from '../client.ts';
 import { jobs, type JobRow } from '../schema/index.ts';
 
 export const JOB_CHANNEL = 'kmsgw_jobs';
-const activeStatus = sql`${jobs.status} in ('QUEUED', 'RUNNING')`;
+/** A job queued or running: the one-active index's condition, for queries on jobs. */
+export const jobActive = sql`${jobs.status} in ('QUEUED', 'RUNNING')`;
 
 /**
  * Queues a job, or answers the one of its kind and target already queued or running (the one-active
@@ -22,7 +23,7 @@ export async function queueJob(db: Db, row: { id: string; kind: string; target: 
       return inserted;
     }
     // The active one may have ended since the insert met it (or ends while the lock waits): then the next insert goes in.
-    const [active] = await db.select().from(jobs).where(and(eq(jobs.kind, row.kind), eq(jobs.target, row.target), activeStatus)).for('update');
+    const [active] = await db.select().from(jobs).where(and(eq(jobs.kind, row.kind), eq(jobs.target, row.target), jobActive)).for('update');
     if (active) return active;
   }
 }
