@@ -78,16 +78,17 @@ describe('same-material replicas in the clouds', () => {
   it('a sync copy into an AWS same-material replica whose answer was lost is found by its operation id on the retry, not imported twice', async () => {
     const k = (await gw.call('POST', '/v1/keys', { spec: 'HMAC_256', usage: 'MAC', exportable: true, connection: 'local', replicas: ['aws'] })).body;
     const provider = gw.runtime.connections.get('aws').provider;
-    // AWS is down through the rotation: the replica misses version 2 and its sync job is queued.
-    const back = outage(provider, ['importKey']);
-    expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
-    back();
-    // Then the sync's import reaches AWS, and its answer is lost on the way back.
+    // AWS is down for the rotation's copy: the replica misses version 2 and its sync job is queued.
+    // The job's import then reaches AWS, and its answer is lost on the way back. Both are set before
+    // the rotation, since the running job runner may take the job up as soon as it is queued.
     const lost = answerLost(provider, 'importKey');
+    const back = outage(provider, ['importKey'], { calls: 1 });
     try {
+      expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
       const job = await gw.synced(k.id);
       expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: [expect.stringContaining('version 2 found made by an interrupted attempt')] });
     } finally {
+      back();
       lost.restore();
     }
     expect(lost.calls).toBe(1);

@@ -1,11 +1,20 @@
 // A backend outage made inside the process, for providers no emulator can take down per operation.
 import type { KeyProvider } from '../../providers/provider.ts';
 
-/** Makes `ops` of a provider fail as an unreachable backend does, until the returned function puts them back. */
-export function outage(provider: KeyProvider, ops: string[]): () => void {
-  const p = provider as unknown as Record<string, unknown>;
-  const saved = ops.map((op) => [op, p[op]] as const);
-  for (const op of ops) p[op] = async () => { throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' }); };
+/**
+ * Makes `ops` of a provider fail as an unreachable backend does, until the returned function puts
+ * them back; with `calls`, only the next that many calls of each fail, and later ones go through.
+ */
+export function outage(provider: KeyProvider, ops: string[], options: { calls?: number } = {}): () => void {
+  const p = provider as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const saved = ops.map((op) => [op, p[op]!] as const);
+  for (const [op, fn] of saved) {
+    let failing = options.calls ?? Infinity;
+    p[op] = async (...args) => {
+      if (failing-- > 0) throw Object.assign(new Error(`connect ECONNREFUSED (${op} made to fail by the test)`), { code: 'ECONNREFUSED' });
+      return fn.apply(provider, args);
+    };
+  }
   return () => { for (const [op, fn] of saved) p[op] = fn; };
 }
 
