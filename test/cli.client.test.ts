@@ -95,15 +95,21 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
     expect(half.stderr).toContain('--native needs --key and --version');
   });
 
-  it('makes a key of the caller\'s own material (--material, --wrapping-key)', async () => {
+  it('makes a key of the caller\'s own material (--material, --wrapping-key), and rotates it with more', async () => {
     const wrapping = (await gw.call('POST', '/v1/keys', { spec: 'RSA_3072', usage: 'WRAP_UNWRAP' })).body.id as string;
     const pem = (await gw.call('GET', `/v1/keys/${wrapping}/public-key`)).body.publicKey as string;
     writeFileSync(join(dir, 'wrapped.key'), callerWrap(pem, randomBytes(32)));
     const made = await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--material', join(dir, 'wrapped.key'), '--wrapping-key', wrapping]);
     expect(made.code, made.stderr).toBe(0);
-    expect((await gw.call('GET', `/v1/keys/${made.stdout.toString().trim()}`)).body.origin).toBe('IMPORTED');
+    const imported = made.stdout.toString().trim();
+    expect((await gw.call('GET', `/v1/keys/${imported}`)).body.origin).toBe('IMPORTED');
     const alone = await kmsgw(['keys', 'create', '--spec', 'AES_256', '--usage', 'ENCRYPT_DECRYPT', '--material', join(dir, 'wrapped.key')]);
     expect(alone.code).toBe(2);
+    expect((await kmsgw(['keys', 'rotate', imported])).stderr).toContain('rotate it with new material of yours');
+    writeFileSync(join(dir, 'wrapped.key'), callerWrap(pem, randomBytes(32)));
+    const rotated = await kmsgw(['keys', 'rotate', imported, '--material', join(dir, 'wrapped.key'), '--wrapping-key', wrapping]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout.toString()).toContain('ACTIVE, version 2');
   });
 
   it('rotates, suspends and schedules deletion; the state refuses what it must', async () => {

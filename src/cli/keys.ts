@@ -60,26 +60,32 @@ export async function keysShow(key: string, o: { json?: boolean }): Promise<void
   console.log(table.toString());
 }
 
-export interface CreateOptions {
+interface MaterialOptions { material?: string; wrappingKey?: string; scheme?: string }
+
+export interface CreateOptions extends MaterialOptions {
   spec: string; usage: string; connection?: string; alias?: string[]; tag?: string[]; description?: string; rotationDays?: string; json?: boolean;
-  material?: string; wrappingKey?: string; scheme?: string;
+}
+
+/** Bring your own key: the request's `material`, from the file --material names. */
+function broughtMaterial(o: MaterialOptions) {
+  if ((o.material === undefined) !== (o.wrappingKey === undefined) || (o.scheme && !o.material)) throw new CliError('--material and --wrapping-key go together (with --scheme, if any)', EXIT.usage);
+  return o.material === undefined ? undefined : { wrappedKey: readFileSync(o.material).toString('base64'), wrappingKey: o.wrappingKey, scheme: o.scheme };
 }
 
 export async function keysCreate(o: CreateOptions): Promise<void> {
   const tags = pairs('--tag', o.tag);
   const rotationPeriodDays = o.rotationDays === undefined ? undefined : Number(o.rotationDays);
   if (rotationPeriodDays !== undefined && !Number.isInteger(rotationPeriodDays)) throw new CliError(`--rotation-days "${o.rotationDays}" is not a whole number`, EXIT.usage);
-  if ((o.material === undefined) !== (o.wrappingKey === undefined) || (o.scheme && !o.material)) throw new CliError('--material and --wrapping-key go together (with --scheme, if any)', EXIT.usage);
-  const material = o.material === undefined ? undefined : { wrappedKey: readFileSync(o.material).toString('base64'), wrappingKey: o.wrappingKey, scheme: o.scheme };
-  const key = await callJson<Key>('POST', '/v1/keys', { spec: o.spec, usage: o.usage, connection: o.connection, aliases: o.alias, tags, description: o.description, rotationPeriodDays, material });
+  const key = await callJson<Key>('POST', '/v1/keys', { spec: o.spec, usage: o.usage, connection: o.connection, aliases: o.alias, tags, description: o.description, rotationPeriodDays, material: broughtMaterial(o) });
   if (o.json) console.log(JSON.stringify(key, null, 2));
   else console.log(key.id);
 }
 
-/** rotate, suspend, reactivate: one POST, the key's new state printed. */
+/** rotate (of an imported key, with --material), suspend, reactivate: one POST, the key's new state printed. */
 export function keysTransition(path: 'rotate' | 'suspend' | 'reactivate') {
-  return async (key: string, o: { approval?: string; json?: boolean }): Promise<void> => {
-    const k = await callJson<Key>('POST', `/v1/keys/${encodeURIComponent(key)}/${path}`, undefined, approval(o));
+  return async (key: string, o: MaterialOptions & { approval?: string; json?: boolean }): Promise<void> => {
+    const material = broughtMaterial(o);
+    const k = await callJson<Key>('POST', `/v1/keys/${encodeURIComponent(key)}/${path}`, material && { material }, approval(o));
     if (o.json) console.log(JSON.stringify(k, null, 2));
     else console.log(`${k.id}: ${k.state}, version ${k.currentVersion}`);
   };

@@ -52,7 +52,7 @@ search(keys.command('list').description('list keys (a page; --all for every one)
   .action(action(keysList));
 keys.command('show').description('one key: attributes, tags and where it lives').argument('<key>', 'key id or alias/NAME')
   .option('--json', 'print JSON').action(action(keysShow));
-keys.command('create').description('make a key; prints its id')
+const create = keys.command('create').description('make a key; prints its id')
   .requiredOption('--spec <spec>', 'AES_256, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, EC_SECP256K1, ED25519, HMAC_256, HMAC_384, HMAC_512')
   .requiredOption('--usage <usage>', 'ENCRYPT_DECRYPT, SIGN_VERIFY, MAC or WRAP_UNWRAP')
   .option('--connection <name>', 'where to make it (the default connection otherwise)')
@@ -60,15 +60,18 @@ keys.command('create').description('make a key; prints its id')
   .option('--tag <name=value...>', 'tags')
   .option('--description <text>', 'what it is for')
   .option('--rotation-days <n>', 'rotate automatically every n days')
+  .option('--json', 'print the key as JSON');
+/** Bring your own key: a new key made of it, or an imported key's next version. */
+const withMaterial = (c: Command) => c
   .option('--material <file>', 'bring your own key: the key wrapped with RSA_AES_KEY_WRAP for --wrapping-key\'s public key (binary)')
   .option('--wrapping-key <key>', 'with --material: the gateway RSA WRAP_UNWRAP key it is wrapped for')
-  .option('--scheme <scheme>', 'with --material: RSA_AES_KEY_WRAP_SHA_256 (default) or RSA_AES_KEY_WRAP_SHA_1')
-  .option('--json', 'print the key as JSON')
-  .action(action(keysCreate));
-for (const [name, description] of [['rotate', 'make a new version current'], ['suspend', 'stop the key protecting and processing data until reactivated'], ['reactivate', 'undo a suspension']] as const) {
-  keys.command(name).description(description).argument('<key>', 'key id or alias/NAME')
+  .option('--scheme <scheme>', 'with --material: RSA_AES_KEY_WRAP_SHA_256 (default) or RSA_AES_KEY_WRAP_SHA_1');
+withMaterial(create).action(action(keysCreate));
+for (const [name, description] of [['rotate', 'make a new version current (of your own material, for a key of origin IMPORTED)'], ['suspend', 'stop the key protecting and processing data until reactivated'], ['reactivate', 'undo a suspension']] as const) {
+  const command = keys.command(name).description(description).argument('<key>', 'key id or alias/NAME')
     .option('--approval <id>', 'an approved request (apr_…), where policy needs approvals')
-    .option('--json', 'print the key as JSON').action(action(keysTransition(name)));
+    .option('--json', 'print the key as JSON');
+  (name === 'rotate' ? withMaterial(command) : command).action(action(keysTransition(name)));
 }
 keys.command('delete').description('schedule the key\'s destruction after a waiting period (cancel with the API before it ends)').argument('<key>', 'key id or alias/NAME')
   .option('--days <n>', 'the waiting period, 7 to 30 days (30 by default)')

@@ -271,10 +271,21 @@ export class CryptoService {
    */
   async openBrought(actor: Actor, ref: string, wrapped: Uint8Array, scheme: ExportScheme, spec: KeySpec): Promise<Buffer> {
     // Decided as an unwrapKey of its own: whoever may create keys must not thereby use any wrapping key.
+    // It shares the request's audit record (a refusal is the request's) but not its key: the record
+    // names the key created or rotated, and the wrapping key in its detail.
     const unwrapper: Actor = { ...actor, operation: 'unwrapKey', approval: undefined };
-    const graph = this.allow(unwrapper, await this.cache.resolve(ref), 'UNWRAP');
+    const { keyId, keyVersion, connection } = actor.record;
+    const target = await this.cache.resolve(ref);
+    actor.record.detail = { ...actor.record.detail, wrappingKey: target.key.id };
+    try {
+      return await this.unwrapBrought(unwrapper, this.allow(unwrapper, target, 'UNWRAP'), wrapped, scheme, spec);
+    } finally {
+      Object.assign(actor.record, { keyId, keyVersion, connection });
+    }
+  }
+
+  private async unwrapBrought(unwrapper: Actor, graph: KeyGraph, wrapped: Uint8Array, scheme: ExportScheme, spec: KeySpec): Promise<Buffer> {
     const { family, bits } = specInfo[graph.key.spec];
-    actor.record.detail = { ...actor.record.detail, wrappingKey: graph.key.id };
     needs(family === 'rsa', 'INVALID_ARGUMENT', `wrappingKey must be an RSA key; "${graph.key.id}" is ${graph.key.spec}`, { field: 'material.wrappingKey' });
     const k = bits / 8;
     needs(wrapped.length >= k + 16, 'INVALID_ARGUMENT', `wrappedKey is too short for ${scheme} under a ${graph.key.spec} key`, { field: 'material.wrappedKey' });

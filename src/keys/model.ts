@@ -58,7 +58,7 @@ export interface CreateKeyInput {
   /** Connections that hold an independent replica key: every envelope is wrapped under each. */
   replicas?: string[];
   /** The caller's own material (bring your own key): the primary imports it instead of making its own. */
-  material?: Pick<ImportRequest, 'wrap' | 'publicKey'>;
+  material?: BroughtMaterial;
 }
 
 export interface UpdateKeyInput {
@@ -66,6 +66,9 @@ export interface UpdateKeyInput {
   /** JSON merge patch: a null value removes the tag. */
   tags?: Record<string, string | null>;
 }
+
+/** Material a caller brought, ready for an importer: wrapped for whichever target it offers. */
+export type BroughtMaterial = Pick<ImportRequest, 'wrap' | 'publicKey'>;
 
 /**
  * A new version of the key on a binding's backend. It carries the tags the binding's backend key

@@ -21,7 +21,7 @@ import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, isTagger, withCapability, type Capabilities, type CreatedKey, type KeyVersionRef } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
-import { systemActor, versionRequest, type Actor, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
+import { systemActor, versionRequest, type Actor, type BroughtMaterial, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
 import type { Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
 import { specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from './specs.ts';
@@ -50,14 +50,20 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 
 /**
  * A rotation's new version on each binding, in binding order, undefined where the binding could not
- * make it: made by the primary and the independent replicas, then copied from the primary's into
- * the same-material replicas. Throws if the primary fails. A replica still pending is left to the
+ * make it: made by the primary (imported from the caller's `material`, if any) and the independent
+ * replicas, then copied from the primary's into the same-material replicas. Throws if the primary fails. A replica still pending is left to the
  * sync job that makes it.
  */
-async function newVersions(graph: KeyGraph, connections: Connections): Promise<(KeyVersionRef | undefined)[]> {
+async function newVersions(graph: KeyGraph, connections: Connections, material?: BroughtMaterial): Promise<(KeyVersionRef | undefined)[]> {
   const { key } = graph;
-  const own = await Promise.allSettled(graph.bindings.map(async (b) => (b.sameMaterial || !isMade(b) ? undefined : connections.get(b.connection).call('createVersion', (p) => p.createVersion(versionRequest(key, b))))));
   const primary = primaryBinding(graph);
+  const own = await Promise.allSettled(graph.bindings.map(async (b) => {
+    if (b.sameMaterial || !isMade(b)) return undefined;
+    const connection = connections.get(b.connection);
+    return material && b === primary
+      ? connection.call('importKey', (p) => withCapability(p, isImporter, 'import key material').importKey({ ...versionRequest(key, b), ...material }))
+      : connection.call('createVersion', (p) => p.createVersion(versionRequest(key, b)));
+  }));
   const made = own[graph.bindings.indexOf(primary)]!;
   if (made.status === 'rejected') throw made.reason;
   const source = { connection: connections.get(primary.connection), ref: primary.ref, versionRef: made.value!.versionRef };
@@ -278,16 +284,25 @@ export class KeyService {
     });
   }
 
-  async rotate(actor: Actor, ref: string, options: { reason?: string; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
+  /**
+   * A new version, made by the backends; for a key made of imported material, imported from the
+   * caller's `material` instead. The gateway never makes material for such a key: its holder keeps
+   * every version's, as AWS KMS rotates imported keys only with new material.
+   */
+  async rotate(actor: Actor, ref: string, options: { reason?: string; material?: BroughtMaterial; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
     const graph = await this.current(actor, ref, 'ROTATE');
     const { key } = graph;
+    const imported = key.origin === 'IMPORTED';
+    needs(imported === (options.material !== undefined), 'FAILED_PRECONDITION', imported
+      ? `key "${key.id}" has origin IMPORTED: rotate it with new material of yours (material); the gateway makes none for it`
+      : `key "${key.id}" has origin ${key.origin}: only a key of origin IMPORTED rotates with material of yours`, { field: 'material' });
     // New material is made only in a spec the rules allow.
     this.governance.refuse(await this.governance.check(this.governance.facts(graph), ['specs']));
     const next = key.currentVersion + 1;
     // The primary must make the new version; a replica that cannot (its connection down) falls behind
     // and the sync job makes it later. Until then envelopes carry the wraps of the bindings that have it.
     // Same-material replicas import the primary's new version once it is made.
-    const made = await newVersions(graph, this.connections);
+    const made = await newVersions(graph, this.connections, options.material);
     const refs = made.flatMap((m, i) => (m ? [{ bindingId: graph.bindings[i]!.id, versionRef: m.versionRef }] : []));
     const behind = graph.bindings.filter((_, i) => !made[i]);
     const now = new Date();

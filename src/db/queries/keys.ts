@@ -1,5 +1,5 @@
 // Queries on keys: the full graph the hot path caches, filtered listing, guarded state updates.
-import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { executeRows, notify, type Db } from '../client.ts';
 import { needs } from '../../errors.ts';
 import type { KeyState } from '../../keys/lifecycle.ts';
@@ -196,7 +196,8 @@ export async function keysDueForSweep(db: Db, now: Date, limit: number): Promise
     and(eq(keys.state, 'PRE_ACTIVE'), or(lte(keys.activationDate, now), lte(keys.deactivationDate, now))),
     and(inArray(keys.state, ['ACTIVE', 'SUSPENDED']), lte(keys.deactivationDate, now)),
     and(eq(keys.state, 'PENDING_DELETION'), lte(keys.deletionDate, now)),
-    and(eq(keys.state, 'ACTIVE'), lte(keys.nextRotationAt, now)),
+    // An imported key's period only reminds (reports count it overdue): it rotates with its holder's material.
+    and(eq(keys.state, 'ACTIVE'), ne(keys.origin, 'IMPORTED'), lte(keys.nextRotationAt, now)),
   )).orderBy(asc(keys.id)).limit(limit);
 }
 
