@@ -223,7 +223,8 @@ function actions(key) {
       }
     },
   }, label);
-  const buttons = [run('Rotate', 'rotateKey', 'rotate')];
+  // An imported key rotates only with the caller's own wrapped material: through the API or the CLI.
+  const buttons = key.origin === 'IMPORTED' ? [] : [run('Rotate', 'rotateKey', 'rotate')];
   if (key.state === 'ACTIVE') buttons.push(run('Suspend', 'suspendKey', 'suspend'));
   if (key.state === 'SUSPENDED') buttons.push(run('Reactivate', 'reactivateKey', 'reactivate'));
   if (key.state === 'PENDING_DELETION') buttons.push(run('Cancel deletion', 'cancelKeyDeletion', 'cancel-deletion'));
