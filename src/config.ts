@@ -40,6 +40,8 @@ const connectionSchema = z.discriminatedUnion('provider', [
     provider: z.literal('azure'),
     /** The vault's URL, e.g. https://my-vault.vault.azure.net; credentials come from @azure/identity's default chain. */
     vaultUrl: z.string().url().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?\/?$/, 'the vault URL, https://<name>.vault.azure.net').transform((u) => u.replace(/\/$/, '')),
+    /** HSM: keys are HSM-protected (RSA-HSM, EC-HSM: a Premium vault or a Managed HSM), and imports come by BYOK. */
+    protectionLevel: z.enum(['SOFTWARE', 'HSM']).default('SOFTWARE'),
     region: declaredRegion,
   }).strict(),
   z.object({

@@ -66,7 +66,7 @@ export async function openRuntime(config: Config, logger: Logger, database?: Dat
       case 'aws':
         return new AwsKmsProvider(newKmsClient({ region: c.region, endpoint: c.endpoint }));
       case 'azure':
-        return new AzureKeyVaultProvider(newKeyVaultClient({ vaultUrl: c.vaultUrl }), c.vaultUrl);
+        return new AzureKeyVaultProvider(newKeyVaultClient({ vaultUrl: c.vaultUrl }), c.vaultUrl, c.protectionLevel);
       case 'gcp':
         return new GcpKmsProvider(newGcpKmsClient({ endpoint: c.endpoint }), c);
       case 'pkcs11':

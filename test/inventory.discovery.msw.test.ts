@@ -52,6 +52,8 @@ beforeAll(async () => {
   await vault.createKey('outside-ec', 'EC', { curve: 'P-256', tags: { team: 'billing' } });
   await vault.createKey('outside-rsa', 'RSA', { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'] });
   azure.state.policies.set('outside-rsa', { lifetimeActions: [{ trigger: { timeAfterCreate: 'P90D' }, action: { type: 'Rotate' } }], attributes: { expiryTime: 'P2Y' } });
+  // A key exchange key (BYOK), which only imports: the inventory has no usage for it.
+  await vault.createKey('their-kek', 'RSA', { keySize: 2048, keyOps: ['import'] });
   await vault.createKey('outside-deleted', 'EC', { curve: 'P-384' });
   await (await vault.beginDeleteKey('outside-deleted', { intervalInMs: 10 })).pollUntilDone();
 
@@ -70,7 +72,8 @@ const bindingRef = async (keyId: string) => (await gw.call('GET', `/v1/keys/${ke
 describe('Azure Key Vault discovery', { timeout: 60_000 }, () => {
   it('keys made in the vault appear as observed, with spec, usage, tags and rotation; soft-deleted ones as pending deletion; the gateway\'s key once', async () => {
     const job = await discover(gw, 'azure');
-    expect(job.progress).toMatchObject({ seen: 4, managed: 1, discovered: 3 });
+    expect(job.progress).toMatchObject({ seen: 5, managed: 1, discovered: 3, unsupported: 1 });
+    expect(job.notes).toContain(`azure:${vaultUrl}/keys/their-kek: RSA/2048 key exchange key (import only) has no gateway spec; not recorded`);
     const keys = await observed(gw, 'azure');
     expect(byRef(keys, `azure:${vaultUrl}/keys/outside-ec`)).toMatchObject({ spec: 'EC_P256', usage: 'SIGN_VERIFY', state: 'ACTIVE', tags: { team: 'billing' }, rotationPeriodDays: null, provider: 'azure' });
     expect(byRef(keys, `azure:${vaultUrl}/keys/outside-rsa`)).toMatchObject({ spec: 'RSA_3072', usage: 'ENCRYPT_DECRYPT', rotationPeriodDays: 90 });

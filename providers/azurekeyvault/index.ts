@@ -12,11 +12,11 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, importedAttributes } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
 import { SoftwareImportKey } from '../software-import.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
-import { azureKey, azureSignature, fromJwk, periodDays, signatureName } from './specs.ts';
+import { azureKey, azureSignature, fromJwk, periodDays, signatureName, type AzureKey } from './specs.ts';
 
 /** Grammar: `azure:<key URL>`, `https://<vault>/keys/<name>`; a version adds `/<version>`. */
 const refPattern = /^azure:(https:\/\/[a-z0-9.-]+(?::\d+)?)\/keys\/([0-9a-zA-Z-]{1,127})(?:\/([0-9a-f]{32}))?$/;
@@ -28,6 +28,8 @@ const KEY_ID_TAG = 'kmsgw-key-id';
 /** The tag that names the operation a version was made under, for findCreated. */
 const OPERATION_TAG = 'kmsgw-operation';
 const OWN_TAGS = [KEY_ID_TAG, OPERATION_TAG];
+/** The key exchange key BYOK imports wrap material for: one per vault, shared by the gateway's instances. */
+const KEK_NAME = 'kmsgw-key-exchange';
 
 /** Key Vault's limits on tags: 15 a key, names to 512 characters, values to 256. `taken`: tags the key has besides, its gateway tag among them. */
 function vaultTags(tags: Record<string, string>, taken: number): Record<string, string> {
@@ -56,8 +58,10 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
   /** A cryptography client fetches its key once; keep one per version. */
   private readonly cryptoClients = new LruCache<string, CryptographyClient>(10_000);
   private readonly importer = new SoftwareImportKey();
+  private keyExchangeKey?: Promise<{ kid: string; spki: Uint8Array }>;
 
-  constructor(private readonly vault: KeyVaultPort, private readonly vaultUrl: string) {}
+  /** `HSM`: keys are HSM-protected (a Premium vault or a Managed HSM), and material comes in by BYOK. */
+  constructor(private readonly vault: KeyVaultPort, private readonly vaultUrl: string, private readonly protection: 'SOFTWARE' | 'HSM' = 'SOFTWARE') {}
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
     const name = vaultName(req.keyId);
@@ -88,14 +92,23 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
   }
 
   /**
-   * Key Vault's key import: the vault takes the private key as a JWK over TLS, as a new version
-   * under the key's name. The material comes wrapped for a key pair of this provider's own and passes
-   * through the gateway's memory in the clear, as the local keystore's does. (BYOK, wrapped for a key exchange key
-   * inside the vault, needs a Premium vault or a Managed HSM, which this adapter does not cover yet.)
+   * Key Vault's key import, as a new version under the key's name. In software, the vault takes the
+   * private key as a JWK over TLS: the material comes wrapped for a key pair of this provider's own
+   * and passes through the gateway's memory in the clear, as the local keystore's does. HSM-protected,
+   * it comes by BYOK: its holder wraps it for the vault's key exchange key (CKM_RSA_AES_KEY_WRAP,
+   * OAEP with SHA-1 as the BYOK specification has it) and only the vault's HSM opens it.
    */
   async importKey(req: ImportRequest): Promise<CreatedKey> {
     const k = azureKey[req.spec];
-    if (!k) throw new KmsError('UNIMPLEMENTED', `a standard vault holds no ${req.spec} key`);
+    if (!k) throw new KmsError('UNIMPLEMENTED', `a vault holds no ${req.spec} key`);
+    const key = this.protection === 'HSM' ? await this.transferBlob(req, k) : await this.privateJwk(req, k);
+    const name = req.ref ? parse(req.ref).name : vaultName(req.keyId);
+    const imported = await this.vault.importKey(name, key, { hardwareProtected: this.protection === 'HSM', tags: newVersionTags(req.tags ?? {}, req.keyId, req.operation) });
+    // The vault never exports it.
+    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
+  }
+
+  private async privateJwk(req: ImportRequest, k: AzureKey): Promise<JsonWebKey> {
     const pkcs8 = await this.importer.unwrap(req);
     let jwk: Record<string, string | undefined>;
     try {
@@ -108,14 +121,38 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     const bytes = (f: string) => (jwk[f] === undefined ? undefined : Buffer.from(jwk[f]!, 'base64url'));
     const curve = jwk.crv === 'secp256k1' ? 'P-256K' : jwk.crv;
     if (jwk.kty !== k.kty || (k.curve ? curve !== k.curve : bytes('n')!.length * 8 !== k.keySize)) throw new KmsError('INVALID_ARGUMENT', `the material is not a ${req.spec} private key`);
-    const key: JsonWebKey = {
+    return {
       kty: k.kty, keyOps: keyOps(req.usage), ...(k.curve ? { crv: k.curve } : {}),
       ...Object.fromEntries(['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'x', 'y'].map((f) => [f, bytes(f)]).filter(([, v]) => v !== undefined)),
     };
-    const name = req.ref ? parse(req.ref).name : vaultName(req.keyId);
-    const imported = await this.vault.importKey(name, key, { tags: newVersionTags(req.tags ?? {}, req.keyId, req.operation) });
-    // The vault never exports it.
-    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
+  }
+
+  /** BYOK's key transfer blob (JSON, in `key_hsm`): the material wrapped for the key exchange key, which its header names. */
+  private async transferBlob(req: ImportRequest, k: AzureKey): Promise<JsonWebKey> {
+    const kek = await this.exchangeKey();
+    const { wrapped } = await wrappedFor(req, async (scheme) => ({ scheme, wrappingKey: kek.spki }), ['RSA_AES_KEY_WRAP_SHA_1']);
+    const blob = { schema_version: '1.0.0', header: { kid: kek.kid, alg: 'dir', enc: 'CKM_RSA_AES_KEY_WRAP' }, ciphertext: Buffer.from(wrapped).toString('base64url'), generator: 'kms-gateway' };
+    return { kty: `${k.kty}-HSM`, keyOps: keyOps(req.usage), ...(k.curve ? { crv: k.curve } : {}), t: Buffer.from(JSON.stringify(blob)) };
+  }
+
+  /**
+   * The vault's key exchange key: an RSA-HSM key that can only import (BYOK's requirement), found by
+   * its name or made at the first import, and kept for the process's life.
+   */
+  private exchangeKey(): Promise<{ kid: string; spki: Uint8Array }> {
+    this.keyExchangeKey ??= (async () => {
+      let kek: KeyVaultKey | undefined;
+      try {
+        kek = await this.vault.getKey(KEK_NAME);
+      } catch (err) {
+        if (azureErrorCode(err) !== 'NOT_FOUND') throw err;
+      }
+      const usable = kek?.keyType === 'RSA-HSM' && kek.properties.enabled !== false && kek.keyOperations?.length === 1 && kek.keyOperations[0] === 'import';
+      if (!usable) kek = await this.vault.createKey(KEK_NAME, 'RSA-HSM', { keySize: 4096, keyOps: ['import'] });
+      return { kid: kek!.id!, spki: spkiOf(kek!.key!) };
+    })();
+    this.keyExchangeKey.catch(() => { this.keyExchangeKey = undefined; });
+    return this.keyExchangeKey;
   }
 
   /**
@@ -188,12 +225,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
 
   async getPublicKey(req: KeyVersionRef & { spec: KeySpec }): Promise<Uint8Array> {
     const { name, version } = parse(req.versionRef);
-    const jwk = (await this.vault.getKey(name, { version })).key!;
-    const b64u = (b?: Uint8Array) => Buffer.from(b ?? []).toString('base64url');
-    const key = jwk.kty?.startsWith('RSA')
-      ? { kty: 'RSA', n: b64u(jwk.n), e: b64u(jwk.e) }
-      : { kty: 'EC', crv: jwk.crv === 'P-256K' ? 'secp256k1' : jwk.crv, x: b64u(jwk.x), y: b64u(jwk.y) };
-    return createPublicKey({ key, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    return spkiOf((await this.vault.getKey(name, { version })).key!);
   }
 
   /**
@@ -256,7 +288,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
 
   private async newVersion(name: string, spec: KeySpec, usage: KeyUsage, tags: Record<string, string>): Promise<string> {
     const k = azureKey[spec]!;
-    const key = await this.vault.createKey(name, k.kty, { keySize: k.keySize, curve: k.curve, keyOps: keyOps(usage), tags });
+    const key = await this.vault.createKey(name, this.protection === 'HSM' ? `${k.kty}-HSM` : k.kty, { keySize: k.keySize, curve: k.curve, keyOps: keyOps(usage), tags });
     return `azure:${key.id!}`;
   }
 
@@ -274,6 +306,15 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
 
 /** What a gateway key of `usage` does in the vault: sign, or wrap the envelopes' DEKs. */
 const keyOps = (usage: KeyUsage) => (usage === 'SIGN_VERIFY' ? ['sign', 'verify'] : ['wrapKey', 'unwrapKey']);
+
+/** A vault key's public half (DER SubjectPublicKeyInfo), from its JWK. */
+function spkiOf(jwk: JsonWebKey): Uint8Array {
+  const b64u = (b?: Uint8Array) => Buffer.from(b ?? []).toString('base64url');
+  const key = jwk.kty?.startsWith('RSA')
+    ? { kty: 'RSA', n: b64u(jwk.n), e: b64u(jwk.e) }
+    : { kty: 'EC', crv: jwk.crv === 'P-256K' ? 'secp256k1' : jwk.crv, x: b64u(jwk.x), y: b64u(jwk.y) };
+  return createPublicKey({ key, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+}
 
 /** A reply the SDK accepted but that carries no result (a proxy's page, say): INTERNAL, without its body. */
 class MalformedReply extends Error {

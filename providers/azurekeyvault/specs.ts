@@ -2,7 +2,9 @@
 // and EC keys only: AES and HMAC keys need a Managed HSM, which this adapter does not cover yet.
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
 
-export const azureKey: Partial<Record<KeySpec, { kty: 'RSA' | 'EC'; keySize?: number; curve?: 'P-256' | 'P-384' | 'P-256K' }>> = {
+export interface AzureKey { kty: 'RSA' | 'EC'; keySize?: number; curve?: 'P-256' | 'P-384' | 'P-256K' }
+
+export const azureKey: Partial<Record<KeySpec, AzureKey>> = {
   RSA_2048: { kty: 'RSA', keySize: 2048 },
   RSA_3072: { kty: 'RSA', keySize: 3072 },
   RSA_4096: { kty: 'RSA', keySize: 4096 },
@@ -29,6 +31,8 @@ const curveSpecs: Record<string, KeySpec> = Object.fromEntries(Object.entries(az
  */
 export function fromJwk(jwk: { kty?: string; n?: Uint8Array; crv?: string; keyOps?: string[] }): { spec?: KeySpec; usage?: KeyUsage; nativeSpec: string } {
   const kty = jwk.kty ?? 'unknown';
+  // A key exchange key (BYOK's, the gateway's own among them) only imports: no gateway usage.
+  if (jwk.keyOps?.length === 1 && jwk.keyOps[0] === 'import') return { nativeSpec: `${kty}/${(jwk.n?.length ?? 0) * 8} key exchange key (import only)` };
   if (kty.startsWith('RSA')) {
     const bits = (jwk.n?.length ?? 0) * 8;
     const spec = `RSA_${bits}` as KeySpec;
