@@ -42,7 +42,7 @@ beforeAll(async () => {
   strictRuntime = await openRuntime(loadConfig({ KMSGW_DATA_DIR: lax.dataDir, LOG_LEVEL: 'silent', KMSGW_CONFIG: configFile }), newLogger('silent'), lax.database);
   const app = newApp(strictRuntime.services);
   call = async (method, path, body) => {
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${lax.secret}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await app.request(path, { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), authorization: `Bearer ${lax.secret}` }, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   };

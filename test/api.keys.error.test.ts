@@ -129,6 +129,10 @@ describe('body limits over a real socket', () => {
       socket.on('data', (d) => { reply += d; }).on('end', () => resolve(reply)).on('error', reject);
     });
     expect(bodiless.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    // An empty one with a JSON Content-Type (curl -X POST -H 'content-type: application/json'): still no body, not malformed JSON.
+    const empty = await fetch(`http://127.0.0.1:${port}/v1/keys/${key}/rotate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.secret}` } });
+    expect(empty.status, await empty.clone().text()).toBe(200);
+    expect((await empty.json()).currentVersion).toBe(3);
     server.close();
   });
 });

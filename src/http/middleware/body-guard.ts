@@ -17,7 +17,12 @@ export function bodyGuard(options: { maxBytes: number }): MiddlewareHandler {
     const chunked = c.req.header('transfer-encoding') !== undefined;
     // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body
     // (curl -X POST sends such requests); asking the adapter for a stream would invent one.
-    if (!chunked && (length === undefined || length === '0')) return next();
+    if (!chunked && (length === undefined || length === '0')) {
+      // A Content-Type on a declared empty body (fetch's bodiless POST) describes no content:
+      // dropped, so that an optional body reads as absent rather than as malformed JSON.
+      if (length === '0') c.req.raw.headers.delete('content-type');
+      return next();
+    }
     const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') {
       return problemResponse(c, new KmsError('INVALID_ARGUMENT', `content-type must be application/json, not "${type ?? 'none'}"`, { status: 415 }));
