@@ -58,7 +58,7 @@ export interface CreateKeyInput {
   /** Connections that hold an independent replica key: every envelope is wrapped under each. */
   replicas?: string[];
   /** The caller's own material (bring your own key): the primary imports it instead of making its own. */
-  material?: BroughtMaterial;
+  material?: MaterialOpener;
 }
 
 export interface UpdateKeyInput {
@@ -69,6 +69,12 @@ export interface UpdateKeyInput {
 
 /** Material a caller brought, ready for an importer: wrapped for whichever target it offers. */
 export type BroughtMaterial = Pick<ImportRequest, 'wrap' | 'publicKey'>;
+
+/**
+ * The caller's material, opened as a `spec` key only when `use` needs it (after the request's checks,
+ * so a refused request opens nothing) and zeroed once `use` is done.
+ */
+export type MaterialOpener = <T>(spec: KeySpec, use: (material: BroughtMaterial) => Promise<T>) => Promise<T>;
 
 /**
  * A new version of the key on a binding's backend. It carries the tags the binding's backend key

@@ -21,7 +21,7 @@ import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, isTagger, withCapability, type Capabilities, type CreatedKey, type KeyVersionRef } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
-import { systemActor, versionRequest, type Actor, type BroughtMaterial, type CreateKeyInput, type InTransaction, type UpdateKeyInput } from './model.ts';
+import { systemActor, versionRequest, type Actor, type BroughtMaterial, type CreateKeyInput, type MaterialOpener, type InTransaction, type UpdateKeyInput } from './model.ts';
 import type { Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
 import { specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from './specs.ts';
@@ -51,8 +51,8 @@ function pinnedAlgorithm(input: CreateKeyInput, caps: Capabilities): SigningAlgo
 /**
  * A rotation's new version on each binding, in binding order, undefined where the binding could not
  * make it: made by the primary (imported from the caller's `material`, if any) and the independent
- * replicas, then copied from the primary's into the same-material replicas. Throws if the primary fails. A replica still pending is left to the
- * sync job that makes it.
+ * replicas, then copied from the primary's into the same-material replicas. Throws if the primary
+ * fails. A replica still pending is left to the sync job that makes it.
  */
 async function newVersions(graph: KeyGraph, connections: Connections, material?: BroughtMaterial): Promise<(KeyVersionRef | undefined)[]> {
   const { key } = graph;
@@ -111,7 +111,7 @@ export class KeyService {
     const request = { spec: input.spec, usage: input.usage, exportable: input.exportable ?? false, keyId: id, signingAlgorithm };
     const { material } = input;
     const created = material
-      ? await connection.call('importKey', (p) => withCapability(p, isImporter, 'import key material').importKey({ ...request, ...material }))
+      ? await material(input.spec, (m) => connection.call('importKey', (p) => withCapability(p, isImporter, 'import key material').importKey({ ...request, ...m })))
       : await connection.call('createKey', (p) => p.createKey(request));
     const placed: { connection: Connection; created: CreatedKey; role: 'primary' | 'replica'; sameMaterial: boolean; bindingId: string }[] = [
       { connection, created, role: 'primary', sameMaterial: false, bindingId: newId('bnd') },
@@ -289,7 +289,7 @@ export class KeyService {
    * caller's `material` instead. The gateway never makes material for such a key: its holder keeps
    * every version's, as AWS KMS rotates imported keys only with new material.
    */
-  async rotate(actor: Actor, ref: string, options: { reason?: string; material?: BroughtMaterial; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
+  async rotate(actor: Actor, ref: string, options: { reason?: string; material?: MaterialOpener; inTransaction?: InTransaction } = {}): Promise<KeyGraph> {
     const graph = await this.current(actor, ref, 'ROTATE');
     const { key } = graph;
     const imported = key.origin === 'IMPORTED';
@@ -302,7 +302,8 @@ export class KeyService {
     // The primary must make the new version; a replica that cannot (its connection down) falls behind
     // and the sync job makes it later. Until then envelopes carry the wraps of the bindings that have it.
     // Same-material replicas import the primary's new version once it is made.
-    const made = await newVersions(graph, this.connections, options.material);
+    const { material } = options;
+    const made = material ? await material(key.spec, (m) => newVersions(graph, this.connections, m)) : await newVersions(graph, this.connections);
     const refs = made.flatMap((m, i) => (m ? [{ bindingId: graph.bindings[i]!.id, versionRef: m.versionRef }] : []));
     const behind = graph.bindings.filter((_, i) => !made[i]);
     const now = new Date();

@@ -5,8 +5,7 @@ import type { App } from '../../app.ts';
 import { idempotent } from '../../idempotency.ts';
 import { Algorithm, errorResponses, json, jsonBody, KeyView, Spec, Tags, Usage } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
-import { MaterialBody, withBroughtMaterial } from './material.ts';
-import type { CreateKeyInput, InTransaction } from '../../../keys/model.ts';
+import { broughtMaterial, MaterialBody } from './material.ts';
 
 const Body = z.object({
   spec: Spec,
@@ -38,14 +37,12 @@ export function registerCreateKey(app: App) {
     const date = (s?: string) => (s ? new Date(s) : undefined);
     const { keys, crypto } = c.get('services');
     const actor = c.get('actor');
-    const create = (complete: InTransaction | undefined, material?: CreateKeyInput['material']) => keys.create(actor, {
-      ...body, activationDate: date(body.activationDate), protectStopDate: date(body.protectStopDate), deactivationDate: date(body.deactivationDate), material,
-    }, complete);
     return idempotent(c, {
       scope: 'createKey', status: 201, request: body,
-      run: async (complete) => keyView(body.material
-        ? await withBroughtMaterial(crypto, actor, body.material, body.spec, (material) => create(complete, material))
-        : await create(complete)),
+      run: async (complete) => keyView(await keys.create(actor, {
+        ...body, activationDate: date(body.activationDate), protectStopDate: date(body.protectStopDate), deactivationDate: date(body.deactivationDate),
+        material: body.material && broughtMaterial(crypto, actor, body.material),
+      }, complete)),
       replay: async (id) => keyView(await keys.get(c.get('actor'), id)),
     }) as never;
   });

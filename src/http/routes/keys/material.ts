@@ -6,8 +6,7 @@ import { Bytes } from '../../schemas.ts';
 import { fromB64 } from '../../views.ts';
 import { heldMaterial } from '../../../crypto/material.ts';
 import type { CryptoService } from '../../../keys/crypto.ts';
-import type { Actor, BroughtMaterial } from '../../../keys/model.ts';
-import type { KeySpec } from '../../../keys/specs.ts';
+import type { Actor, MaterialOpener } from '../../../keys/model.ts';
 import { rsaAesSchemes } from '../../../../providers/provider.ts';
 
 export const MaterialBody = z.object({
@@ -16,12 +15,14 @@ export const MaterialBody = z.object({
   scheme: z.enum(rsaAesSchemes).default('RSA_AES_KEY_WRAP_SHA_256'),
 }).strict();
 
-/** `use` given the material opened and checked to be a `spec` key; it is zeroed after. */
-export async function withBroughtMaterial<T>(crypto: CryptoService, actor: Actor, body: z.infer<typeof MaterialBody>, spec: KeySpec, use: (material: BroughtMaterial) => Promise<T>): Promise<T> {
-  const material = await crypto.openBrought(actor, body.wrappingKey, fromB64(body.wrappedKey), body.scheme, spec);
-  try {
-    return await use(heldMaterial(spec, material));
-  } finally {
-    material.fill(0);
-  }
+/** The request's material, opened (as a `spec` key) only when the service uses it. */
+export function broughtMaterial(crypto: CryptoService, actor: Actor, body: z.infer<typeof MaterialBody>): MaterialOpener {
+  return async (spec, use) => {
+    const material = await crypto.openBrought(actor, body.wrappingKey, fromB64(body.wrappedKey), body.scheme, spec);
+    try {
+      return await use(heldMaterial(spec, material));
+    } finally {
+      material.fill(0);
+    }
+  };
 }

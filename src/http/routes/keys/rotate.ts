@@ -5,7 +5,7 @@ import type { App } from '../../app.ts';
 import { idempotent } from '../../idempotency.ts';
 import { errorResponses, json, KeyRefParam, KeyView } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
-import { MaterialBody, withBroughtMaterial } from './material.ts';
+import { broughtMaterial, MaterialBody } from './material.ts';
 
 const Body = z.object({
   material: MaterialBody.optional().openapi({ description: 'A key of origin IMPORTED rotates only with this: the new version is made of your material, imported by each backend as at creation' }),
@@ -25,11 +25,7 @@ export function registerRotateKey(app: App) {
     const actor = c.get('actor');
     return idempotent(c, {
       scope: `rotateKey ${key}`, status: 200, request: body,
-      run: async (complete) => {
-        if (!body.material) return keyView(await keys.rotate(actor, key, { inTransaction: complete }));
-        const { spec } = (await keys.get(actor, key)).key;
-        return keyView(await withBroughtMaterial(crypto, actor, body.material, spec, (material) => keys.rotate(actor, key, { material, inTransaction: complete })));
-      },
+      run: async (complete) => keyView(await keys.rotate(actor, key, { material: body.material && broughtMaterial(crypto, actor, body.material), inTransaction: complete })),
       replay: async (id) => keyView(await keys.get(c.get('actor'), id)),
     }) as never;
   });
