@@ -13,16 +13,23 @@ PORT=${KMSGW_MOTO_PORT:-55500}
 VENV=${KMSGW_MOTO_VENV:-$PWD/.run/moto-venv}
 URL="http://127.0.0.1:$PORT"
 LOG=.run/moto.log
+MOTO_VERSION=5.2.5
 
 log() { echo "moto.sh: $*" >&2; }
-up() { curl -sf -o /dev/null -X POST "$URL/" -H 'X-Amz-Target: TrentService.ListKeys' -H 'Content-Type: application/x-amz-json-1.1' -d '{}'; }
+# moto's server picks the service from the credential scope of a request's signature (unsigned, moto
+# 5.2.6 takes it for S3): the probe names kms there, as the SDK's signed requests do.
+up() {
+  curl -sf -o /dev/null -X POST "$URL/" -H 'X-Amz-Target: TrentService.ListKeys' -H 'Content-Type: application/x-amz-json-1.1' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0' -d '{}'
+}
 
 install() {
   mkdir -p .run
-  if [ ! -x "$VENV/bin/moto_server" ]; then
+  if [ ! -x "$VENV/bin/moto_server" ] || [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
     log "installing moto[server] from PyPI into $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<6' >&2
+    # Pinned: the suite's emulator exceptions (test/conformance/exceptions.ts) are for this release.
+    "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
   fi
 }
 

@@ -37,9 +37,12 @@ export async function startMoto(): Promise<Moto> {
   };
 }
 
+/** moto's server picks the service from a signature's credential scope (moto.sh says why the probe has one). */
+const KMS_SCOPE = 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0';
+
 async function answers(endpoint: string): Promise<boolean> {
   try {
-    const res = await fetch(`${endpoint}/`, { method: 'POST', headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const res = await fetch(`${endpoint}/`, { method: 'POST', headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1', authorization: KMS_SCOPE }, body: '{}' });
     return res.ok;
   } catch {
     return false;
