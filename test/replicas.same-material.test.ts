@@ -5,13 +5,15 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEnvelope } from '../src/crypto/envelope.ts';
+import { eq } from 'drizzle-orm';
 import { loadKeyGraphs } from '../src/db/queries/keys.ts';
+import { localKeyMaterial } from '../src/db/schema/index.ts';
 import { drill } from '../src/dr/drill.ts';
 import { isMacer, isSigner, withCapability } from '../providers/provider.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { finished } from './support/inventory.ts';
-import { outage } from './support/outage.ts';
-import { softhsmConnection } from './support/softhsm.ts';
+import { answerLost, outage } from './support/outage.ts';
+import { labelled, softhsmConnection } from './support/softhsm.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -219,5 +221,64 @@ describe('same-material replicas', () => {
     expect((await gw.call('POST', `/v1/keys/${aes.id}/replicas`, { connection: 'hsm' })).body).toMatchObject({ status: 409, detail: expect.stringContaining('is SUSPENDED') });
     expect(await bindingsOf(fixed.id)).toHaveLength(1);
     expect(await bindingsOf(aes.id)).toHaveLength(1);
+  });
+});
+
+describe('lost answers', () => {
+  /** The versions a backend holds of a key: the token's objects labelled with its id (a key pair is two), the keystore's rows of its binding. */
+  const held = async (keyId: string, connection: string) => {
+    if (connection === 'hsm') return labelled(keyId).length;
+    const { ref } = (await bindingsOf(keyId)).find((b) => b.connection === connection)!;
+    return (await gw.database.db.select({ version: localKeyMaterial.version }).from(localKeyMaterial).where(eq(localKeyMaterial.ref, ref))).length;
+  };
+
+  it.each([
+    { primary: 'local', replica: 'hsm', spec: 'EC_P256', usage: 'SIGN_VERIFY', objects: 4 },
+    { primary: 'hsm', replica: 'local', spec: 'HMAC_256', usage: 'MAC', objects: 2 },
+  ])('a sync copy into a $replica same-material replica whose answer was lost is found by its operation id on the retry: two versions there, not three', async ({ primary, replica, spec, usage, objects }) => {
+    const k = await create({ spec, usage, exportable: true, connection: primary, replicas: [replica] });
+    const provider = gw.runtime.connections.get(replica).provider;
+    // The replica's backend is down for the rotation's copy, so the sync job makes version 2; its
+    // import acts and the answer is lost. Both are set first: the running job runner takes the job at once.
+    const lost = answerLost(provider, 'importKey');
+    const back = outage(provider, ['importKey'], { calls: 1 });
+    try {
+      expect((await gw.call('POST', `/v1/keys/${k.id}/rotate`)).status).toBe(200);
+      expect(await gw.synced(k.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: [`${replica}: version 2 found made by an interrupted attempt`] });
+    } finally {
+      back();
+      lost.restore();
+    }
+    expect(lost.calls).toBe(1);
+    expect(await held(k.id, replica)).toBe(objects);
+    const b = (await bindingsOf(k.id)).find((x) => x.connection === replica)!;
+    expect(b.syncStatus).toBe('in_sync');
+    // The version found is the one made: it holds the primary's material.
+    if (usage === 'SIGN_VERIFY') expect(await backendPublicKey(k.id, b, 2, 'EC_P256')).toEqual(await gatewayPublicKey(k.id, 2));
+    else {
+      const mac = (await gw.call('POST', `/v1/keys/${k.id}/mac`, { message: b64('m') })).body.mac;
+      const onReplica = withCapability(provider, isMacer, 'MAC');
+      const [graph] = await loadKeyGraphs(gw.database.db, [k.id]);
+      const versionRef = graph!.bindings.find((x) => x.connection === replica)!.versions.get(2)!;
+      expect(Buffer.from(await onReplica.mac({ ref: b.ref, versionRef, spec: 'HMAC_256', message: Buffer.from('m') })).toString('base64')).toBe(mac);
+    }
+  });
+
+  it.each([
+    { primary: 'local', replica: 'hsm' },
+    { primary: 'hsm', replica: 'local' },
+  ])('an independent replica on $replica whose new key\'s answer was lost is found on the retry: one key with one version', async ({ primary, replica }) => {
+    const k = await create({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: primary });
+    const lost = answerLost(gw.runtime.connections.get(replica).provider, 'createKey');
+    try {
+      expect((await gw.call('POST', `/v1/keys/${k.id}/replicas`, { connection: replica })).status).toBe(202);
+      expect(await gw.synced(k.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 2, notes: [`${replica}: replica with version 1 found made by an interrupted attempt`] });
+    } finally {
+      lost.restore();
+    }
+    expect(lost.calls).toBe(1);
+    expect(await held(k.id, replica)).toBe(1);
+    const sealed = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('both') })).body.ciphertext;
+    expect(decodeEnvelope(Buffer.from(sealed, 'base64')).wraps).toHaveLength(2);
   });
 });

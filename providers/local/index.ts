@@ -7,7 +7,7 @@ import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { keySpecs, keyUsages, signingAlgorithms, type KeySpec } from '../../src/keys/specs.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreatedKey, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, KeyProvider, KeyVersionRef,
+  Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, EncryptRequest, Exporter, ExportRequest, Importer, ImportRequest, KeyProvider, KeyVersionRef,
   KeyVersions, KeyWrapper, Macer, NativeCipher, NativeRequest, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
 import { importedAttributes, nativeAad } from '../provider.ts';
@@ -20,8 +20,11 @@ import { LruCache } from '../../src/lru.ts';
 
 /** Where sealed material lives: one row per key version. */
 export interface MaterialStore {
-  put(row: { ref: string; version: number; sealed: Uint8Array; rootVersion: number }): Promise<void>;
+  /** `operation`, when given, is unique: the caller's id of the creation that made the row. */
+  put(row: { ref: string; version: number; sealed: Uint8Array; rootVersion: number; operation?: string }): Promise<void>;
   get(ref: string, version: number): Promise<Uint8Array | undefined>;
+  /** The row a creation with `operation` made, if it was made. */
+  made(operation: string): Promise<{ ref: string; version: number } | undefined>;
   latestVersion(ref: string): Promise<number>;
   deleteAll(ref: string): Promise<void>;
 }
@@ -29,7 +32,7 @@ export interface MaterialStore {
 /** Grammar: `local:id=<uuid>`; version references are the decimal version number. */
 const refPattern = /^local:id=([0-9a-f-]{36})$/;
 
-export class LocalProvider implements KeyProvider, NativeCipher, Signer, Macer, KeyWrapper, Exporter, Importer {
+export class LocalProvider implements KeyProvider, NativeCipher, Signer, Macer, KeyWrapper, Exporter, Importer, CreationFinder {
   readonly kind = 'local' as const;
   readonly capabilities: Capabilities = { specs: keySpecs, usages: keyUsages, deletion: 'gateway', rotation: 'versions', signingAlgorithms, signing: 'any' };
   /**
@@ -43,14 +46,14 @@ export class LocalProvider implements KeyProvider, NativeCipher, Signer, Macer, 
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
     const ref = `local:id=${randomUUID()}`;
-    await this.addVersion(ref, 1, req.spec, generateMaterial(req.spec));
+    await this.addVersion(ref, 1, req.spec, generateMaterial(req.spec), req.operation);
     // Exportable keys may leave wrapped, never in the clear: sensitive always.
     return { ref, versionRef: '1', attributes: { extractable: req.exportable, neverExtractable: !req.exportable, sensitive: true, alwaysSensitive: true } };
   }
 
-  async createVersion(req: { ref: string; spec: KeySpec }): Promise<KeyVersionRef> {
+  async createVersion(req: Pick<CreateVersionRequest, 'ref' | 'spec' | 'operation'>): Promise<KeyVersionRef> {
     const version = await this.nextVersion(req.ref);
-    await this.addVersion(req.ref, version, req.spec, generateMaterial(req.spec));
+    await this.addVersion(req.ref, version, req.spec, generateMaterial(req.spec), req.operation);
     return { ref: req.ref, versionRef: String(version) };
   }
 
@@ -59,11 +62,17 @@ export class LocalProvider implements KeyProvider, NativeCipher, Signer, Macer, 
     try {
       const ref = req.ref ?? `local:id=${randomUUID()}`;
       const version = req.ref ? await this.nextVersion(req.ref) : 1;
-      await this.addVersion(ref, version, req.spec, material);
+      await this.addVersion(ref, version, req.spec, material, req.operation);
       return { ref, versionRef: String(version), attributes: importedAttributes(req.exportable) };
     } finally {
       material.fill(0);
     }
+  }
+
+  /** A version's row is written in one statement with its operation id: it is there whole, or not at all. */
+  async findCreated(req: { operation: string }): Promise<KeyVersionRef | undefined> {
+    const row = await this.store.made(req.operation);
+    return row && { ref: row.ref, versionRef: String(row.version) };
   }
 
   // The gateway keeps state and the deletion window for local keys; there is nothing to tell.
@@ -153,9 +162,9 @@ export class LocalProvider implements KeyProvider, NativeCipher, Signer, Macer, 
     return err instanceof InvalidCiphertext ? 'INVALID_ARGUMENT' : err instanceof KmsError ? err.code : 'UNKNOWN';
   }
 
-  private async addVersion(ref: string, version: number, spec: KeySpec, material: Buffer): Promise<void> {
+  private async addVersion(ref: string, version: number, spec: KeySpec, material: Buffer, operation?: string): Promise<void> {
     const sealed = this.keyring.seal(material, materialAad(ref, version));
-    await this.store.put({ ref, version, sealed, rootVersion: RootKeyring.versionOf(sealed) });
+    await this.store.put({ ref, version, sealed, rootVersion: RootKeyring.versionOf(sealed), operation });
     this.cache.set(`${ref}#${version}`, { material: loadMaterial(spec, Buffer.from(material)), expires: Date.now() + this.materialTtlMs });
   }
 

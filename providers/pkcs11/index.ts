@@ -2,23 +2,23 @@
 // tests) through pkcs11js. Each gateway version is its own token object (a secret key, or a key
 // pair), all versions of a key sharing its label; the gateway keeps the deletion window and
 // destroys the objects when it ends. Bulk data never goes to the token: it wraps envelope DEKs.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Handle, PKCS11 } from 'pkcs11js';
 import { digestInfo } from '../../src/crypto/digest-info.ts';
 import { compactFromDer, derFromCompact, type EcSpec } from '../../src/crypto/ecdsa.ts';
 import { schemeParts } from '../../src/crypto/keywrap.ts';
 import { random } from '../../src/crypto/random.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
-import { signingAlgorithms, signingHash, specInfo, type KeySpec, type KeyUsage } from '../../src/keys/specs.ts';
+import { signingAlgorithms, signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
 import type {
-  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Exporter, ExportRequest,
+  Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Exporter, ExportRequest,
   Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, KeyWrapper, Macer, SignRequest, Signer, WrapAlgorithm,
 } from '../provider.ts';
 import { rsaAesSchemes, wrappedFor } from '../provider.ts';
 import { pkcs11ErrorCode } from './errors.ts';
 import { gcm, hmac, oaep, signing } from './mechanisms.ts';
-import { checkImported, describe, find, findAll, generate, importTemplates, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type Part, type TokenKey } from './objects.ts';
+import { checkImported, describe, find, findAll, findParts, generate, importTemplates, isGatewayLabel, listKeyObjects, pkcs11Specs, placeOf, publicKeyDer, readAttributes, type NewKey, type Part, type TokenKey } from './objects.ts';
 import { ckr, Token, type TokenOptions } from './token.ts';
 import { formatUri, parseUri } from './uri.ts';
 import { exportWrapped, importWrapped, kwpPadsWithZeros, unwrapBytes, wrapBytes } from './wrap.ts';
@@ -28,7 +28,7 @@ const oaepTag = { sha1: 1, sha256: 2 } as const;
 /** The size of the token's import key pair. */
 const IMPORT_KEY_BITS = 3072;
 
-export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Importer, Discoverer {
+export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, Exporter, Importer, Discoverer, CreationFinder {
   readonly kind = 'pkcs11' as const;
   readonly capabilities: Capabilities = {
     specs: pkcs11Specs,
@@ -51,13 +51,31 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
   }
 
   async createKey(req: CreateKeyRequest): Promise<CreatedKey> {
-    const { versionRef, attributes } = await this.newVersion(req.keyId, req.spec, req.usage, req.exportable);
+    const { versionRef, attributes } = await this.newVersion({ label: req.keyId, id: objectId(req.operation), spec: req.spec, usage: req.usage, exportable: req.exportable });
     return { ref: formatUri({ token: this.token.label!, object: req.keyId }), versionRef, attributes };
   }
 
   async createVersion(req: CreateVersionRequest): Promise<KeyVersionRef> {
     const { object } = parseUri(req.ref, false);
-    return { ref: req.ref, versionRef: (await this.newVersion(object, req.spec, req.usage, req.exportable)).versionRef };
+    return { ref: req.ref, versionRef: (await this.newVersion({ label: object, id: objectId(req.operation), spec: req.spec, usage: req.usage, exportable: req.exportable })).versionRef };
+  }
+
+  /**
+   * What a creation or an import under `operation` left on the token, found by the CKA_ID made from
+   * the operation id. A key pair whose import stopped between its private and its public object is
+   * removed instead, so that the retry makes it whole under the same id.
+   */
+  async findCreated(req: { ref?: string; keyId: string; operation: string }): Promise<KeyVersionRef | undefined> {
+    const id = objectId(req.operation);
+    const whole = await this.token.withSession(async (lib, s) => {
+      const parts = findParts(lib, this.token.p, s, id);
+      const found = parts.has('secret') || (parts.has('private') && parts.has('public'));
+      if (!found) for (const handle of parts.values()) lib.C_DestroyObject(s, handle);
+      return found;
+    });
+    if (!whole) return undefined;
+    const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
+    return { ref: req.ref ?? formatUri({ token: this.token.label!, object: req.keyId }), versionRef: formatUri({ token: this.token.label!, object: label, id }) };
   }
 
   // The gateway keeps state and the deletion window for token keys: a token has neither.
@@ -173,7 +191,7 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
     const { target, wrapped } = await wrappedFor(req, async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }), schemes);
     const p = this.token.p;
     const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
-    const id = randomBytes(16);
+    const id = objectId(req.operation);
     const t = importTemplates(p, { label, id, spec: req.spec, usage: req.usage, exportable: req.exportable }, req.publicKey);
     const attributes = await this.token.withSession(async (lib, s) => {
       const unwrapper = find(lib, p, s, pair.id, 'private');
@@ -279,13 +297,12 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
     return (this.oaepHash = 'sha1');
   }
 
-  private async newVersion(label: string, spec: KeySpec, usage: KeyUsage, exportable: boolean) {
-    const id = randomBytes(16);
+  private async newVersion(k: NewKey) {
     const attributes = await this.token.withSession(async (lib, s) => {
-      const key = await generate(lib, this.token.p, s, { label, id, spec, usage, exportable });
+      const key = await generate(lib, this.token.p, s, k);
       return readAttributes(lib, this.token.p, s, key);
     });
-    return { versionRef: formatUri({ token: this.token.label!, object: label, id }), attributes };
+    return { versionRef: formatUri({ token: this.token.label!, object: k.label, id: k.id }), attributes };
   }
 
   /** Runs `fn` with the handle of one part of a version, found once and then remembered. */
@@ -347,3 +364,6 @@ async function verified(result: Promise<boolean>): Promise<boolean> {
     throw err;
   }
 }
+
+/** A new version's CKA_ID: made from the creation's operation id where it has one (findCreated looks for it), else random. */
+const objectId = (operation?: string): Buffer => (operation === undefined ? randomBytes(16) : createHash('sha256').update(`kmsgw operation ${operation}`).digest().subarray(0, 16));

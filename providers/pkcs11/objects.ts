@@ -147,6 +147,17 @@ export function findAll(lib: PKCS11, p: Pkcs11Lib, session: Handle, id: Buffer):
   }
 }
 
+/** A version's objects by part: what is on the token of it. */
+export function findParts(lib: PKCS11, p: Pkcs11Lib, session: Handle, id: Buffer): Map<Part, Handle> {
+  const parts = new Map<Part, Handle>();
+  for (const handle of findAll(lib, p, session, id)) {
+    const cls = ulong(lib.C_GetAttributeValue(session, handle, [{ type: p.CKA_CLASS }])[0]!.value as Buffer);
+    const part = cls === p.CKO_SECRET_KEY ? 'secret' : cls === p.CKO_PRIVATE_KEY ? 'private' : cls === p.CKO_PUBLIC_KEY ? 'public' : undefined;
+    if (part) parts.set(part, handle);
+  }
+  return parts;
+}
+
 export function readAttributes(lib: PKCS11, p: Pkcs11Lib, session: Handle, handle: Handle): MaterialAttributes {
   const [extractable, neverExtractable, sensitive, alwaysSensitive] = lib.C_GetAttributeValue(session, handle, [
     { type: p.CKA_EXTRACTABLE }, { type: p.CKA_NEVER_EXTRACTABLE }, { type: p.CKA_SENSITIVE }, { type: p.CKA_ALWAYS_SENSITIVE },

@@ -1,24 +1,17 @@
 // The pkcs11 provider on a real SoftHSM2 token, beyond the conformance scenarios: many requests at
 // once on a small session pool, recovery from lost sessions and a lost module, what the token
 // says about a key's exportability, and the PIN kept out of errors.
-import { createDecipheriv, createHash, createHmac, generateKeyPairSync, randomBytes, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, generateKeyPairSync, randomBytes, randomUUID, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { wrapForImporter } from '../../src/crypto/keywrap.ts';
 import { holder } from '../support/import.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11Provider } from '../../providers/pkcs11/index.ts';
+import { parseUri } from '../../providers/pkcs11/uri.ts';
 import { sweepOnce } from '../../src/jobs/lifecycle-sweep.ts';
 import { newLogger } from '../../src/log.ts';
 import { b64, startGateway, type TestGateway } from '../support/gateway.ts';
-import { softhsmConnection } from '../support/softhsm.ts';
-
-/** The same library the gateway loaded (dlopen shares it): what it does here, it does to the gateway. */
-function sameModule() {
-  const lib = new pkcs11js.PKCS11();
-  lib.load(process.env.KMSGW_PKCS11_MODULE!);
-  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === process.env.KMSGW_PKCS11_TOKEN)!;
-  return { lib, slot };
-}
+import { labelled, sameModule, softhsmConnection } from '../support/softhsm.ts';
 
 describe('pkcs11 provider on SoftHSM2', () => {
   let gw: TestGateway;
@@ -69,25 +62,13 @@ describe('pkcs11 provider on SoftHSM2', () => {
   it('at the end of the deletion window every version\'s objects leave the token; the key\'s metadata stays', async () => {
     const k = await newKey({ spec: 'RSA_2048', usage: 'SIGN_VERIFY' });
     await gw.call('POST', `/v1/keys/${k.id}/rotate`);
-    const { lib, slot } = sameModule();
-    const objectsOf = () => {
-      const s = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-      try {
-        // Public objects are visible without logging in: two versions, one public key each.
-        lib.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_LABEL, value: k.id }]);
-        const found = lib.C_FindObjects(s, 16);
-        lib.C_FindObjectsFinal(s);
-        return found.length;
-      } finally {
-        lib.C_CloseSession(s);
-      }
-    };
-    expect(objectsOf()).toBeGreaterThanOrEqual(2);
+    // Two versions, a private and a public key each.
+    expect(labelled(k.id)).toHaveLength(4);
     await gw.call('POST', `/v1/keys/${k.id}/schedule-deletion`, { pendingDays: 7 });
     await sweepOnce(gw.database.db, gw.runtime.services.keys, newLogger('silent'), new Date(Date.now() + 7 * 86_400_000 + 60_000));
     expect((await gw.call('GET', `/v1/keys/${k.id}`)).body).toMatchObject({ id: k.id, state: 'DESTROYED' });
     await gw.synced(k.id);
-    expect(objectsOf()).toBe(0);
+    expect(labelled(k.id)).toEqual([]);
   });
 
   it('a wrong PIN is a 401-class error that does not show the PIN', async () => {
@@ -145,6 +126,35 @@ describe('pkcs11 provider on SoftHSM2', () => {
       }
     });
 
+    it('an import cut short between the private and the public object (the gateway died) is removed by findCreated, and the retry under the same operation makes it whole', async () => {
+      const m = pair(generateKeyPairSync('ec', { namedCurve: 'P-384' }));
+      // Its own label: the suite's two projects share the token.
+      const keyId = `key_import_cut_${randomUUID()}`;
+      const req = { spec: 'EC_P384' as const, usage: 'SIGN_VERIFY' as const, exportable: false, keyId, publicKey: m.publicKey, operation: randomUUID() };
+      const created = await token().importKey({ ...req, wrap: holder(m.wrapped) });
+      expect(await token().findCreated(req)).toEqual({ ref: created.ref, versionRef: created.versionRef });
+      const objects = () => labelled(keyId);
+      const { id } = parseUri(created.versionRef, true);
+      const { lib, slot } = sameModule();
+      const s = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+      lib.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_ID, value: id }, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }]);
+      const [publicHalf] = lib.C_FindObjects(s, 1);
+      lib.C_FindObjectsFinal(s);
+      lib.C_DestroyObject(s, publicHalf!);
+      lib.C_CloseSession(s);
+      expect(objects()).toHaveLength(1);
+
+      expect(await token().findCreated(req)).toBeUndefined();
+      expect(objects()).toEqual([]);
+      const again = await token().importKey({ ...req, wrap: holder(m.wrapped) });
+      expect(again.versionRef).toBe(created.versionRef);
+      expect(await token().findCreated(req)).toEqual({ ref: created.ref, versionRef: created.versionRef });
+      expect(objects()).toHaveLength(2);
+      const digest = createHash('sha384').update('signed').digest();
+      const signature = await token().sign({ ref: again.ref, versionRef: again.versionRef, spec: 'EC_P384', algorithm: 'ECDSA_SHA_384', digest });
+      expect(nodeVerify('sha384', Buffer.from('signed'), m.kp.publicKey, Buffer.from(signature))).toBe(true);
+    });
+
     it('refuses a tampered wrap, an RSA key that is not the public key\'s, a key pair without its public key, and a holder that cannot wrap, leaving nothing on the token', async () => {
       const base = { usage: 'ENCRYPT_DECRYPT' as const, exportable: false, keyId: 'key_import_bad' };
       const tampered = async (t: { scheme: string; wrappingKey: Uint8Array }) => {
@@ -160,12 +170,7 @@ describe('pkcs11 provider on SoftHSM2', () => {
       await expect(token().importKey({ ...base, usage: 'SIGN_VERIFY', spec: 'RSA_2048', wrap: holder(a.wrapped) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       // A holder without the token's one scheme: its refusal is the answer.
       await expect(token().importKey({ ...base, spec: 'AES_256', wrap: holder(randomBytes(32), { can: () => false }) })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
-      const { lib, slot } = sameModule();
-      const s = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-      lib.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_LABEL, value: 'key_import_bad' }]);
-      expect(lib.C_FindObjects(s, 10)).toEqual([]);
-      lib.C_FindObjectsFinal(s);
-      lib.C_CloseSession(s);
+      expect(labelled('key_import_bad')).toEqual([]);
     });
   });
 });

@@ -23,6 +23,10 @@ export function materialStore(db: Db): MaterialStore {
         .where(and(eq(localKeyMaterial.ref, ref), eq(localKeyMaterial.version, version)));
       return row?.sealed;
     },
+    async made(operation) {
+      const [row] = await db.select({ ref: localKeyMaterial.ref, version: localKeyMaterial.version }).from(localKeyMaterial).where(eq(localKeyMaterial.operation, operation));
+      return row;
+    },
     async latestVersion(ref) {
       const [row] = await db.select({ v: max(localKeyMaterial.version) }).from(localKeyMaterial).where(eq(localKeyMaterial.ref, ref));
       return row?.v ?? 0;
