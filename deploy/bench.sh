@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run bench: the local encrypt/decrypt bench, the AWS adapter bench against moto, the pkcs11
 # provider against local on a SoftHSM2 token, failover and repair with AWS frozen, what access decisions and audit cost, and the
-# inventory at 1,000,000 keys in PostgreSQL (services started here).
+# inventory at 1,000,000 keys in PostgreSQL, and backup and restore of 1,000,000 keys against pg_dump and psql
+# (services started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsx test/bench/encrypt.bench.ts
@@ -18,3 +19,4 @@ if [ -z "${DATABASE_URL:-}" ]; then eval "$(bash deploy/postgres.sh env)"; fi
 export DATABASE_URL
 npx tsx test/bench/policy-audit.bench.ts
 npx tsx test/bench/inventory.bench.ts
+npx tsx test/bench/backup.bench.ts

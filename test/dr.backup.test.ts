@@ -3,20 +3,22 @@
 // (root key included) are then wiped, and a new gateway restores the bundle and decrypts and
 // verifies what the old one made. A second restore takes the HSM as lost and moves its
 // exportable key onto the local keystore.
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createCipheriv, createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
+import { bindingVersions, envelopeRepairs, keyAliases, keyBindings, keyEvents, keys, keyVersions, policies } from '../src/db/schema/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../src/dr/backup.ts';
-import { readHeader } from '../src/dr/bundle.ts';
+import { BUNDLE_FORMAT, openBundle, readHeader } from '../src/dr/bundle.ts';
 import { restoreBackup } from '../src/dr/restore.ts';
 import { KmsError } from '../src/errors.ts';
 import type { LocalProvider } from '../providers/local/index.ts';
+import { isSigner, withCapability } from '../providers/provider.ts';
 import { queryAuditEvents } from '../src/db/queries/audit.ts';
 import { rsaAesUnwrap } from '../src/crypto/keywrap.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
@@ -30,7 +32,10 @@ const connections = [{ name: 'local', provider: 'local' }, softhsmConnection('hs
 
 interface Made { id: string; envelope?: { ciphertext: string; context: Record<string, string>; plaintext: string }; signature?: string }
 const made: Record<string, Made> = {};
-let bundle: string;
+/** The bundle's file, in a directory of the test's own. */
+const dir = mkdtempSync(join(tmpdir(), 'kmsgw-backup-'));
+const bundle = join(dir, 'bundle.kmsgw');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let oldHead: { seq: number; hash: string } | undefined;
 let localMaterial: Buffer;
 const message = b64('signed before the wipe');
@@ -106,17 +111,16 @@ beforeAll(async () => {
 
     // A backup key in the local keystore would be lost with the database it protects.
     await make(old, 'localBackupKey', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
-    await expect(createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.localBackupKey!.id, signingKey: made.backupSig!.id, principal: 'cli:test' }))
+    await expect(createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.localBackupKey!.id, signingKey: made.backupSig!.id, principal: 'cli:test', out: bundle }))
       .rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('outside the local keystore') });
 
-    const { bundle: text, report } = await createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.backupEnc!.id, signingKey: made.backupSig!.id, principal: 'cli:test' });
-    bundle = text;
+    const report = await createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.backupEnc!.id, signingKey: made.backupSig!.id, principal: 'cli:test', out: bundle });
     // Two versions of localAes, localSigner, hsmExportable; nothing of the non-exportable keys.
     expect(report).toMatchObject({ keys: 10, materials: 4 });
     expect(report.notCarried.map((k) => k.keyId).sort()).toEqual([made.localOnly!.id, made.localBackupKey!.id].sort());
     const [created] = await queryAuditEvents(old.database.db, { action: 'backup create' }, 10);
     expect(created).toMatchObject({ principal: 'cli:test', detail: { backup: report.id, materials: '4' } });
-    oldHead = readHeader(bundle).contents.auditHead ?? undefined;
+    oldHead = (await readHeader(bundle)).contents.auditHead ?? undefined;
   } finally {
     // The wipe: the database is dropped (or the in-memory one discarded), and the data directory
     // with the local keystore's root key is deleted.
@@ -126,29 +130,38 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('backup bundle', () => {
-  it('carries nothing readable: no key ids, no material, in the file or its decoded parts', () => {
-    const file = JSON.parse(bundle);
-    const payload = Buffer.from(file.payload, 'base64');
+  it('carries nothing readable: no key ids, no material, in the file or its decoded parts', async () => {
+    const file = readFileSync(bundle);
     // Encrypted, the payload is no gzip stream, and the material is in it neither raw nor in base64.
-    expect(() => gunzipSync(payload)).toThrow();
-    expect(Buffer.concat([Buffer.from(bundle), payload]).includes(localMaterial)).toBe(false);
-    expect(bundle).not.toContain(localMaterial.toString('base64'));
-    expect(bundle).not.toContain(made.localAes!.id);
-    expect(bundle).not.toContain('payments');
-    expect(readHeader(bundle)).toMatchObject({ format: 'kmsgw-backup/1', contents: { keys: 10, materials: 4 }, encryption: { keyId: made.backupEnc!.id }, signing: { keyId: made.backupSig!.id, algorithm: 'ECDSA_SHA_256', connection: 'aws' } });
+    expect(() => gunzipSync(file.subarray(BUNDLE_FORMAT.length + 1))).toThrow();
+    expect(file.includes(localMaterial)).toBe(false);
+    expect(file.includes(localMaterial.toString('base64'))).toBe(false);
+    expect(file.includes(made.localAes!.id)).toBe(false);
+    expect(file.includes('payments')).toBe(false);
+    expect(await readHeader(bundle)).toMatchObject({ format: 'kmsgw-backup/2', contents: { keys: 10, policies: expect.any(Number), materials: 4 }, encryption: { keyId: made.backupEnc!.id }, signing: { keyId: made.backupSig!.id, algorithm: 'ECDSA_SHA_256', connection: 'aws' } });
     expect(oldHead?.seq).toBeGreaterThan(0);
   });
 
-  it('a changed bundle is refused by its signature, and a gateway with keys or policies refuses a restore; neither changes anything', async () => {
+  it('a changed or cut bundle is refused by its signature or its layout, and a gateway with keys or policies refuses a restore; none changes anything', async () => {
     const gw = await startGateway({ config: { connections } });
     try {
-      const file = JSON.parse(bundle);
-      const payload = Buffer.from(file.payload, 'base64');
-      payload[100]! ^= 1;
-      const tampered = JSON.stringify({ ...file, payload: payload.toString('base64') });
       await gw.database.db.execute(sql`delete from policies`);
-      await expect(restoreBackup(gw.database.db, gw.runtime.connections, tampered, { principal: 'cli:test' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('signature does not verify') });
-      await expect(restoreBackup(gw.database.db, gw.runtime.connections, '{"format":"kmsgw-backup/1"}', { principal: 'cli:test' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const changed = (name: string, bytes: Buffer) => {
+        const path = join(dir, name);
+        writeFileSync(path, bytes);
+        return restoreBackup(gw.database.db, gw.runtime.connections, path, { principal: 'cli:test' });
+      };
+      const file = readFileSync(bundle);
+      const flip = (at: number) => {
+        const f = Buffer.from(file);
+        f[at]! ^= 1;
+        return f;
+      };
+      await expect(changed('payload', flip(BUNDLE_FORMAT.length + 100))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('signature does not verify') });
+      // In the header, which comes after the payload.
+      await expect(changed('header', flip(file.length - 200))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(changed('cut', file.subarray(0, file.length - 1000))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(changed('empty', Buffer.from('{"format":"kmsgw-backup/1"}'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await gw.policy('present', '@id("present")\nforbid (principal, action, resource) when { false };');
       await expect(restoreBackup(gw.database.db, gw.runtime.connections, bundle, { principal: 'cli:test' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('empty gateway') });
       expect((await gw.call('GET', '/v1/keys')).body.keys).toEqual([]);
@@ -269,6 +282,65 @@ describe('a restore whose import fails', () => {
   }, 120_000);
 });
 
+describe('a format 1 bundle, as releases before streaming wrote', () => {
+  /**
+   * The format 1 writer, kept here only: one JSON document, the gzipped content under AES-256-GCM with
+   * the header text as AAD, the key wrapped by the backup key's bindings, the signature as in format 2.
+   */
+  async function sealFormat1(gw: TestGateway, content: unknown, like: Awaited<ReturnType<typeof readHeader>>): Promise<string> {
+    const id = `bak_format1${Date.now()}`;
+    const dek = randomBytes(32);
+    const iv = randomBytes(12);
+    const aws = gw.runtime.connections.get('aws').provider;
+    const { spec } = like.encryption;
+    const wraps = await Promise.all(like.encryption.wraps.map(async ({ wrapped: _, ...b }) => ({
+      ...b, wrapped: Buffer.from(await aws.encrypt({ ref: b.ref, versionRef: b.versionRef, spec, plaintext: dek, aad: Buffer.from(`kmsgw-backup/1 ${id}`) })).toString('base64'),
+    })));
+    const header = JSON.stringify({ ...like, format: 'kmsgw-backup/1', id, encryption: { ...like.encryption, wraps }, iv: iv.toString('base64') });
+    const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(header));
+    const payload = Buffer.concat([cipher.update(gzipSync(JSON.stringify(content))), cipher.final(), cipher.getAuthTag()]);
+    const message = Buffer.concat([createHash('sha256').update(header).digest(), createHash('sha256').update(payload).digest()]);
+    const s = like.signing;
+    const signature = await withCapability(aws, isSigner, 'sign').sign({ ref: s.ref, versionRef: s.versionRef, spec: s.spec, algorithm: s.algorithm, message, digest: createHash('sha256').update(message).digest() });
+    return JSON.stringify({ format: 'kmsgw-backup/1', header, payload: payload.toString('base64'), signature: Buffer.from(signature).toString('base64') });
+  }
+
+  it('restores: the envelopes made before the wipe open', async () => {
+    const gw = await startGateway({ config: { connections } });
+    try {
+      // Format 1 content ({ tables, materials }, rows with drizzle's field names and bytea in base64) made from this bundle's records.
+      const schemaOf = { keys, key_versions: keyVersions, key_bindings: keyBindings, binding_versions: bindingVersions, key_aliases: keyAliases, key_events: keyEvents, policies, envelope_repairs: envelopeRepairs };
+      const tables: Record<string, unknown[]> = Object.fromEntries(Object.keys(schemaOf).map((t) => [t, []]));
+      const add = (table: keyof typeof schemaOf, rows: Record<string, unknown>[]) => tables[table]!.push(...rows.map((row) => Object.fromEntries(Object.entries(getTableColumns(schemaOf[table])).map(([field, column]) => {
+        const v = row[column.name];
+        return [field, typeof v === 'string' && column.getSQLType() === 'bytea' ? Buffer.from(v.slice(2), 'hex').toString('base64') : v];
+      }))));
+      const opened = await openBundle(gw.runtime.connections, bundle);
+      const materials: unknown[] = [];
+      for await (const line of opened.lines()) {
+        const r = JSON.parse(line);
+        if (r.type === 'key') {
+          add('keys', [r.rows.key]);
+          for (const [table, rows] of [['key_versions', r.rows.versions], ['key_bindings', r.rows.bindings], ['binding_versions', r.rows.bindingVersions], ['key_aliases', r.rows.aliases], ['key_events', r.rows.events]] as const) add(table, rows);
+          materials.push(...r.materials.map((m: object) => ({ keyId: r.rows.key.id, ...m })));
+        } else add(r.type === 'policy' ? 'policies' : 'envelope_repairs', [r.row]);
+      }
+      opened.close();
+      const file = join(dir, 'format1.json');
+      writeFileSync(file, await sealFormat1(gw, { tables, materials }, opened.header));
+      expect(await readHeader(file)).toMatchObject({ format: 'kmsgw-backup/1', contents: { keys: 10 } });
+
+      await gw.database.db.execute(sql`delete from policies`);
+      const report = await restoreBackup(gw.database.db, gw.runtime.connections, file, { principal: 'cli:test' });
+      expect(report.imported).toHaveLength(2);
+      await gw.policy('restored-tester', `@id("restored-tester")\npermit (principal == KmsGw::Principal::"${gw.principal}", action, resource);`);
+      for (const name of ['localAes', 'localAesV1', 'hsmAes', 'awsAes']) await opens(gw, name);
+    } finally {
+      await gw.close();
+    }
+  }, 120_000);
+});
+
 describe('kmsgw backup', () => {
   /** Runs `kmsgw …` on a gateway host of its own: a new data directory, its embedded database, the test's connections. */
   function kmsgw(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -289,8 +361,8 @@ describe('kmsgw backup', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-restore-'));
     try {
       writeFileSync(join(dataDir, 'config.yaml'), stringify({ connections }));
-      const file = join(dataDir, 'bundle.json');
-      writeFileSync(file, bundle);
+      const file = join(dataDir, 'bundle.kmsgw');
+      copyFileSync(bundle, file);
       const inspected = await kmsgw(['backup', 'inspect', file], dataDir);
       expect(inspected.code, inspected.stderr).toBe(0);
       expect(JSON.parse(inspected.stdout)).toMatchObject({ contents: { keys: 10 } });

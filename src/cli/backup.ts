@@ -1,7 +1,6 @@
 // `kmsgw backup create|restore|inspect`: backup bundles, on the gateway's host (a restore goes into
 // a gateway whose database has no keys and no API keys to call the API with). Restore with the
 // gateway stopped, or restart it after: running instances do not see keys appear in their caches.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { operatorPrincipal } from '../audit/operator.ts';
 import { loadConfig } from '../config.ts';
 import { createBackup } from '../dr/backup.ts';
@@ -33,10 +32,11 @@ async function withRuntime(fn: (runtime: Runtime) => Promise<void>): Promise<voi
 
 export async function backupCreate(options: { encryptionKey: string; signingKey: string; out: string; json?: boolean }): Promise<void> {
   await withRuntime(async (runtime) => {
-    const progress = (n: number, total: number) => { if (process.stderr.isTTY) process.stderr.write(`\rexported ${n}/${total} key versions…`); };
-    const { bundle, report } = await createBackup(runtime.services.database.db, runtime.connections, runtime.cache, { ...options, principal: operatorPrincipal(), progress });
-    if (process.stderr.isTTY) process.stderr.write('\r');
-    writeFileSync(options.out, bundle, { mode: 0o600 });
+    const progress = ({ keys, of, materials }: { keys: number; of: number; materials: number }) => {
+      if (process.stderr.isTTY) process.stderr.write(`\r${keys}/${of} keys, material of ${materials} key versions…`);
+    };
+    const report = await createBackup(runtime.services.database.db, runtime.connections, runtime.cache, { ...options, principal: operatorPrincipal(), progress });
+    if (process.stderr.isTTY) process.stderr.write('\n');
     if (options.json) return console.log(JSON.stringify({ ...report, file: options.out }, null, 2));
     console.log(`${report.id} written to ${options.out}: ${report.keys} keys, ${report.policies} policies, material of ${report.materials} exportable key versions`);
     for (const k of report.notCarried) console.log(`  not recoverable from this bundle: ${k.keyId}: ${k.reason}`);
@@ -55,7 +55,7 @@ export async function backupRestore(file: string, options: { onto?: string[]; dr
     onto[from] = to;
   }
   await withRuntime(async (runtime) => {
-    const report = await restoreBackup(runtime.services.database.db, runtime.connections, readFileSync(file, 'utf8'), { onto, dryRun: options.dryRun, principal: operatorPrincipal() });
+    const report = await restoreBackup(runtime.services.database.db, runtime.connections, file, { onto, dryRun: options.dryRun, principal: operatorPrincipal() });
     if (report.lost.length > 0) process.exitCode = 1;
     if (options.json) console.log(JSON.stringify(report, null, 2));
     else printRestore(report);
@@ -72,5 +72,5 @@ function printRestore(r: RestoreReport): void {
 }
 
 export function backupInspect(file: string): Promise<void> {
-  return reportingRefusals(async () => console.log(JSON.stringify(readHeader(readFileSync(file, 'utf8')), null, 2)));
+  return reportingRefusals(async () => console.log(JSON.stringify(await readHeader(file), null, 2)));
 }

@@ -1,6 +1,7 @@
-// Making a backup: the inventory, policies and envelope repairs as of one database snapshot, the
-// audit chain's head, and the material of every exportable key, sealed into a bundle (bundle.ts)
-// under backup keys that live outside what the bundle carries material from. Material leaves its
+// Making a backup: the inventory, policies and envelope repairs, the audit chain's head, and the
+// material of every exportable key, sealed into a bundle (bundle.ts) under backup keys that live
+// outside what the bundle carries material from. Keys are read and written a batch at a time, so a
+// backup of a million-key inventory holds a batch in memory, not the inventory. Material leaves its
 // provider wrapped for a key pair made for this backup alone, and is in the clear only inside the
 // bundle's encrypted payload. Non-exportable keys are carried as their bindings: they come back
 // from the backends that still hold them, never by extracting material.
@@ -8,8 +9,7 @@ import { newKeyPairSync } from '../crypto/keypair.ts';
 import pMap from 'p-map';
 import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
-import { auditHead } from '../db/queries/audit.ts';
-import { readSnapshot } from '../db/queries/backup.ts';
+import { backupStart, readKeyLines, readPolicyLines, readRepairLines, type KeyLine } from '../db/queries/backup.ts';
 import { heldVersion, primaryBinding } from '../db/queries/keys.ts';
 import { unwrapForImporter } from '../crypto/keywrap.ts';
 import { KmsError, needs } from '../errors.ts';
@@ -19,8 +19,8 @@ import { specInfo } from '../keys/specs.ts';
 import type { KeyCache } from '../keys/cache.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isExporter, withCapability } from '../../providers/provider.ts';
-import { sealBundle, type BackupKeyBinding, type BackupKeys } from './bundle.ts';
-import { snapshotGraphs, type BackupContent, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
+import { writeBundle, type BackupKeyBinding, type BackupKeys } from './bundle.ts';
+import { groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface BackupOptions {
   /** The key (id or alias/NAME) whose bindings wrap the bundle's payload key: ENCRYPT_DECRYPT. */
@@ -29,7 +29,9 @@ export interface BackupOptions {
   signingKey: string;
   /** Who makes it, for the audit trail. */
   principal: string;
-  progress?: (exported: number, total: number) => void;
+  /** The file the bundle is written to (0600); it appears whole or not at all. */
+  out: string;
+  progress?: (done: { keys: number; of: number; materials: number }) => void;
 }
 
 export interface BackupReport {
@@ -47,45 +49,89 @@ export interface BackupReport {
  */
 const SCHEME = 'RSA_AES_KEY_WRAP_SHA_1';
 const EXPORT_CONCURRENCY = 8;
+const KEY_BATCH = 1_000;
+const REPAIR_PAGE = 5_000;
 
-export async function createBackup(db: Db, connections: Connections, cache: KeyCache, options: BackupOptions): Promise<{ bundle: string; report: BackupReport }> {
+export async function createBackup(db: Db, connections: Connections, cache: KeyCache, options: BackupOptions): Promise<BackupReport> {
   const id = newId('bak');
   const now = new Date();
-  const snapshot = await readSnapshot(db);
-  const graphs = snapshotGraphs(snapshot);
-  const sources = graphs.filter((g) => g.key.extractable && g.key.state !== 'DESTROYED').flatMap((g) => exportSource(g, connections));
-  const keys = await backupKeys(cache, options, new Set(sources.map((s) => s.binding.connection)), now);
-
+  const exporters = connections.all().filter((c) => isExporter(c.provider)).map((c) => c.name);
+  const start = await backupStart(db, exporters);
+  const materialSources = new Set(start.materialSources);
+  const keys = await backupKeys(cache, options, materialSources, now);
   const importer = newKeyPairSync({ type: 'rsa', modulusLength: 3072 });
-  const wrappingKey = importer.spki;
-  const jobs = sources.flatMap((s) => [...s.binding.versions].map(([version, versionRef]) => ({ ...s, version, versionRef })));
-  let exported = 0;
-  const materials: Material[] = await pMap(jobs, async (j) => {
-    const wrapped = await connections.get(j.binding.connection).call('exportKey', (p) =>
-      withCapability(p, isExporter, 'export').exportKey({ ref: j.binding.ref, versionRef: j.versionRef, spec: j.graph.key.spec, scheme: SCHEME, wrappingKey }));
-    const material = unwrapForImporter(importer.privateKey, SCHEME, wrapped);
-    options.progress?.(++exported, jobs.length);
-    return { keyId: j.graph.key.id, bindingId: j.binding.id, version: j.version, material: material.toString('base64') };
-  }, { concurrency: EXPORT_CONCURRENCY });
+  const counted = { keys: 0, policies: 0, materials: 0 };
+  const notCarried: BackupReport['notCarried'] = [];
 
-  const head = await auditHead(db);
-  const content: BackupContent = { tables: snapshot, materials };
-  const contents = { keys: snapshot.keys.length, policies: new Set(snapshot.policies.map((p) => p.id)).size, materials: materials.length, auditHead: head ?? null };
-  const bundle = await sealBundle(connections, keys, { id, createdAt: now.toISOString(), contents }, content);
+  /** The material of a batch's exportable keys, version by version, by key, from the connections the backup keys were checked against. */
+  const exportBatch = async (graphs: SnapshotGraph[]): Promise<Map<string, Material[]>> => {
+    const jobs = graphs.flatMap((graph) => {
+      const binding = exportSource(graph, connections, materialSources);
+      return binding ? [...binding.versions].map(([version, versionRef]) => ({ graph, binding, version, versionRef })) : [];
+    });
+    const exported = await pMap(jobs, async (j) => {
+      const wrapped = await connections.get(j.binding.connection).call('exportKey', (p) =>
+        withCapability(p, isExporter, 'export').exportKey({ ref: j.binding.ref, versionRef: j.versionRef, spec: j.graph.key.spec, scheme: SCHEME, wrappingKey: importer.spki }));
+      const material = unwrapForImporter(importer.privateKey, SCHEME, wrapped);
+      return { keyId: j.graph.key.id, bindingId: j.binding.id, version: j.version, material: material.toString('base64') };
+    }, { concurrency: EXPORT_CONCURRENCY });
+    return new Map([...groupBy(exported, (e) => e.keyId)].map(([keyId, list]) => [keyId, list.map(({ bindingId, version, material }) => ({ bindingId, version, material }))]));
+  };
+
+  async function* lines(): AsyncIterable<string> {
+    // The next batch is read while this one is exported and written: the database and the gateway work at once.
+    const read = (after?: string) => {
+      const reading = readKeyLines(db, after, start.startedAt, KEY_BATCH);
+      reading.catch(() => {}); // awaited below; not left unhandled if the backup stops first
+      return reading;
+    };
+    for (let next = read(); ;) {
+      const batch: KeyLine[] = await next;
+      if (batch.length === 0) break;
+      next = batch.length < KEY_BATCH ? Promise.resolve([]) : read(batch.at(-1)!.id);
+      // Only exportable keys' records are opened here: to read their material into them.
+      const exportable = batch.filter((k) => k.exportable && !k.destroyed).map((k) => JSON.parse(k.line) as Extract<BundleRecord, { type: 'key' }>);
+      const materials = await exportBatch(exportable.map((r) => keyGraph(r.rows)));
+      const opened = new Map(exportable.map((r) => [r.rows.key.id as string, r]));
+      for (const k of batch) {
+        const own = materials.get(k.id) ?? [];
+        const reason = notCarriedReason(k, own.length > 0);
+        if (reason) notCarried.push({ keyId: k.id, reason });
+        counted.keys++;
+        counted.materials += own.length;
+        yield own.length === 0 ? k.line : JSON.stringify({ ...opened.get(k.id)!, materials: own });
+      }
+      options.progress?.({ keys: counted.keys, of: start.keys, materials: counted.materials });
+    }
+    for (let after: string | undefined; ;) {
+      const page = await readRepairLines(db, after, start.startedAt, REPAIR_PAGE);
+      for (const r of page) yield r.line;
+      if (page.length < REPAIR_PAGE) break;
+      after = page.at(-1)!.messageId;
+    }
+    const policies = await readPolicyLines(db);
+    counted.policies = new Set(policies.map((p) => (JSON.parse(p) as { row: { id: string } }).row.id)).size;
+    yield* policies;
+  }
+
+  await writeBundle(connections, keys, { id, createdAt: now.toISOString() }, lines(), () => ({ ...counted, auditHead: start.auditHead }), options.out);
   await auditOperatorAction(db, options.principal, 'backup create', {
-    backup: id, keys: String(contents.keys), materials: String(materials.length), encryptionKey: keys.encryption.keyId, signingKey: keys.signing.keyId,
+    backup: id, keys: String(counted.keys), materials: String(counted.materials), encryptionKey: keys.encryption.keyId, signingKey: keys.signing.keyId,
   });
-  return { bundle, report: { id, keys: contents.keys, policies: contents.policies, materials: materials.length, notCarried: notCarried(graphs, new Set(sources.map((s) => s.graph.key.id))) } };
+  return { id, ...counted, notCarried };
 }
 
-/** The binding an exportable key's material is read from: the primary if it can export, else any made one that can. */
-function exportSource(graph: SnapshotGraph, connections: Connections) {
-  const ordered = [...graph.bindings].sort((a, b) => (a.role === 'primary' ? -1 : b.role === 'primary' ? 1 : 0));
-  const binding = ordered.find((b): b is SnapshotBinding & { ref: string } => {
+/**
+ * The binding an exportable key's material is read from: the primary if it can export, else the
+ * oldest made replica that can (bindings come in that order), as backupStart chose; none if that is
+ * a connection the backup keys' placement was not checked against (the key came during the backup).
+ */
+function exportSource(graph: SnapshotGraph, connections: Connections, checked: Set<string>) {
+  const source = graph.bindings.find((b): b is SnapshotBinding & { ref: string } => {
     const c = b.ref !== null && connections.find(b.connection);
     return !!c && isExporter(c.provider);
   });
-  return binding ? [{ graph, binding }] : [];
+  return source && checked.has(source.connection) ? source : undefined;
 }
 
 /**
@@ -123,8 +169,8 @@ async function backupKeys(cache: KeyCache, options: BackupOptions, materialSourc
   };
 }
 
-/** Keys with neither material in the bundle nor a binding outside the local keystore. */
-function notCarried(graphs: SnapshotGraph[], carried: Set<string>): BackupReport['notCarried'] {
-  return graphs.filter((g) => g.key.state !== 'DESTROYED' && g.key.managed && !carried.has(g.key.id) && g.bindings.every((b) => b.provider === 'local'))
-    .map((g) => ({ keyId: g.key.id, reason: g.key.extractable ? 'exportable, but no configured connection of it can export' : 'not exportable and only in the local keystore, which is in the database: add a replica on another connection' }));
+/** Why a key cannot come back from the bundle once the database is gone, if it cannot: no material in it and no binding outside the local keystore. */
+function notCarriedReason(k: KeyLine, carried: boolean): string | undefined {
+  if (k.destroyed || !k.managed || carried || !k.localOnly) return undefined;
+  return k.exportable ? 'exportable, but no configured connection of it can export' : 'not exportable and only in the local keystore, which is in the database: add a replica on another connection';
 }

@@ -6,19 +6,21 @@
 //     into the local keystore or the `onto` connection (an HSM, say), when the key was exportable;
 //   - otherwise it is dropped, and a surviving replica becomes primary if the primary was dropped.
 // A key left with no binding is reported lost and kept as it was, in case its backend returns.
-// Imports run first; every row then goes in one transaction, so a failed restore (an import or the
-// write) leaves the database empty and destroys the material imported for it.
+// The bundle is read a batch of keys at a time, twice: first to plan and import, then to write every
+// row in one transaction (the local keystore writes to the database as it imports, which an open
+// transaction on the embedded one would block). A failed restore, an import or a write, leaves the
+// database empty and destroys the material imported for it.
 import pMap from 'p-map';
 import type { Db } from '../db/client.ts';
 import { auditOperatorAction } from '../audit/operator.ts';
-import { isEmptyGateway, writeSnapshot } from '../db/queries/backup.ts';
+import { isEmptyGateway, writeKeyRows, writePolicies, writeRepairs, type JsonRow, type KeyRows } from '../db/queries/backup.ts';
 import { heldMaterial } from '../crypto/material.ts';
 import { needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, withCapability } from '../../providers/provider.ts';
 import { openBundle, type BundleHeader } from './bundle.ts';
-import { groupBy, snapshotGraphs, type BackupContent, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
+import { groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface RestoreOptions {
   /** Connections lost with the old gateway, each mapped to the connection its exportable keys' material goes to. */
@@ -44,57 +46,52 @@ export interface RestoreReport {
 }
 
 interface Import { graph: SnapshotGraph; binding: SnapshotBinding; onto: Connection; materials: Material[] }
+/** A key record and what the restore does with it: bindings dropped, material to import. */
+interface KeyPlan { rows: KeyRows; graph: SnapshotGraph; dropped: Set<string>; imports: Import[] }
 
 const IMPORT_CONCURRENCY = 4;
+/** Records planned, imported and written at once. */
+const RESTORE_BATCH = 500;
 
-export async function restoreBackup(db: Db, connections: Connections, text: string, options: RestoreOptions): Promise<RestoreReport> {
+export async function restoreBackup(db: Db, connections: Connections, path: string, options: RestoreOptions): Promise<RestoreReport> {
   const onto = targets(connections, options.onto ?? {});
-  const { header, content } = await openBundle(connections, text);
-  const { tables, materials } = content as BackupContent;
+  const bundle = await openBundle(connections, path);
+  const { header } = bundle;
   if (!options.dryRun) {
     needs(await isEmptyGateway(db), 'FAILED_PRECONDITION', 'a restore goes into an empty gateway, and this one has keys or policies: point it at a new database');
   }
-  const byBinding = groupBy(materials, (m) => m.bindingId);
   const report: RestoreReport = {
     bundle: header.id, createdAt: header.createdAt, keys: header.contents.keys, policies: header.contents.policies, auditHead: header.contents.auditHead,
     imported: [], promoted: [], dropped: [], lost: [], dryRun: options.dryRun ?? false,
   };
-  const imports: Import[] = [];
-  const dropped = new Set<string>();
-  const graphs = snapshotGraphs(tables);
-  for (const graph of graphs) {
-    if (graph.key.state === 'DESTROYED') continue;
-    const plan = planKey(graph, connections, onto, byBinding);
-    // A replica still pending holds nothing: the sync job makes it from the primary once restored.
-    const holders = plan.keep.filter((b) => b.ref !== null);
-    if (holders.length + plan.imports.length === 0) {
-      report.lost.push({ keyId: graph.key.id, reason: `no material in the bundle and no binding on a connection that survives (${graph.bindings.map((b) => b.connection).join(', ')})` });
-      continue;
-    }
-    imports.push(...plan.imports);
-    for (const b of plan.drop) { dropped.add(b.id); report.dropped.push({ keyId: graph.key.id, connection: b.connection }); }
-    for (const i of plan.imports) report.imported.push({ keyId: graph.key.id, from: i.binding.connection, onto: i.onto.name, versions: i.materials.length });
-    if (plan.drop.some((b) => b.role === 'primary')) {
-      // One that holds the current version, so that the key encrypts at once; the oldest of those.
-      const current = (b: SnapshotBinding) => Number(b.versions.has(graph.key.currentVersion));
-      const next = holders.sort((a, b) => current(b) - current(a) || a.createdAt.localeCompare(b.createdAt))[0]!;
-      report.promoted.push({ keyId: graph.key.id, from: plan.drop.find((b) => b.role === 'primary')!.connection, to: next.connection });
-      next.role = 'primary';
-    }
-  }
-  if (options.dryRun) return report;
-
-  // Every import runs to its end, so that a failed one leaves no other's material behind.
-  const settled = await pMap(imports, (i) => importBinding(i).then((m) => ({ m }), (err: unknown) => ({ err })), { concurrency: IMPORT_CONCURRENCY });
-  const made = settled.flatMap((r) => ('m' in r ? [r.m] : []));
+  const made: Imported[] = [];
   try {
-    const failed = settled.find((r) => 'err' in r);
-    if (failed) throw failed.err;
-    rewriteTables(tables, graphs, made, dropped, header.id, options.principal);
-    await db.transaction((tx) => writeSnapshot(tx, tables));
+    for await (const batch of aheadByOne(batches(bundle.lines(), RESTORE_BATCH))) {
+      const plans = batch.flatMap((r) => (r.type === 'key' ? [planKey(r.rows, r.materials, connections, onto, report)] : []));
+      if (options.dryRun) continue;
+      // Every import of the batch runs to its end, so that a failed one leaves no other's material behind.
+      const settled = await pMap(plans.flatMap((p) => p.imports), (i) => importBinding(i).then((m) => ({ m }), (err: unknown) => ({ err })), { concurrency: IMPORT_CONCURRENCY });
+      made.push(...settled.flatMap((r) => ('m' in r ? [r.m] : [])));
+      const failed = settled.find((r) => 'err' in r);
+      if (failed) throw failed.err;
+    }
+    if (options.dryRun) return report;
+    const moved = new Map(made.map((m) => [m.binding.id, m]));
+    const at = new Date().toISOString();
+    await db.transaction(async (tx) => {
+      for await (const batch of aheadByOne(batches(bundle.lines(), RESTORE_BATCH))) {
+        // The same plans again (the report has them already).
+        const plans = batch.flatMap((r) => (r.type === 'key' ? [planKey(r.rows, r.materials, connections, onto)] : []));
+        await writeKeyRows(tx, plans.map((p) => rewriteKey(p, moved, header.id, options.principal, at)));
+        await writeRepairs(tx, rowsOf(batch, 'repair'));
+        await writePolicies(tx, rowsOf(batch, 'policy'));
+      }
+    });
   } catch (err) {
     await Promise.allSettled(made.map(destroyImported));
     throw err;
+  } finally {
+    bundle.close();
   }
   await auditOperatorAction(db, options.principal, 'backup restore', {
     backup: header.id, backupCreatedAt: header.createdAt, keys: String(report.keys),
@@ -102,6 +99,37 @@ export async function restoreBackup(db: Db, connections: Connections, text: stri
   });
   return report;
 }
+
+/** The bundle's records, `size` at a time. */
+async function* batches(lines: AsyncIterable<string>, size: number): AsyncIterable<BundleRecord[]> {
+  let batch: BundleRecord[] = [];
+  for await (const line of lines) {
+    batch.push(JSON.parse(line) as BundleRecord);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** The items of `source`, the next one read while the caller works on this one (the bundle is opened while the database writes). */
+async function* aheadByOne<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  try {
+    for (let next = it.next(); ;) {
+      const { value, done } = await next;
+      if (done) return;
+      next = it.next();
+      next.catch(() => {}); // awaited in the next round; not left unhandled if the caller stops first
+      yield value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+const rowsOf = (batch: BundleRecord[], type: 'repair' | 'policy'): JsonRow[] => batch.flatMap((r) => (r.type === type ? [r.row] : []));
 
 function targets(connections: Connections, onto: Record<string, string>): Map<string, Connection> {
   return new Map(Object.entries(onto).map(([from, to]) => {
@@ -112,7 +140,16 @@ function targets(connections: Connections, onto: Record<string, string>): Map<st
   }));
 }
 
-function planKey(graph: SnapshotGraph, connections: Connections, onto: Map<string, Connection>, materials: Map<string, Material[]>) {
+/**
+ * What happens to a key's bindings, entered in the report if one is given: kept, dropped, or their material
+ * imported elsewhere; the primary handed to a surviving binding if it is dropped. A key with
+ * nothing left is reported lost and kept as it was, in case its backend returns.
+ */
+function planKey(rows: KeyRows, materials: Material[], connections: Connections, onto: Map<string, Connection>, report?: RestoreReport): KeyPlan {
+  const graph = keyGraph(rows);
+  const plan: KeyPlan = { rows, graph, dropped: new Set(), imports: [] };
+  if (graph.key.state === 'DESTROYED') return plan;
+  const byBinding = groupBy(materials, (m) => m.bindingId);
   const keep: SnapshotBinding[] = [];
   const drop: SnapshotBinding[] = [];
   const imports: Import[] = [];
@@ -121,11 +158,27 @@ function planKey(graph: SnapshotGraph, connections: Connections, onto: Map<strin
     const survives = b.provider !== 'local' && !onto.has(b.connection) && here !== undefined;
     if (survives) { keep.push(b); continue; }
     const target = onto.get(b.connection) ?? (here && isImporter(here.provider) ? here : undefined);
-    const mats = materials.get(b.id);
+    const mats = byBinding.get(b.id);
     if (target && mats) imports.push({ graph, binding: b, onto: target, materials: mats.sort((x, y) => x.version - y.version) });
     else drop.push(b);
   }
-  return { keep, drop, imports };
+  // A replica still pending holds nothing: the sync job makes it from the primary once restored.
+  const holders = keep.filter((b) => b.ref !== null);
+  if (holders.length + imports.length === 0) {
+    report?.lost.push({ keyId: graph.key.id, reason: `no material in the bundle and no binding on a connection that survives (${graph.bindings.map((b) => b.connection).join(', ')})` });
+    return plan;
+  }
+  plan.imports = imports;
+  for (const b of drop) { plan.dropped.add(b.id); report?.dropped.push({ keyId: graph.key.id, connection: b.connection }); }
+  for (const i of imports) report?.imported.push({ keyId: graph.key.id, from: i.binding.connection, onto: i.onto.name, versions: i.materials.length });
+  if (drop.some((b) => b.role === 'primary')) {
+    // One that holds the current version, so that the key encrypts at once; the oldest of those.
+    const current = (b: SnapshotBinding) => Number(b.versions.has(graph.key.currentVersion));
+    const next = holders.sort((a, b) => current(b) - current(a) || a.createdAt.localeCompare(b.createdAt))[0]!;
+    report?.promoted.push({ keyId: graph.key.id, from: drop.find((b) => b.role === 'primary')!.connection, to: next.connection });
+    next.role = 'primary';
+  }
+  return plan;
 }
 
 interface Imported { binding: SnapshotBinding; onto: Connection; ref: string; versions: Map<number, string> }
@@ -156,32 +209,33 @@ async function importBinding(i: Import): Promise<Imported> {
   return { binding: i.binding, onto: i.onto, ref: ref!, versions };
 }
 
-/** The bundle's rows as they go back: bindings moved, dropped or promoted, keys pointing at their primary, a history event each. */
-function rewriteTables(tables: BackupContent['tables'], graphs: SnapshotGraph[], made: Imported[], dropped: Set<string>, backup: string, principal: string): void {
-  const moved = new Map(made.map((m) => [m.binding.id, m]));
-  const roles = new Map(graphs.flatMap((g) => g.bindings.map((b) => [b.id, b.role] as const)));
-  tables.key_bindings = tables.key_bindings.filter((b) => !dropped.has(b.id as string)).map((b) => {
+/** A key's rows as they go back: bindings moved, dropped or promoted, the key pointing at its primary, a history event. */
+function rewriteKey(plan: KeyPlan, moved: Map<string, Imported>, backup: string, principal: string, at: string): KeyRows {
+  const { rows, graph, dropped } = plan;
+  const roles = new Map(graph.bindings.map((b) => [b.id, b.role] as const));
+  const bindings = rows.bindings.filter((b) => !dropped.has(b.id as string)).map((b): JsonRow => {
     const m = moved.get(b.id as string);
     const role = roles.get(b.id as string);
     // A same-material replica promoted to primary is the material's source from now on.
-    const sameMaterial = role === 'replica' && b.sameMaterial === true;
+    const sameMaterial = role === 'replica' && b.same_material === true;
     // A moved binding is a new backend key: discovery has not seen it and the sync job has written nothing to it.
-    const fresh = { lastSeenAt: null, backendTags: null, appliedState: 'LIVE', appliedTags: null };
-    return m ? { ...b, role, sameMaterial, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, ...fresh } : { ...b, role, sameMaterial };
+    const fresh = { last_seen_at: null, backend_tags: null, applied_state: 'LIVE', applied_tags: null };
+    return m ? { ...b, role, same_material: sameMaterial, connection: m.onto.name, provider: m.onto.provider.kind, ref: m.ref, ...fresh } : { ...b, role, same_material: sameMaterial };
   });
-  tables.binding_versions = [
-    ...tables.binding_versions.filter((v) => !dropped.has(v.bindingId as string) && !moved.has(v.bindingId as string)),
-    ...made.flatMap((m) => [...m.versions].map(([version, versionRef]) => ({ bindingId: m.binding.id, version, versionRef }))),
+  const own = bindings.map((b) => moved.get(b.id as string)).filter((m) => m !== undefined);
+  const bindingVersions = [
+    ...rows.bindingVersions.filter((v) => !dropped.has(v.binding_id as string) && !moved.has(v.binding_id as string)),
+    ...own.flatMap((m) => [...m.versions].map(([version, versionRef]) => ({ binding_id: m.binding.id, version, version_ref: versionRef }))),
   ];
-  const primaries = new Map(tables.key_bindings.filter((b) => b.role === 'primary').map((b) => [b.keyId as string, b]));
-  tables.keys = tables.keys.map((k) => {
-    const p = primaries.get(k.id as string);
-    return p ? { ...k, connection: p.connection, provider: p.provider } : k;
-  });
-  const placed = groupBy(tables.key_bindings, (b) => b.keyId as string);
-  const at = new Date().toISOString();
-  tables.key_events.push(...graphs.map((g) => ({
-    id: newId('evt'), keyId: g.key.id, type: 'RESTORED', fromState: null, toState: null, reason: null, actor: principal, requestId: null, at,
-    detail: { backup, bindings: (placed.get(g.key.id) ?? []).map((b) => ({ connection: b.connection, role: b.role })) },
-  })));
+  const primary = bindings.find((b) => b.role === 'primary');
+  return {
+    ...rows,
+    key: primary ? { ...rows.key, connection: primary.connection, provider: primary.provider } : rows.key,
+    bindings,
+    bindingVersions,
+    events: [...rows.events, {
+      id: newId('evt'), key_id: graph.key.id, type: 'RESTORED', from_state: null, to_state: null, reason: null, actor: principal, request_id: null, at,
+      detail: { backup, bindings: bindings.map((b) => ({ connection: b.connection, role: b.role })) },
+    }],
+  };
 }
