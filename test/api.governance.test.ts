@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config.ts';
 import { newApp } from '../src/http/app.ts';
 import { newLogger } from '../src/log.ts';
 import { openRuntime, type Runtime } from '../src/services.ts';
-import { startGateway, type Reply, type TestGateway } from './support/gateway.ts';
+import { callApp, startGateway, type Reply, type TestGateway } from './support/gateway.ts';
 
 const strict = {
   name: 'strict',
@@ -41,11 +41,7 @@ beforeAll(async () => {
   writeFileSync(configFile, stringify({ governance: 'strict.yaml', connections: [{ name: 'local', provider: 'local', region: 'eu-central' }] }));
   strictRuntime = await openRuntime(loadConfig({ KMSGW_DATA_DIR: lax.dataDir, LOG_LEVEL: 'silent', KMSGW_CONFIG: configFile }), newLogger('silent'), lax.database);
   const app = newApp(strictRuntime.services);
-  call = async (method, path, body) => {
-    const res = await app.request(path, { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), authorization: `Bearer ${lax.secret}` }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-  };
+  call = (method, path, body) => callApp(app, lax.secret, method, path, body);
 });
 afterAll(async () => {
   await strictRuntime.cache.stop();

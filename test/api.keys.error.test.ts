@@ -121,18 +121,20 @@ describe('body limits over a real socket', () => {
     expect(chunked.status).toBe(413);
     const small = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(small.status).toBe(415);
-    // A POST with no body at all (curl -X POST): neither Content-Length nor Transfer-Encoding.
+    // A POST with no body at all (curl -X POST): neither Content-Length nor Transfer-Encoding, with or without a Content-Type.
     const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body.id;
-    const bodiless = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write(`POST /v1/keys/${key}/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${gw.secret}\r\nConnection: close\r\n\r\n`));
+    const bodiless = (headers: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(`POST /v1/keys/${key}/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${gw.secret}\r\n${headers}Connection: close\r\n\r\n`));
       let reply = '';
       socket.on('data', (d) => { reply += d; }).on('end', () => resolve(reply)).on('error', reject);
     });
-    expect(bodiless.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
-    // An empty one with a JSON Content-Type (curl -X POST -H 'content-type: application/json'): still no body, not malformed JSON.
+    expect((await bodiless('')).split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    const typed = await bodiless('Content-Type: application/json\r\n');
+    expect(typed.split('\r\n')[0], typed).toBe('HTTP/1.1 200 OK');
+    // A declared empty one with a JSON Content-Type (fetch's bodiless POST): no body either, not malformed JSON.
     const empty = await fetch(`http://127.0.0.1:${port}/v1/keys/${key}/rotate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.secret}` } });
     expect(empty.status, await empty.clone().text()).toBe(200);
-    expect((await empty.json()).currentVersion).toBe(3);
+    expect((await empty.json()).currentVersion).toBe(4);
     server.close();
   });
 });

@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.ts';
 import { newApp } from '../src/http/app.ts';
 import { newLogger } from '../src/log.ts';
 import { openRuntime, type Runtime } from '../src/services.ts';
-import { b64, startGateway, type TestGateway } from './support/gateway.ts';
+import { b64, callApp, startGateway, type TestGateway } from './support/gateway.ts';
 
 let a: TestGateway;
 let b: Runtime;
@@ -16,10 +16,7 @@ beforeAll(async () => {
   // A second instance: its own runtime and cache on the same database and keyring.
   b = await openRuntime(loadConfig({ KMSGW_DATA_DIR: a.dataDir, LOG_LEVEL: 'silent' }), newLogger('silent'), a.database);
   const app = newApp(b.services);
-  callB = async (method, path, body) => {
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${a.secret}` }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: res.status, body: await res.json() };
-  };
+  callB = (method, path, body) => callApp(app, a.secret, method, path, body);
 });
 afterAll(async () => {
   await b.cache.stop();

@@ -87,19 +87,7 @@ export async function startGateway(options: { maxBodyBytes?: number; config?: Re
   await policy('test-uses-every-key', `@id("test-uses-every-key")\npermit (principal == KmsGw::Principal::"${tester.principal}", action, resource);`);
   return {
     app, runtime, database, databaseUrl, dataDir, secret: tester.secret, principal: tester.principal, apiKey, policy,
-    async call(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), authorization: `Bearer ${tester.secret}`, ...headers } };
-      if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body);
-        // As a real client does: the gateway judges bodies by their declared length (RFC 9112 §6.3).
-        (init.headers as Record<string, string>)['content-length'] ??= String(Buffer.byteLength(init.body as string));
-      }
-      const res = await app.request(path, init);
-      const text = await res.text();
-      let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON: keep the text */ }
-      return { status: res.status, body: parsed, headers: res.headers };
-    },
+    call: (method, path, body, headers) => callApp(app, tester.secret, method, path, body, headers),
     async synced(keyId) {
       await runtime.jobs.start();
       for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
@@ -117,6 +105,21 @@ export async function startGateway(options: { maxBodyBytes?: number; config?: Re
       await drop();
     },
   };
+}
+
+/** A request to `app` as a real client makes it, with `secret`'s API key; the body JSON (a string is sent as it is). */
+export async function callApp(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, secret: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const init: RequestInit = { method, headers: { ...(body !== undefined && { 'content-type': 'application/json' }), authorization: `Bearer ${secret}`, ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    // As a real client does: the gateway judges bodies by their declared length (RFC 9112 §6.3).
+    (init.headers as Record<string, string>)['content-length'] ??= String(Buffer.byteLength(init.body as string));
+  }
+  const res = await app.request(path, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON: keep the text */ }
+  return { status: res.status, body: parsed, headers: res.headers };
 }
 
 export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');

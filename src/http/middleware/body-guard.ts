@@ -18,9 +18,9 @@ export function bodyGuard(options: { maxBytes: number }): MiddlewareHandler {
     // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body
     // (curl -X POST sends such requests); asking the adapter for a stream would invent one.
     if (!chunked && (length === undefined || length === '0')) {
-      // A Content-Type on a declared empty body (fetch's bodiless POST) describes no content:
-      // dropped, so that an optional body reads as absent rather than as malformed JSON.
-      if (length === '0') c.req.raw.headers.delete('content-type');
+      // A Content-Type on no body (curl -X POST -H 'content-type: …', fetch's bodiless POST) describes
+      // no content: dropped, so that an optional body reads as absent rather than as malformed JSON.
+      c.req.raw.headers.delete('content-type');
       return next();
     }
     const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
