@@ -152,6 +152,7 @@ function validBodyFor(path: string): unknown {
   if (path === '/v1/api-keys') return { name: 'x', roles: ['administrator'] };
   if (path === '/v1/policies/{id}') return { text: '@id("some-policy")\npermit (principal, action == KmsGw::Action::"getKey", resource);' };
   if (path === '/v1/approvals') return { operation: 'suspendKey', key: 'key_01jd0000000000000000000000', reason: 'x' };
+  if (path === '/v1/backups') return { encryptionKey: 'key_01jd0000000000000000000000', signingKey: 'key_01jd0000000000000000000000' };
   if (path === '/v1/grants') return { principal: 'ak_01jd0000000000000000000000', key: 'key_01jd0000000000000000000000', actions: ['decrypt'], expiresAt: new Date(Date.now() + 60_000).toISOString(), reason: 'x' };
   return {};
 }

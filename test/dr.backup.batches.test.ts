@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, expect, it } from 'vitest';
 import { executeRows } from '../src/db/client.ts';
-import { createBackup } from '../src/dr/backup.ts';
+import { backupToFile } from '../src/dr/backup.ts';
 import { restoreBackup } from '../src/dr/restore.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 
@@ -70,7 +70,7 @@ it(`backs up ${KEYS} keys and ${REPAIRS} envelope repairs a batch at a time, and
     before = await fingerprint(old);
     [{ n: events }] = await executeRows<{ n: number }>(old.database.db, sql`select count(*)::int as n from key_events`) as [{ n: number }];
     const progress: number[] = [];
-    const report = await createBackup(old.database.db, old.runtime.connections, old.runtime.cache, {
+    const report = await backupToFile(old.database.db, old.runtime.connections, old.runtime.services.keys, {
       encryptionKey: enc.id, signingKey: sig.id, principal: 'cli:test', out: bundle, progress: ({ keys }) => progress.push(keys),
     });
     expect(report).toMatchObject({ keys: KEYS + 2, materials: 0, notCarried: [] });

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { getTableColumns, sql } from 'drizzle-orm';
 import { bindingVersions, envelopeRepairs, keyAliases, keyBindings, keyEvents, keys, keyVersions, policies } from '../src/db/schema/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackup } from '../src/dr/backup.ts';
+import { backupToFile } from '../src/dr/backup.ts';
 import { BUNDLE_FORMAT, openBundle, readHeader } from '../src/dr/bundle.ts';
 import { restoreBackup } from '../src/dr/restore.ts';
 import { KmsError } from '../src/errors.ts';
@@ -111,10 +111,10 @@ beforeAll(async () => {
 
     // A backup key in the local keystore would be lost with the database it protects.
     await make(old, 'localBackupKey', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
-    await expect(createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.localBackupKey!.id, signingKey: made.backupSig!.id, principal: 'cli:test', out: bundle }))
+    await expect(backupToFile(old.database.db, old.runtime.connections, old.runtime.services.keys, { encryptionKey: made.localBackupKey!.id, signingKey: made.backupSig!.id, principal: 'cli:test', out: bundle }))
       .rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('outside the local keystore') });
 
-    const report = await createBackup(old.database.db, old.runtime.connections, old.runtime.cache, { encryptionKey: made.backupEnc!.id, signingKey: made.backupSig!.id, principal: 'cli:test', out: bundle });
+    const report = await backupToFile(old.database.db, old.runtime.connections, old.runtime.services.keys, { encryptionKey: made.backupEnc!.id, signingKey: made.backupSig!.id, principal: 'cli:test', out: bundle });
     // Two versions of localAes, localSigner, hsmExportable; nothing of the non-exportable keys.
     expect(report).toMatchObject({ keys: 10, materials: 4 });
     expect(report.notCarried.map((k) => k.keyId).sort()).toEqual([made.localOnly!.id, made.localBackupKey!.id].sort());
@@ -337,6 +337,53 @@ describe('a format 1 bundle, as releases before streaming wrote', () => {
       for (const name of ['localAes', 'localAesV1', 'hsmAes', 'awsAes']) await opens(gw, name);
     } finally {
       await gw.close();
+    }
+  }, 120_000);
+});
+
+describe('POST /v1/backups', () => {
+  it('streams a bundle of the running gateway that restores elsewhere; a refused backup key is a problem before any byte, and a crypto user may not back up', async () => {
+    const file = join(dir, 'api.kmsgw');
+    const gw = await startGateway({ config: { connections } });
+    let sealed: string;
+    let id: string;
+    try {
+      const key = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: true })).body.id;
+      sealed = (await gw.call('POST', `/v1/keys/${key}/encrypt`, { plaintext: b64('kept by the API backup') })).body.ciphertext;
+      const enc = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' })).body.id;
+      const sig = (await gw.call('POST', '/v1/keys', { spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'aws' })).body.id;
+      const post = (body: object, secret = gw.secret) => gw.app.request('/v1/backups', {
+        method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': String(JSON.stringify(body).length) }, body: JSON.stringify(body),
+      });
+
+      const refused = await post({ encryptionKey: key, signingKey: sig });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(await refused.json()).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'encryptionKey', detail: expect.stringContaining('outside the local keystore') });
+      const user = await gw.apiKey(['crypto-user']);
+      expect((await post({ encryptionKey: enc, signingKey: sig }, user.secret)).status).toBe(403);
+
+      const res = await post({ encryptionKey: enc, signingKey: sig });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/octet-stream');
+      id = /^attachment; filename="(bak_[0-9a-z]{26})\.kmsgw"$/.exec(res.headers.get('content-disposition') ?? '')![1]!;
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      expect(await readHeader(file)).toMatchObject({ format: BUNDLE_FORMAT, id, contents: { keys: 3, materials: 1 } });
+      const [made] = await queryAuditEvents(gw.database.db, { action: 'backup create' }, 10);
+      expect(made).toMatchObject({ principal: gw.principal, detail: { backup: id, keys: '3', materials: '1' } });
+    } finally {
+      await gw.close();
+      rmSync(gw.dataDir, { recursive: true, force: true });
+    }
+
+    const restored = await startGateway({ config: { connections } });
+    try {
+      await restored.database.db.execute(sql`delete from policies`);
+      expect(await restoreBackup(restored.database.db, restored.runtime.connections, file, { principal: 'cli:test' })).toMatchObject({ bundle: id, imported: [expect.objectContaining({ onto: 'local', versions: 1 })] });
+      await restored.policy('restored-tester', `@id("restored-tester")\npermit (principal == KmsGw::Principal::"${restored.principal}", action, resource);`);
+      expect((await restored.call('POST', '/v1/decrypt', { ciphertext: sealed })).body.plaintext).toBe(b64('kept by the API backup'));
+    } finally {
+      await restored.close();
     }
   }, 120_000);
 });

@@ -3,7 +3,7 @@
 // gateway stopped, or restart it after: running instances do not see keys appear in their caches.
 import { operatorPrincipal } from '../audit/operator.ts';
 import { loadConfig } from '../config.ts';
-import { createBackup } from '../dr/backup.ts';
+import { backupToFile } from '../dr/backup.ts';
 import { readHeader } from '../dr/bundle.ts';
 import { restoreBackup, type RestoreReport } from '../dr/restore.ts';
 import { isKmsError } from '../errors.ts';
@@ -35,7 +35,7 @@ export async function backupCreate(options: { encryptionKey: string; signingKey:
     const progress = ({ keys, of, materials }: { keys: number; of: number; materials: number }) => {
       if (process.stderr.isTTY) process.stderr.write(`\r${keys}/${of} keys, material of ${materials} key versions…`);
     };
-    const report = await createBackup(runtime.services.database.db, runtime.connections, runtime.cache, { ...options, principal: operatorPrincipal(), progress });
+    const report = await backupToFile(runtime.services.database.db, runtime.connections, runtime.services.keys, { ...options, principal: operatorPrincipal(), progress });
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (options.json) return console.log(JSON.stringify({ ...report, file: options.out }, null, 2));
     console.log(`${report.id} written to ${options.out}: ${report.keys} keys, ${report.policies} policies, material of ${report.materials} exportable key versions`);

@@ -16,10 +16,10 @@ import { KmsError, needs } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { lifecycleRefusal } from '../keys/lifecycle.ts';
 import { specInfo } from '../keys/specs.ts';
-import type { KeyCache } from '../keys/cache.ts';
+import type { KeyService } from '../keys/service.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isExporter, withCapability } from '../../providers/provider.ts';
-import { writeBundle, type BackupKeyBinding, type BackupKeys } from './bundle.ts';
+import { intoFile, writeBundle, type BackupKeyBinding, type BackupKeys, type Sink } from './bundle.ts';
 import { groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface BackupOptions {
@@ -29,10 +29,11 @@ export interface BackupOptions {
   signingKey: string;
   /** Who makes it, for the audit trail. */
   principal: string;
-  /** The file the bundle is written to (0600); it appears whole or not at all. */
-  out: string;
   progress?: (done: { keys: number; of: number; materials: number }) => void;
 }
+
+/** A backup whose keys are checked: `write` streams its bundle. */
+export interface PreparedBackup { id: string; write: (sink: Sink) => Promise<BackupReport> }
 
 export interface BackupReport {
   id: string;
@@ -52,13 +53,17 @@ const EXPORT_CONCURRENCY = 8;
 const KEY_BATCH = 1_000;
 const REPAIR_PAGE = 5_000;
 
-export async function createBackup(db: Db, connections: Connections, cache: KeyCache, options: BackupOptions): Promise<BackupReport> {
+/**
+ * Checks the backup keys against what the backup will carry, so that a refusal comes before the
+ * first byte of the bundle; the bundle is made as `write` is called.
+ */
+export async function prepareBackup(db: Db, connections: Connections, keyService: Pick<KeyService, 'find'>, options: BackupOptions): Promise<PreparedBackup> {
   const id = newId('bak');
   const now = new Date();
   const exporters = connections.all().filter((c) => isExporter(c.provider)).map((c) => c.name);
   const start = await backupStart(db, exporters);
   const materialSources = new Set(start.materialSources);
-  const keys = await backupKeys(cache, options, materialSources, now);
+  const keys = await backupKeys(keyService, options, materialSources, now);
   const importer = newKeyPairSync({ type: 'rsa', modulusLength: 3072 });
   const counted = { keys: 0, policies: 0, materials: 0 };
   const notCarried: BackupReport['notCarried'] = [];
@@ -114,11 +119,22 @@ export async function createBackup(db: Db, connections: Connections, cache: KeyC
     yield* policies;
   }
 
-  await writeBundle(connections, keys, { id, createdAt: now.toISOString() }, lines(), () => ({ ...counted, auditHead: start.auditHead }), options.out);
-  await auditOperatorAction(db, options.principal, 'backup create', {
-    backup: id, keys: String(counted.keys), materials: String(counted.materials), encryptionKey: keys.encryption.keyId, signingKey: keys.signing.keyId,
-  });
-  return { id, ...counted, notCarried };
+  return {
+    id,
+    async write(sink) {
+      await writeBundle(connections, keys, { id, createdAt: now.toISOString() }, lines(), () => ({ ...counted, auditHead: start.auditHead }), sink);
+      await auditOperatorAction(db, options.principal, 'backup create', {
+        backup: id, keys: String(counted.keys), materials: String(counted.materials), encryptionKey: keys.encryption.keyId, signingKey: keys.signing.keyId,
+      });
+      return { id, ...counted, notCarried };
+    },
+  };
+}
+
+/** A backup into the file `out`, which appears whole or not at all. */
+export async function backupToFile(db: Db, connections: Connections, keyService: Pick<KeyService, 'find'>, options: BackupOptions & { out: string }): Promise<BackupReport> {
+  const backup = await prepareBackup(db, connections, keyService, options);
+  return intoFile(options.out, backup.write);
 }
 
 /**
@@ -139,9 +155,9 @@ function exportSource(graph: SnapshotGraph, connections: Connections, checked: S
  * source does not take with it. The local keystore lives in the database being backed up, and a
  * connection the bundle carries material from may be the very thing lost.
  */
-async function backupKeys(cache: KeyCache, options: BackupOptions, materialSources: Set<string>, now: Date): Promise<BackupKeys> {
-  const enc = await cache.fresh(options.encryptionKey);
-  const sig = await cache.fresh(options.signingKey);
+async function backupKeys(keyService: Pick<KeyService, 'find'>, options: BackupOptions, materialSources: Set<string>, now: Date): Promise<BackupKeys> {
+  const enc = await keyService.find(options.encryptionKey);
+  const sig = await keyService.find(options.signingKey);
   needs(enc.key.usage === 'ENCRYPT_DECRYPT', 'INVALID_ARGUMENT', `the encryption key ${enc.key.id} is a ${enc.key.usage} key, not ENCRYPT_DECRYPT`, { field: 'encryptionKey' });
   needs(sig.key.usage === 'SIGN_VERIFY', 'INVALID_ARGUMENT', `the signing key ${sig.key.id} is a ${sig.key.usage} key, not SIGN_VERIFY`, { field: 'signingKey' });
   for (const [g, op] of [[enc, 'ENCRYPT'], [sig, 'SIGN']] as const) {

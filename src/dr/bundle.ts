@@ -50,31 +50,31 @@ export interface BackupKeys {
   signing: BackupKeyBinding & { keyId: string; version: number; spec: KeySpec; algorithm: SigningAlgorithm };
 }
 
+/** Where a bundle's bytes go, in order: a file, a response. */
+export type Sink = (chunk: Buffer) => Promise<void>;
+
 /**
- * Writes a bundle of `lines` (each one JSON text) to `out`, through `out.partial` renamed at the end,
- * so that `out` is never a bundle cut short. `contents` is asked once every line is written. Every
- * binding of the encryption key must wrap.
+ * Writes a bundle of `lines` (each one JSON text) to `sink`. `contents` is asked once every line is
+ * written. Every binding of the encryption key must wrap.
  */
 export async function writeBundle(
   connections: Connections, keys: BackupKeys, head: Pick<BundleHeader, 'id' | 'createdAt'>, lines: AsyncIterable<string>,
-  contents: () => BundleHeader['contents'], out: string,
+  contents: () => BundleHeader['contents'], sink: Sink,
 ): Promise<void> {
   const dek = random(32);
-  const partial = `${out}.partial`;
-  const file = await open(partial, 'w', 0o600);
   try {
     const wraps = await Promise.all(keys.encryption.bindings.map(async (b) => {
       const wrapped = await connections.get(b.connection).call('encrypt', (p) => p.encrypt({ ref: b.ref, versionRef: b.versionRef, spec: keys.encryption.spec, plaintext: dek, aad: dekAad(BUNDLE_FORMAT, head.id) }));
       return { ...b, wrapped: Buffer.from(wrapped).toString('base64') };
     }));
     const iv = random(12);
-    await file.write(MAGIC);
+    await sink(MAGIC);
     const payloadHash = createHash('sha256');
     const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(payloadAad(head.id));
-    await pipelineAsync(Readable.from(withNewlines(lines)), createGzip(), cipher, hashedInto(file, payloadHash));
+    await pipelineAsync(Readable.from(withNewlines(lines)), createGzip(), cipher, hashedInto(payloadHash, sink));
     const tag = cipher.getAuthTag();
     payloadHash.update(tag);
-    await file.write(tag);
+    await sink(tag);
     const header: BundleHeader = {
       format: BUNDLE_FORMAT, ...head, contents: contents(),
       encryption: { keyId: keys.encryption.keyId, version: keys.encryption.version, spec: keys.encryption.spec, wraps }, signing: keys.signing, iv: iv.toString('base64'),
@@ -87,16 +87,26 @@ export async function writeBundle(
     const trailer = Buffer.alloc(TRAILER);
     trailer.writeUInt32BE(headerBytes.length, 0);
     trailer.writeUInt16BE(signature.length, 4);
-    await file.write(Buffer.concat([headerBytes, signature, trailer]));
+    await sink(Buffer.concat([headerBytes, signature, trailer]));
+  } finally {
+    dek.fill(0);
+  }
+}
+
+/** Runs `write` into `out` (0600) through `out.partial`, synced and renamed when whole, so that `out` is never a bundle cut short. */
+export async function intoFile<T>(out: string, write: (sink: Sink) => Promise<T>): Promise<T> {
+  const partial = `${out}.partial`;
+  const file = await open(partial, 'w', 0o600);
+  try {
+    const result = await write(async (chunk) => { await file.write(chunk); });
     await file.sync();
     await file.close();
     await rename(partial, out);
+    return result;
   } catch (err) {
     await file.close().catch(() => {});
     await rm(partial, { force: true });
     throw err;
-  } finally {
-    dek.fill(0);
   }
 }
 
@@ -121,7 +131,7 @@ export async function openBundle(connections: Connections, path: string): Promis
   if (format1 !== undefined) return openFormat1(connections, format1);
   const l = await withFile(path, (file, size) => layout(file, size));
   const payloadHash = createHash('sha256');
-  await pipelineAsync(createReadStream(path, { start: l.payloadStart, end: l.payloadEnd - 1 }), hashedInto(undefined, payloadHash));
+  await pipelineAsync(createReadStream(path, { start: l.payloadStart, end: l.payloadEnd - 1 }), hashedInto(payloadHash));
   await checkSignature(connections, l.header, digest(l.headerBytes), payloadHash.digest(), l.signature);
   const dek = await unwrapDek(connections, l.header);
   const tag = await withFile(path, async (file) => read(file, l.payloadEnd - TAG, TAG));
@@ -244,13 +254,13 @@ function toBeSigned(algorithm: SigningAlgorithm, headerDigest: Buffer, payloadDi
   return hash ? { digest: createHash(hash.hash).update(message).digest(), message } : { message };
 }
 
-/** A sink that hashes what passes, and writes it to `file` if one is given. */
-function hashedInto(file: FileHandle | undefined, hash: Hash): Writable {
+/** A stream's end that hashes what passes, and hands it to `sink` if one is given. */
+function hashedInto(hash: Hash, sink?: Sink): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
-      if (!file) return done();
-      file.write(chunk).then(() => done(), done);
+      if (!sink) return done();
+      sink(chunk).then(() => done(), done);
     },
   });
 }

@@ -36,6 +36,7 @@ import { registerCreateGrant } from './policies/grant.ts';
 import { registerListAuditEvents } from './audit/list.ts';
 import { registerVerifyAudit } from './audit/verify.ts';
 import { registerExportAudit } from './audit/export.ts';
+import { registerCreateBackup } from './backups/create.ts';
 import { registerCompliance } from './governance/compliance.ts';
 import { registerComplianceScan } from './governance/scan.ts';
 import { registerRequestApproval } from './approvals/request.ts';
@@ -64,6 +65,7 @@ export function registerRoutes(app: App): void {
     registerCreateApiKey, registerListApiKeys, registerRevokeApiKey,
     registerListPolicies, registerPutPolicy, registerDeletePolicy, registerCreateGrant,
     registerListAuditEvents, registerVerifyAudit, registerExportAudit,
+    registerCreateBackup,
     registerCompliance,
     registerComplianceScan,
     registerRequestApproval, registerListApprovals, registerGetApproval, registerVotes,
