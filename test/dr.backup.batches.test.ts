@@ -1,12 +1,14 @@
 // A backup larger than its batches: 2,500 keys (three batches of the backup, five of the restore)
 // and 6,000 envelope repairs (two pages) seeded into a gateway's database, backed up under keys on
 // AWS (moto), restored into a new gateway: every row comes back, each key's rows with their key.
+// And the same backup through the API, its client gone after the first bytes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { executeRows } from '../src/db/client.ts';
+import { queryAuditEvents } from '../src/db/queries/audit.ts';
 import { backupToFile } from '../src/dr/backup.ts';
 import { restoreBackup } from '../src/dr/restore.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
@@ -92,3 +94,27 @@ it(`backs up ${KEYS} keys and ${REPAIRS} envelope repairs a batch at a time, and
     await gw.close();
   }
 }, 180_000);
+
+it('a client that stops reading POST /v1/backups stops the backup at its next write: it ends, recording no backup, and the gateway serves on', async () => {
+  const gw = await startGateway({ config: { connections } });
+  try {
+    const enc = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' })).body;
+    const sig = (await gw.call('POST', '/v1/keys', { spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'aws' })).body;
+    await seed(gw);
+    // The route logs how the backup ended; a backup that hung on the gone client would never get here.
+    const ended = new Promise<unknown>((resolve) => {
+      vi.spyOn(gw.runtime.services.logger, 'error').mockImplementation(((obj: unknown) => resolve(obj)) as never);
+    });
+    const body = JSON.stringify({ encryptionKey: enc.id, signingKey: sig.id });
+    const res = await gw.app.request('/v1/backups', { method: 'POST', headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json', 'content-length': String(body.length) }, body });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    expect(await ended).toMatchObject({ err: expect.objectContaining({ message: 'the client stopped reading the backup' }) });
+    expect(await queryAuditEvents(gw.database.db, { action: 'backup create' }, 10)).toEqual([]);
+    expect((await gw.call('GET', '/v1/keys?limit=1')).status).toBe(200);
+  } finally {
+    await gw.close();
+  }
+}, 120_000);
