@@ -3,12 +3,13 @@
 // discovery against the AWS emulator, the inventory export, and the exit statuses scripts rely on.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHeader } from '../src/dr/bundle.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { callerWrap } from './support/import.ts';
 
@@ -157,6 +158,24 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
     const lines = readFileSync(join(dir, 'inventory.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^id,aliases,spec/);
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual([id]);
+  });
+
+  it('downloads a backup bundle from the running gateway into a 0600 file; a refused backup key writes nothing', async () => {
+    const make = async (body: object) => (await gw.call('POST', '/v1/keys', body)).body.id as string;
+    const enc = await make({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'aws' });
+    const sig = await make({ spec: 'EC_P256', usage: 'SIGN_VERIFY', connection: 'aws' });
+    const local = await make({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
+    const out = join(dir, 'downloaded.kmsgw');
+    const refused = await kmsgw(['backup', 'download', '--encryption-key', local, '--signing-key', sig, '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('409 FAILED_PRECONDITION');
+    expect(existsSync(out)).toBe(false);
+    const run = await kmsgw(['backup', 'download', '--encryption-key', enc, '--signing-key', sig, '--out', out, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const printed = JSON.parse(run.stdout.toString());
+    expect(printed).toMatchObject({ id: expect.stringMatching(/^bak_/), file: out, materials: 0 });
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(await readHeader(out)).toMatchObject({ format: 'kmsgw-backup/2', id: printed.id, contents: { keys: printed.keys } });
   });
 
   it('exits 2 on bad usage or no API key, and 3 when the gateway cannot be reached', async () => {

@@ -27,6 +27,9 @@ export function pairs(flag: string, values: string[] = []): Record<string, strin
   }));
 }
 
+/** The header that presents an approved request (--approval), where policy makes an operation wait for approvals. */
+export const approval = (o: { approval?: string }): Record<string, string> => (o.approval ? { 'kmsgw-approval': o.approval } : {});
+
 /** Calls the gateway; answers the response of a success, throws CliError otherwise. */
 export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const base = process.env.KMSGW_URL ?? 'http://127.0.0.1:8080';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { SingleBar } from 'cli-progress';
-import { call, callJson, CliError, EXIT, pairs } from './client.ts';
+import { approval, call, callJson, CliError, EXIT, pairs } from './client.ts';
 import { follow, type Job } from './jobs.ts';
 
 interface Key {
@@ -98,7 +98,6 @@ export async function keysDelete(key: string, o: { days?: string; approval?: str
   else console.log(`${k.id}: ${k.state}; destroyed on ${k.dates.deletion} unless cancelled`);
 }
 
-const approval = (o: { approval?: string }): Record<string, string> => (o.approval ? { 'kmsgw-approval': o.approval } : {});
 
 /** `kmsgw keys sync`: the key's sync job, followed to its end unless --no-wait. */
 export async function keysSync(key: string, o: SyncOptions): Promise<void> {

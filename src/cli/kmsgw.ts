@@ -18,6 +18,7 @@ const apiKeysRevoke = async (id: string) => (await import('./api-keys.ts')).apiK
 const backupCreate = async (o: Parameters<typeof import('./backup.ts').backupCreate>[0]) => (await import('./backup.ts')).backupCreate(o);
 const backupRestore = async (file: string, o: Parameters<typeof import('./backup.ts').backupRestore>[1]) => (await import('./backup.ts')).backupRestore(file, o);
 const backupInspect = async (file: string) => (await import('./backup.ts')).backupInspect(file);
+const backupDownload = async (o: Parameters<typeof import('./backup-download.ts').backupDownload>[0]) => (await import('./backup-download.ts')).backupDownload(o);
 const auditVerify = async (o: { json?: boolean }) => (await import('./audit.ts')).auditVerify(o);
 
 const program = new Command('kmsgw')
@@ -26,10 +27,10 @@ const program = new Command('kmsgw')
   // Usage mistakes exit 2, as the commands' own do; help and --version exit 0.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
   .addHelpText('after', `
-Commands that talk to a running gateway (keys, encrypt, decrypt, discover, inventory) use
+Commands that talk to a running gateway (keys, encrypt, decrypt, discover, inventory, backup download) use
   KMSGW_URL            the gateway (default http://127.0.0.1:8080)
   KMSGW_API_KEY        an API key, or KMSGW_API_KEY_FILE naming a file that holds one
-The others (serve, root-key, dr, backup, api-keys, audit) work on this host's gateway database and files.
+The others (serve, root-key, dr, backup create/restore/inspect, api-keys, audit) work on this host's gateway database and files.
 
 Exit status: 0 done; 1 refused by the gateway (not found, denied, wrong state; the reason is on
 stderr); 2 bad usage or configuration; 3 the gateway is unreachable or failed (5xx).`);
@@ -148,6 +149,14 @@ backup.command('restore')
   .option('--json', 'print the report as JSON')
   .action(backupRestore);
 backup.command('inspect').description('print a bundle\'s header (what it holds, which keys protect it) without opening it').argument('<file>', 'the bundle').action(backupInspect);
+backup.command('download')
+  .description('have a running gateway make a bundle (POST /v1/backups, through KMSGW_URL) and write it here, as create writes one')
+  .requiredOption('--encryption-key <key>', 'ENCRYPT_DECRYPT key whose bindings protect the bundle, placed as for create')
+  .requiredOption('--signing-key <key>', 'SIGN_VERIFY key that signs the bundle, placed likewise')
+  .requiredOption('--out <file>', 'the bundle, written 0600')
+  .option('--approval <id>', 'an approved request (apr_…), where policy needs approvals')
+  .option('--json', 'print what the bundle holds as JSON')
+  .action(action(backupDownload));
 
 const apiKeys = program.command('api-keys').description('API keys, managed on the gateway\'s host (also the way back in when every administrator key is lost)');
 apiKeys.command('create')
