@@ -74,8 +74,8 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
       return found;
     });
     if (!whole) return undefined;
-    const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
-    return { ref: req.ref ?? formatUri({ token: this.token.label!, object: req.keyId }), versionRef: formatUri({ token: this.token.label!, object: label, id }) };
+    const { ref, versionRef } = this.placed(req, id);
+    return { ref, versionRef };
   }
 
   // The gateway keeps state and the deletion window for token keys: a token has neither.
@@ -190,8 +190,8 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
     const schemes = pair.hash === 'sha256' ? rsaAesSchemes : ['RSA_AES_KEY_WRAP_SHA_1' as const];
     const { target, wrapped } = await wrappedFor(req, async (scheme) => ({ scheme, wrappingKey: pair.wrappingKey }), schemes);
     const p = this.token.p;
-    const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
     const id = objectId(req.operation);
+    const { label, ref, versionRef } = this.placed(req, id);
     const t = importTemplates(p, { label, id, spec: req.spec, usage: req.usage, exportable: req.exportable }, req.publicKey);
     const attributes = await this.token.withSession(async (lib, s) => {
       const unwrapper = find(lib, p, s, pair.id, 'private');
@@ -208,7 +208,13 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
         throw err;
       }
     });
-    return { ref: req.ref ?? formatUri({ token: this.token.label!, object: req.keyId }), versionRef: formatUri({ token: this.token.label!, object: label, id }), attributes };
+    return { ref, versionRef, attributes };
+  }
+
+  /** Where an import (or a creation found again) of `id` lives: a new key is labelled with its gateway id, a next version with its key's label. */
+  private placed(req: { ref?: string; keyId: string }, id: Buffer): KeyVersionRef & { label: string } {
+    const label = req.ref ? parseUri(req.ref, false).object : req.keyId;
+    return { label, ref: req.ref ?? formatUri({ token: this.token.label!, object: label }), versionRef: formatUri({ token: this.token.label!, object: label, id }) };
   }
 
   private importKeyPair() {

@@ -20,7 +20,7 @@ import type { KeyService } from '../keys/service.ts';
 import type { Connections } from '../routing/connection.ts';
 import { isExporter, withCapability } from '../../providers/provider.ts';
 import { intoFile, writeBundle, type BackupKeyBinding, type BackupKeys, type Sink } from './bundle.ts';
-import { groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
+import { aheadByOne, groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface BackupOptions {
   /** The key (id or alias/NAME) whose bindings wrap the bundle's payload key: ENCRYPT_DECRYPT. */
@@ -84,16 +84,8 @@ export async function prepareBackup(db: Db, connections: Connections, keyService
   };
 
   async function* lines(): AsyncIterable<string> {
-    // The next batch is read while this one is exported and written: the database and the gateway work at once.
-    const read = (after?: string) => {
-      const reading = readKeyLines(db, after, start.startedAt, KEY_BATCH);
-      reading.catch(() => {}); // awaited below; not left unhandled if the backup stops first
-      return reading;
-    };
-    for (let next = read(); ;) {
-      const batch: KeyLine[] = await next;
-      if (batch.length === 0) break;
-      next = batch.length < KEY_BATCH ? Promise.resolve([]) : read(batch.at(-1)!.id);
+    const keyBatches = pages((after) => readKeyLines(db, after, start.startedAt, KEY_BATCH), (k) => k.id, KEY_BATCH);
+    for await (const batch of aheadByOne(keyBatches)) {
       // Only exportable keys' records are opened here: to read their material into them.
       const exportable = batch.filter((k) => k.exportable && !k.destroyed).map((k) => JSON.parse(k.line) as Extract<BundleRecord, { type: 'key' }>);
       const materials = await exportBatch(exportable.map((r) => keyGraph(r.rows)));
@@ -108,11 +100,8 @@ export async function prepareBackup(db: Db, connections: Connections, keyService
       }
       options.progress?.({ keys: counted.keys, of: start.keys, materials: counted.materials });
     }
-    for (let after: string | undefined; ;) {
-      const page = await readRepairLines(db, after, start.startedAt, REPAIR_PAGE);
+    for await (const page of pages((after) => readRepairLines(db, after, start.startedAt, REPAIR_PAGE), (r) => r.messageId, REPAIR_PAGE)) {
       for (const r of page) yield r.line;
-      if (page.length < REPAIR_PAGE) break;
-      after = page.at(-1)!.messageId;
     }
     const policies = await readPolicyLines(db);
     counted.policies = new Set(policies.map((p) => (JSON.parse(p) as { row: { id: string } }).row.id)).size;
@@ -129,6 +118,16 @@ export async function prepareBackup(db: Db, connections: Connections, keyService
       return { id, ...counted, notCarried };
     },
   };
+}
+
+/** Pages of `size` read after the place of the previous page's last row, until one comes short. */
+async function* pages<T>(read: (after?: string) => Promise<T[]>, placeOf: (row: T) => string, size: number): AsyncIterable<T[]> {
+  for (let after: string | undefined; ;) {
+    const page = await read(after);
+    if (page.length > 0) yield page;
+    if (page.length < size) return;
+    after = placeOf(page.at(-1)!);
+  }
 }
 
 /** A backup into the file `out`, which appears whole or not at all. */

@@ -114,11 +114,17 @@ export async function intoFile<T>(out: string, write: (sink: Sink) => Promise<T>
 export interface OpenedBundle { header: BundleHeader; lines: () => AsyncIterable<string>; close: () => void }
 
 /** Where a format 2 bundle's parts lie in its file. */
-interface Layout { header: BundleHeader; headerBytes: Buffer; signature: Buffer; payloadStart: number; payloadEnd: number }
+interface Layout { header: BundleHeader; headerBytes: Buffer; signature: Buffer; payloadStart: number; payloadEnd: number; tag: Buffer }
 
 /** The header alone, for looking at a bundle without its keys. */
 export async function readHeader(path: string): Promise<BundleHeader> {
-  return withFile(path, async (file, size) => (await isFormat1(file) ? parseFormat1(await file.readFile('utf8')).header : (await layout(file, size)).header));
+  const found = await examine(path);
+  return 'format1' in found ? parseFormat1(found.format1).header : found.layout.header;
+}
+
+/** A bundle's file as first read, in one opening: a format 1 document whole, or where a format 2 bundle's parts lie. */
+function examine(path: string): Promise<{ format1: string } | { layout: Layout }> {
+  return withFile(path, async (file, size) => (await isFormat1(file) ? { format1: await file.readFile('utf8') } : { layout: await layout(file, size) }));
 }
 
 /**
@@ -127,19 +133,18 @@ export async function readHeader(path: string): Promise<BundleHeader> {
  * signature covers the whole payload, so it is read twice: once to check it, then to open it.
  */
 export async function openBundle(connections: Connections, path: string): Promise<OpenedBundle> {
-  const format1 = await withFile(path, async (file) => (await isFormat1(file) ? file.readFile('utf8') : undefined));
-  if (format1 !== undefined) return openFormat1(connections, format1);
-  const l = await withFile(path, (file, size) => layout(file, size));
+  const found = await examine(path);
+  if ('format1' in found) return openFormat1(connections, found.format1);
+  const l = found.layout;
   const payloadHash = createHash('sha256');
   await pipelineAsync(createReadStream(path, { start: l.payloadStart, end: l.payloadEnd - 1 }), hashedInto(payloadHash));
   await checkSignature(connections, l.header, digest(l.headerBytes), payloadHash.digest(), l.signature);
   const dek = await unwrapDek(connections, l.header);
-  const tag = await withFile(path, async (file) => read(file, l.payloadEnd - TAG, TAG));
   return {
     header: l.header,
     close: () => dek.fill(0),
     lines: () => {
-      const decipher = createDecipheriv('aes-256-gcm', dek, Buffer.from(l.header.iv, 'base64')).setAAD(payloadAad(l.header.id)).setAuthTag(tag);
+      const decipher = createDecipheriv('aes-256-gcm', dek, Buffer.from(l.header.iv, 'base64')).setAAD(payloadAad(l.header.id)).setAuthTag(l.tag);
       // The callback form ends every stream on a failure, so that reading the last one throws it.
       const plain = pipeline(createReadStream(path, { start: l.payloadStart, end: l.payloadEnd - TAG - 1 }), decipher, createGunzip(), () => {});
       return splitLines(plain, 'the bundle\'s payload fails authentication');
@@ -201,7 +206,10 @@ async function layout(file: FileHandle, size: number): Promise<Layout> {
   const payloadEnd = size - TRAILER - signatureLength - headerLength;
   if (payloadEnd < MAGIC.length + TAG) throw notABundle();
   const headerBytes = await read(file, payloadEnd, headerLength);
-  return { header: parseHeader(headerBytes.toString()), headerBytes, signature: await read(file, payloadEnd + headerLength, signatureLength), payloadStart: MAGIC.length, payloadEnd };
+  return {
+    header: parseHeader(headerBytes.toString()), headerBytes, signature: await read(file, payloadEnd + headerLength, signatureLength),
+    payloadStart: MAGIC.length, payloadEnd, tag: await read(file, payloadEnd - TAG, TAG),
+  };
 }
 
 function parseHeader(text: string): BundleHeader {

@@ -50,6 +50,22 @@ export function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<st
   return out;
 }
 
+/** The items of `source`, the next one read while the caller works on this one: a backup's database and its bundle, a restore's bundle and its database, work at once. */
+export async function* aheadByOne<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  try {
+    for (let next = it.next(); ;) {
+      const { value, done } = await next;
+      if (done) return;
+      next = it.next();
+      next.catch(() => {}); // awaited in the next round; not left unhandled if the caller stops first
+      yield value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
 /** A format 1 payload (`{ tables, materials }`, all in one, rows with drizzle's field names), as format 2's records. */
 export function* format1Records(content: { tables: Record<string, JsonRow[] | undefined>; materials: (Material & { keyId: string })[] }): Iterable<string> {
   const table = (name: string) => (content.tables[name] ?? []).map((row) => fromFormat1(name, row));

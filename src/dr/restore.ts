@@ -20,7 +20,7 @@ import { newId } from '../ids.ts';
 import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, withCapability } from '../../providers/provider.ts';
 import { openBundle, type BundleHeader } from './bundle.ts';
-import { groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
+import { aheadByOne, groupBy, keyGraph, type BundleRecord, type Material, type SnapshotBinding, type SnapshotGraph } from './content.ts';
 
 export interface RestoreOptions {
   /** Connections lost with the old gateway, each mapped to the connection its exportable keys' material goes to. */
@@ -111,22 +111,6 @@ async function* batches(lines: AsyncIterable<string>, size: number): AsyncIterab
     }
   }
   if (batch.length > 0) yield batch;
-}
-
-/** The items of `source`, the next one read while the caller works on this one (the bundle is opened while the database writes). */
-async function* aheadByOne<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-  const it = source[Symbol.asyncIterator]();
-  try {
-    for (let next = it.next(); ;) {
-      const { value, done } = await next;
-      if (done) return;
-      next = it.next();
-      next.catch(() => {}); // awaited in the next round; not left unhandled if the caller stops first
-      yield value;
-    }
-  } finally {
-    await it.return?.();
-  }
 }
 
 const rowsOf = (batch: BundleRecord[], type: 'repair' | 'policy'): JsonRow[] => batch.flatMap((r) => (r.type === type ? [r.row] : []));
