@@ -6,10 +6,11 @@
 // Not carried: API keys (credentials belong to the gateway installation, made anew with `kmsgw
 // api-keys create`), the audit trail itself (its head is in the bundle), approvals, jobs, usage and
 // idempotency records.
-import { countDistinct, count, desc, getTableColumns, getTableName, sql } from 'drizzle-orm';
+import { countDistinct, count, getTableColumns, getTableName, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { executeRows, type Db } from '../client.ts';
-import { auditEvents, bindingVersions, envelopeRepairs, keyAliases, keyBindings, keyEvents, keys, keyVersions, policies } from '../schema/index.ts';
+import { auditHead } from './audit.ts';
+import { bindingVersions, envelopeRepairs, keyAliases, keyBindings, keyEvents, keys, keyVersions, policies } from '../schema/index.ts';
 
 /** A row as `to_jsonb` gives it: column names as keys. */
 export type JsonRow = Record<string, unknown>;
@@ -33,7 +34,7 @@ export async function backupStart(db: Db, exporters: string[]): Promise<BackupSt
     const [clock] = await executeRows<{ ms: number }>(tx, sql`select (extract(epoch from now()) * 1000)::float8 as ms`);
     const [keyCount] = await tx.select({ n: count() }).from(keys);
     const [policyCount] = await tx.select({ n: countDistinct(policies.id) }).from(policies);
-    const [head] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+    const head = await auditHead(tx);
     const sources = exporters.length === 0 ? [] : await executeRows<{ connection: string }>(tx, sql`
       select distinct connection from (
         select distinct on (b.key_id) b.connection from ${keyBindings} b join ${keys} k on k.id = b.key_id
