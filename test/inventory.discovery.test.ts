@@ -82,6 +82,21 @@ describe('discovery', { timeout: 120_000 }, () => {
     expect(outside).toMatchObject({ spec: 'HMAC_256', usage: 'MAC', provider: 'pkcs11', managed: false });
   });
 
+  it('two objects under one label and id on the token (PKCS#11 allows it) are recorded once, with a note, and the pass goes on', async () => {
+    const twin = { label: `twin-${randomBytes(4).toString('hex')}`, id: randomBytes(16), spec: 'HMAC_256' as const, usage: 'MAC' as const, exportable: false };
+    await hsm.token.withSession(async (lib, s) => {
+      await generate(lib, hsm.token.p, s, twin);
+      await generate(lib, hsm.token.p, s, twin);
+    });
+    try {
+      const job = await discover('hsm');
+      expect((await observed('hsm')).filter((k) => k.bindings[0].ref.includes(`object=${twin.label};`))).toHaveLength(1);
+      expect(job.notes).toContainEqual(expect.stringMatching(new RegExp(`object=${twin.label};.*listed twice`)));
+    } finally {
+      await hsm.token.withSession(async (lib, s) => { for (const h of findAll(lib, hsm.token.p, s, twin.id)) lib.C_DestroyObject(s, h); });
+    }
+  });
+
   it('an observed key is never used until adopted; adopted, it works', async () => {
     const outside = (await observed('aws')).find((k) => k.bindings[0].ref === `aws:${outsideArn}`);
     const refused = await gw.call('POST', `/v1/keys/${outside.id}/encrypt`, { plaintext: b64('x') });

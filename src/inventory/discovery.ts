@@ -113,7 +113,16 @@ export class Discovery implements JobKind {
     const now = new Date();
     const writes: ((db: Db) => Promise<void>)[] = [];
     const changed = new Set<string>();
+    const listed = new Set<string>();
     for (const found of page.keys) {
+      // A backend may hold two keys under one reference (PKCS#11 lets two objects share a label and an
+      // id): a caller could not tell them apart, so the inventory records one, and says so.
+      if (listed.has(found.ref)) {
+        count('duplicates');
+        notes.push(`${found.ref}: listed twice by the backend (two keys under one reference, which no caller can tell apart); recorded once`);
+        continue;
+      }
+      listed.add(found.ref);
       const match = matchOf(found);
       if (match?.key.managed) {
         count('managed');
