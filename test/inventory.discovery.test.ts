@@ -92,6 +92,9 @@ describe('discovery', { timeout: 120_000 }, () => {
       const job = await discover('hsm');
       expect((await observed('hsm')).filter((k) => k.bindings[0].ref.includes(`object=${twin.label};`))).toHaveLength(1);
       expect(job.notes).toContainEqual(expect.stringMatching(new RegExp(`object=${twin.label};.*listed twice`)));
+      // Wherever a page boundary falls, the twins end one page together (a cursor is a label, \u0001, an id in hex).
+      const page = await hsm.discoverKeys({ cursor: twin.label, pageSize: 1, pace: async () => {} });
+      expect(page.keys.map((k) => k.ref.includes(`object=${twin.label};`))).toEqual([true, true]);
     } finally {
       await hsm.token.withSession(async (lib, s) => { for (const h of findAll(lib, hsm.token.p, s, twin.id)) lib.C_DestroyObject(s, h); });
     }

@@ -263,10 +263,13 @@ export class Pkcs11Provider implements KeyProvider, Signer, Macer, KeyWrapper, E
       // meanwhile must not make a pass skip one (a skipped key would look gone).
       const all = listKeyObjects(lib, this.token.p, s);
       const rest = req.cursor === undefined ? all : all.filter((o) => placeOf(o) > req.cursor!);
-      const page = rest.slice(0, req.pageSize);
+      // Objects sharing a place (one label and id) end one page together: the next resumes after it.
+      let end = Math.min(req.pageSize, rest.length);
+      while (end < rest.length && placeOf(rest[end]!) === placeOf(rest[end - 1]!)) end++;
+      const page = rest.slice(0, end);
       return {
         keys: page.map((o) => this.discovered(describe(lib, this.token.p, s, o.handle))),
-        next: rest.length > req.pageSize ? placeOf(page.at(-1)!) : undefined,
+        next: rest.length > end ? placeOf(page.at(-1)!) : undefined,
       };
     });
   }
