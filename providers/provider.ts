@@ -1,5 +1,6 @@
 // The driver interface every backend implements (STYLE rule 2). It knows nothing of HTTP, policy
 // or the database; the core (src/routing/connection.ts) adds deadlines, error wrapping and metrics.
+import pMap from 'p-map';
 import { KmsError, type ErrorCode } from '../src/errors.ts';
 import { contextDigest } from '../src/crypto/envelope.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../src/keys/specs.ts';
@@ -267,6 +268,8 @@ export interface DiscoveredKey {
   rotation?: { enabled: boolean; periodDays?: number };
   /** The gateway key this backend key was made for (by its label or tag), if any. */
   gatewayKeyId?: string;
+  /** Why the credentials may list this key but not read it; nothing else about it is known then. */
+  unreadable?: ErrorCode;
 }
 
 export interface DiscoveryPage { keys: DiscoveredKey[]; next?: string }
@@ -281,6 +284,27 @@ export interface Discoverer {
 
 /** Keys a discoverer describes at once: each is a few backend calls, every one paced by the rate limit. */
 export const DESCRIBE_CONCURRENCY = 8;
+
+/**
+ * Describes listed keys, DESCRIBE_CONCURRENCY at a time. A key gone since the listing (NOT_FOUND) is
+ * left out: the pass's sweep decides what is gone. A key the credentials may list but not read
+ * (PERMISSION_DENIED: another team's key policy, say) is listed as unreadable: one such key must not
+ * stop the inventory of all the others. Any other failure fails the page, to be retried.
+ */
+export async function describeListed<T>(listed: T[], refOf: (item: T) => string, describe: (item: T) => Promise<DiscoveredKey>, errorCode: (err: unknown) => ErrorCode): Promise<DiscoveredKey[]> {
+  const keys = await pMap(listed, async (item): Promise<DiscoveredKey | undefined> => {
+    try {
+      return await describe(item);
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'NOT_FOUND') return undefined;
+      if (code !== 'PERMISSION_DENIED') throw err;
+      const ref = refOf(item);
+      return { ref, versionRef: ref, nativeSpec: 'unknown', state: 'OTHER', tags: {}, unreadable: code };
+    }
+  }, { concurrency: DESCRIBE_CONCURRENCY });
+  return keys.filter((k) => k !== undefined);
+}
 
 export interface DiscoveryRequest {
   cursor?: string;

@@ -7,6 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyVaultClient } from '../providers/azurekeyvault/client.ts';
@@ -119,6 +120,24 @@ describe('Azure Key Vault discovery', { timeout: 60_000 }, () => {
     const sealed = await gw.call('POST', `/v1/keys/${key.id}/encrypt`, { plaintext: b64('adopted') });
     expect(sealed.status).toBe(200);
     expect((await gw.call('POST', '/v1/decrypt', { ciphertext: sealed.body.ciphertext })).body.plaintext).toBe(b64('adopted'));
+  });
+
+  it('a key the credentials may list but not read is noted, not recorded, and the pass goes on; the gateway\'s own, made unreadable, is not taken for gone', async () => {
+    await vault.createKey('another-teams', 'EC', { curve: 'P-256' });
+    const managed = managedAzure.replaceAll('_', '-');
+    // An access policy with "list" and without "get" on these two keys, as another team's vault might have.
+    const refused = new RegExp(`^${vaultUrl.replaceAll('.', '\\.')}/keys/(another-teams|${managed})/`);
+    server.use(http.get(refused, () => HttpResponse.json({ error: { code: 'Forbidden', message: 'The user, group or application does not have keys get permission' } }, { status: 403 })));
+    try {
+      const job = await discover(gw, 'azure');
+      expect(job.progress.unreadable).toBe(2);
+      expect(job.notes).toContain(`azure:${vaultUrl}/keys/another-teams: listed, but these credentials may not read it (PERMISSION_DENIED); not recorded`);
+      expect(job.notes).toContain(`azure:${vaultUrl}/keys/${managed}: listed, but these credentials may not read it (PERMISSION_DENIED); its record is left as it was`);
+      expect(byRef(await observed(gw, 'azure'), `azure:${vaultUrl}/keys/another-teams`)).toBeUndefined();
+      expect((await driftOf(gw, managedAzure)).filter((d) => d.detail.field === 'presence')).toEqual([]);
+    } finally {
+      server.resetHandlers();
+    }
   });
 });
 

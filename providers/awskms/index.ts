@@ -14,7 +14,7 @@ import type {
   Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
   Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, describeListed, importedAttributes, wrappedFor } from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
 import { awsKeySpec, awsKeyUsage, fromAwsSpec, fromAwsUsage, macAlgorithm } from './specs.ts';
@@ -95,7 +95,11 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
     for (let marker: string | undefined, first = true; first || marker; first = false) {
       const page = await this.kms.send(new ListKeysCommand({ Limit: 1000, Marker: marker }));
       const tagged = await pMap(page.Keys ?? [], async (k) => {
-        const tags = (await this.kms.send(new ListResourceTagsCommand({ KeyId: k.KeyId! }))).Tags ?? [];
+        // A key these credentials may not read, or one gone since the listing, is none they made.
+        const tags = await this.kms.send(new ListResourceTagsCommand({ KeyId: k.KeyId! })).then((r) => r.Tags ?? [], (err: unknown) => {
+          if (['PERMISSION_DENIED', 'NOT_FOUND'].includes(awsErrorCode(err))) return [];
+          throw err;
+        });
         const has = (key: string, value: string) => tags.some((t) => t.TagKey === key && t.TagValue === value);
         return has(OPERATION_TAG, req.operation) && has(KEY_ID_TAG, req.keyId) ? `aws:${k.KeyArn!}` : undefined;
       }, { concurrency: DESCRIBE_CONCURRENCY });
@@ -200,7 +204,7 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   async discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage> {
     const page = await this.kms.send(new ListKeysCommand({ Limit: Math.min(req.pageSize, 1000), Marker: req.cursor }));
     const refs = (page.Keys ?? []).map((k) => `aws:${k.KeyArn!}`);
-    const keys = await pMap(refs, (r) => this.describeKey(r, req.pace), { concurrency: DESCRIBE_CONCURRENCY });
+    const keys = await describeListed(refs, (r) => r, (r) => this.describeKey(r, req.pace), awsErrorCode);
     return { keys, next: page.Truncated ? page.NextMarker : undefined };
   }
 

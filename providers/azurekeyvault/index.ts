@@ -3,7 +3,6 @@
 // native. Envelope DEKs are wrapped with RSA-OAEP-256 under RSA keys; EC keys sign.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { CryptographyClient, JsonWebKey, KeyVaultKey } from '@azure/keyvault-keys';
-import pMap from 'p-map';
 import { compactFromDer, derFromCompact, isEcSpec } from '../../src/crypto/ecdsa.ts';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import type { KeySpec, KeyUsage, SigningAlgorithm } from '../../src/keys/specs.ts';
@@ -12,7 +11,7 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, importedAttributes, wrappedFor } from '../provider.ts';
+import { describeListed, importedAttributes, wrappedFor } from '../provider.ts';
 import { SoftwareImportKey } from '../software-import.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
@@ -67,7 +66,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     const name = vaultName(req.keyId);
     const versionRef = await this.newVersion(name, req.spec, req.usage, newVersionTags({}, req.keyId, req.operation));
     // Vault keys never leave the vault (export needs a Managed HSM release policy).
-    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
+    return { ref: this.refOf(name), versionRef, attributes: { extractable: false, neverExtractable: true, sensitive: true, alwaysSensitive: true } };
   }
 
   /** Creating a key under an existing name adds a version (keys/create; no rotate permission needed). */
@@ -83,7 +82,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     const name = req.ref ? parse(req.ref).name : vaultName(req.keyId);
     try {
       for await (const v of this.vault.listPropertiesOfKeyVersions(name)) {
-        if (v.tags?.[OPERATION_TAG] === req.operation) return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${v.id!}` };
+        if (v.tags?.[OPERATION_TAG] === req.operation) return { ref: this.refOf(name), versionRef: `azure:${v.id!}` };
       }
     } catch (err) {
       if (azureErrorCode(err) !== 'NOT_FOUND') throw err;
@@ -105,7 +104,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     const name = req.ref ? parse(req.ref).name : vaultName(req.keyId);
     const imported = await this.vault.importKey(name, key, { hardwareProtected: this.protection === 'HSM', tags: newVersionTags(req.tags ?? {}, req.keyId, req.operation) });
     // The vault never exports it.
-    return { ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
+    return { ref: this.refOf(name), versionRef: `azure:${imported.id!}`, attributes: importedAttributes(false) };
   }
 
   private async privateJwk(req: ImportRequest, k: AzureKey): Promise<JsonWebKey> {
@@ -246,7 +245,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     }
     const rest = places.sort().filter((p) => req.cursor === undefined || p > req.cursor);
     const page = rest.slice(0, req.pageSize);
-    const keys = await pMap(page, (p) => this.describeKey(p.slice(2), p.startsWith('1:'), req.pace), { concurrency: DESCRIBE_CONCURRENCY });
+    const keys = await describeListed(page, (p) => this.refOf(p.slice(2)), (p) => this.describeKey(p.slice(2), p.startsWith('1:'), req.pace), azureErrorCode);
     return { keys, next: rest.length > req.pageSize ? page.at(-1) : undefined };
   }
 
@@ -256,7 +255,7 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     const all = key.properties.tags ?? {};
     const tags = Object.fromEntries(Object.entries(all).filter(([k]) => !OWN_TAGS.includes(k)));
     return {
-      ref: `azure:${this.vaultUrl}/keys/${name}`, versionRef: `azure:${key.id!}`, ...fromJwk(key.key ?? {}),
+      ref: this.refOf(name), versionRef: `azure:${key.id!}`, ...fromJwk(key.key ?? {}),
       state: deleted ? 'PENDING_DELETION' : key.properties.enabled === false ? 'DISABLED' : 'ENABLED',
       tags, createdAt: key.properties.createdOn, rotation: deleted ? undefined : await this.rotationOf(name, pace), gatewayKeyId: all[KEY_ID_TAG],
     };
@@ -273,6 +272,11 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
       if (azureErrorCode(err) === 'PERMISSION_DENIED') return undefined;
       throw err;
     }
+  }
+
+  /** A key's reference: its vault and name, no version. */
+  private refOf(name: string): string {
+    return `azure:${this.vaultUrl}/keys/${name}`;
   }
 
   errorCode(err: unknown): ErrorCode {

@@ -3,7 +3,6 @@
 // Cloud KMS fixes a signing key's algorithm at creation, so signing keys are pinned (`per-key`).
 import { constants, createPublicKey, publicEncrypt, randomUUID, type KeyObject } from 'node:crypto';
 import type { protos } from '@google-cloud/kms';
-import pMap from 'p-map';
 import { KmsError, type ErrorCode } from '../../src/errors.ts';
 import { signingHash, specInfo, type KeySpec } from '../../src/keys/specs.ts';
 import { LruCache } from '../../src/lru.ts';
@@ -11,7 +10,7 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, importedAttributes, nativeAad, wrappedFor } from '../provider.ts';
+import { describeListed, importedAttributes, nativeAad, wrappedFor } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
 import { once, type GcpKmsPort } from './client.ts';
 import { gcpErrorCode } from './errors.ts';
@@ -261,7 +260,7 @@ export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   /** The CryptoKeys of the connection's key ring, a page at Cloud KMS's own page token. */
   async discoverKeys(req: DiscoveryRequest): Promise<DiscoveryPage> {
     const [keys, next] = await this.kms.listCryptoKeys({ parent: this.parent, pageSize: req.pageSize, pageToken: req.cursor }, { ...once, autoPaginate: false });
-    const found = await pMap(keys, (k) => this.describeKey(k, req.pace), { concurrency: DESCRIBE_CONCURRENCY });
+    const found = await describeListed(keys, (k) => `gcp:${k.name!}`, (k) => this.describeKey(k, req.pace), gcpErrorCode);
     return { keys: found, next: next?.pageToken || undefined };
   }
 

@@ -62,6 +62,8 @@ function driftChecks(match: Match, found: DiscoveredKey, connection: Connection)
 
 /** Backends that version keys themselves (Key Vault, Cloud KMS) report a key once, at the version in use. */
 const versioned = (found: DiscoveredKey) => found.ref !== found.versionRef;
+/** Keys found by their binding's reference too: on a versioning backend, and when unreadable (version unknown). */
+const byKeyRef = (found: DiscoveredKey) => versioned(found) || found.unreadable !== undefined;
 
 /**
  * The binding a backend key belongs to, with the version reference of the key's current version,
@@ -74,12 +76,12 @@ type Match = KnownVersion & { currentRef?: string; newVersion: boolean };
  * key's reference, so that a version made outside the gateway does not turn its key into a new one.
  */
 async function matchPage(db: Db, connection: string, found: DiscoveredKey[]): Promise<{ match: (k: DiscoveredKey) => Match | undefined; known: KnownVersion[] }> {
-  const known = await knownVersions(db, connection, found.map((k) => k.versionRef), found.filter(versioned).map((k) => k.ref));
+  const known = await knownVersions(db, connection, found.map((k) => k.versionRef), found.filter(byKeyRef).map((k) => k.ref));
   const byVersion = new Map(known.map((k) => [k.versionRef, k]));
   const byBinding = new Map(known.map((k) => [k.bindingRef, k]));
   const current = new Map(known.filter((k) => k.version === k.key.currentVersion).map((k) => [k.bindingId, k.versionRef]));
   const match = (k: DiscoveredKey) => {
-    const row = byVersion.get(k.versionRef) ?? (versioned(k) ? byBinding.get(k.ref) : undefined);
+    const row = byVersion.get(k.versionRef) ?? (byKeyRef(k) ? byBinding.get(k.ref) : undefined);
     return row && { ...row, currentRef: current.get(row.bindingId), newVersion: !byVersion.has(k.versionRef) };
   };
   return { match, known };
@@ -124,6 +126,12 @@ export class Discovery implements JobKind {
       }
       listed.add(found.ref);
       const match = matchOf(found);
+      if (found.unreadable) {
+        // Still there (so never swept as gone), but nothing about it can be compared or recorded.
+        count('unreadable');
+        notes.push(`${found.ref}: listed, but these credentials may not read it (${found.unreadable}); ${match ? 'its record is left as it was' : 'not recorded'}`);
+        continue;
+      }
       if (match?.key.managed) {
         count('managed');
         for (const [field, expected, now] of driftChecks(match, found, connection)) {

@@ -159,6 +159,33 @@ describe('deadlines', () => {
   });
 });
 
+describe('keys these credentials may list but not read', () => {
+  const ids = ['readable', 'refused', 'deleted'].map((name, i) => ({ name, id: `1234abcd-12ab-34cd-56ef-${String(i).padStart(12, '0')}` }));
+  const arn = (id: string) => ARN.replace(/[^/]+$/, id);
+  const refused = (body: Record<string, unknown>) => (body.KeyId === ids[1]!.id ? awsError(400, 'AccessDeniedException', 'not authorized to perform: kms:DescribeKey') : undefined);
+  const gone = (body: Record<string, unknown>) => (body.KeyId === ids[2]!.id ? awsError(400, 'NotFoundException', 'Key does not exist') : undefined);
+  const provider = () => new AwsKmsProvider(newKmsClient({ region: 'us-east-1', endpoint: ENDPOINT }));
+
+  it('discovery lists a key it may not describe as unreadable and leaves out one deleted since the listing: the page is not lost for them', async () => {
+    reply.ListKeys = () => ok({ Keys: ids.map(({ id }) => ({ KeyId: id, KeyArn: arn(id) })), Truncated: false });
+    reply.DescribeKey = (body) => refused(body) ?? gone(body) ?? ok({ KeyMetadata: { KeyId: body.KeyId, Arn: arn(body.KeyId as string), KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', KeyState: 'Enabled', KeyManager: 'CUSTOMER', Origin: 'AWS_KMS' } });
+    reply.ListResourceTags = () => ok({ Tags: [] });
+    const page = await provider().discoverKeys({ pageSize: 100, pace: async () => {} });
+    expect(page.keys).toEqual([
+      expect.objectContaining({ ref: `aws:${arn(ids[0]!.id)}`, spec: 'HMAC_256', state: 'ENABLED' }),
+      { ref: `aws:${arn(ids[1]!.id)}`, versionRef: `aws:${arn(ids[1]!.id)}`, nativeSpec: 'unknown', state: 'OTHER', tags: {}, unreadable: 'PERMISSION_DENIED' },
+    ]);
+  });
+
+  it('a lost creation is looked for past keys whose tags these credentials may not read', async () => {
+    reply.ListKeys = () => ok({ Keys: ids.map(({ id }) => ({ KeyId: id, KeyArn: arn(id) })), Truncated: false });
+    reply.ListResourceTags = (body) => refused(body) ?? gone(body) ?? ok({ Tags: [{ TagKey: 'kmsgw:key-id', TagValue: 'key_01jd0000000000000000000000' }, { TagKey: 'kmsgw:operation', TagValue: 'op_1' }] });
+    reply.DescribeKey = (body) => ok({ KeyMetadata: { KeyId: body.KeyId, KeyState: 'Enabled' } });
+    const found = await provider().findCreated({ keyId: 'key_01jd0000000000000000000000', operation: 'op_1' });
+    expect(found).toEqual({ ref: `aws:${arn(ids[0]!.id)}`, versionRef: `aws:${arn(ids[0]!.id)}` });
+  });
+});
+
 describe('retries', () => {
   it('throttling is retried with back-off until it passes', async () => {
     let n = 0;
