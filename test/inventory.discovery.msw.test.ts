@@ -122,7 +122,7 @@ describe('Azure Key Vault discovery', { timeout: 60_000 }, () => {
     expect((await gw.call('POST', '/v1/decrypt', { ciphertext: sealed.body.ciphertext })).body.plaintext).toBe(b64('adopted'));
   });
 
-  it('a key the credentials may list but not read is noted, not recorded, and the pass goes on; the gateway\'s own, made unreadable, is not taken for gone', async () => {
+  it('a key the credentials may list but not read is noted, not recorded, and the pass goes on; the gateway\'s own, made unreadable, is access drift (not gone) until readable again', async () => {
     await vault.createKey('another-teams', 'EC', { curve: 'P-256' });
     const managed = managedAzure.replaceAll('_', '-');
     // An access policy with "list" and without "get" on these two keys, as another team's vault might have.
@@ -132,12 +132,17 @@ describe('Azure Key Vault discovery', { timeout: 60_000 }, () => {
       const job = await discover(gw, 'azure');
       expect(job.progress.unreadable).toBe(2);
       expect(job.notes).toContain(`azure:${vaultUrl}/keys/another-teams: listed, but these credentials may not read it (PERMISSION_DENIED); not recorded`);
-      expect(job.notes).toContain(`azure:${vaultUrl}/keys/${managed}: listed, but these credentials may not read it (PERMISSION_DENIED); its record is left as it was`);
+      expect(job.notes).toContain(`azure:${vaultUrl}/keys/${managed}: listed, but these credentials may not read it (PERMISSION_DENIED); drift on its key until they can`);
       expect(byRef(await observed(gw, 'azure'), `azure:${vaultUrl}/keys/another-teams`)).toBeUndefined();
-      expect((await driftOf(gw, managedAzure)).filter((d) => d.detail.field === 'presence')).toEqual([]);
+      await discover(gw, 'azure'); // drift is recorded once
     } finally {
       server.resetHandlers();
     }
+    const access = (await driftOf(gw, managedAzure)).filter((d) => ['access', 'presence'].includes(d.detail.field));
+    expect(access).toMatchObject([{ type: 'DRIFT', detail: { field: 'access', before: 'readable', after: 'refused' } }]);
+    await discover(gw, 'azure');
+    const after = (await driftOf(gw, managedAzure)).filter((d) => ['access', 'presence'].includes(d.detail.field));
+    expect(after.map((d) => [d.type, d.detail.field])).toEqual([['DRIFT_RESOLVED', 'access'], ['DRIFT', 'access']]);
   });
 });
 

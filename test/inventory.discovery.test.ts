@@ -82,7 +82,7 @@ describe('discovery', { timeout: 120_000 }, () => {
     expect(outside).toMatchObject({ spec: 'HMAC_256', usage: 'MAC', provider: 'pkcs11', managed: false });
   });
 
-  it('two objects under one label and id on the token (PKCS#11 allows it) are recorded once, with a note, and the pass goes on', async () => {
+  it('two objects under one label and id on the token (PKCS#11 allows it) are recorded once and counted, and the pass goes on', async () => {
     const twin = { label: `twin-${randomBytes(4).toString('hex')}`, id: randomBytes(16), spec: 'HMAC_256' as const, usage: 'MAC' as const, exportable: false };
     await hsm.token.withSession(async (lib, s) => {
       await generate(lib, hsm.token.p, s, twin);
@@ -91,7 +91,8 @@ describe('discovery', { timeout: 120_000 }, () => {
     try {
       const job = await discover('hsm');
       expect((await observed('hsm')).filter((k) => k.bindings[0].ref.includes(`object=${twin.label};`))).toHaveLength(1);
-      expect(job.notes).toContainEqual(expect.stringMatching(new RegExp(`object=${twin.label};.*listed twice`)));
+      // Counted (the notes that name each pair are capped, and a long-lived token may fill them first).
+      expect(job.progress.duplicates).toBeGreaterThanOrEqual(1);
       // Wherever a page boundary falls, the twins end one page together (a cursor is a label, \u0001, an id in hex).
       const page = await hsm.discoverKeys({ cursor: twin.label, pageSize: 1, pace: async () => {} });
       expect(page.keys.map((k) => k.ref.includes(`object=${twin.label};`))).toEqual([true, true]);

@@ -45,12 +45,16 @@ const rotationDays = (found: DiscoveredKey) => (found.rotation?.enabled ? found.
  * the gateway rotates its own keys, so their backend rotation should be off; an adopted key keeps
  * the rotation it was adopted with. Tags: the backend's tags when first seen are the baseline (the
  * gateway keeps its own tags and does not write them to backends). Version: on a backend that
- * versions keys itself, the version in use should be the gateway's current one.
+ * versions keys itself, the version in use should be the gateway's current one. Access: the
+ * gateway's credentials should be able to read the key.
  */
 function driftChecks(match: Match, found: DiscoveredKey, connection: Connection): [string, string, string][] {
+  // A key the credentials may no longer read: that alone is known of it, and is drift until they can.
+  const access: [string, string, string] = ['access', 'readable', found.unreadable ? 'refused' : 'readable'];
+  if (found.unreadable) return [access];
   const expected = expectedState(match.appliedState, connection);
   const state = expected === 'DESTROYED' && found.state === 'PENDING_DELETION' ? 'DESTROYED' : found.state;
-  const checks: [string, string, string][] = [['state', expected, state]];
+  const checks: [string, string, string][] = [access, ['state', expected, state]];
   if (found.rotation) {
     const expected = match.key.origin === 'PROVIDER' && match.key.rotationPeriodDays !== null ? 'on' : 'off';
     checks.push(['rotation', expected, found.rotation.enabled ? 'on' : 'off']);
@@ -127,10 +131,11 @@ export class Discovery implements JobKind {
       listed.add(found.ref);
       const match = matchOf(found);
       if (found.unreadable) {
-        // Still there (so never swept as gone), but nothing about it can be compared or recorded.
+        // Still there (so never swept as gone), but nothing else about it can be compared or recorded.
         count('unreadable');
-        notes.push(`${found.ref}: listed, but these credentials may not read it (${found.unreadable}); ${match ? 'its record is left as it was' : 'not recorded'}`);
-        continue;
+        const outcome = match?.key.managed ? 'drift on its key until they can' : match ? 'its record is left as it was' : 'not recorded';
+        notes.push(`${found.ref}: listed, but these credentials may not read it (${found.unreadable}); ${outcome}`);
+        if (!match?.key.managed) continue;
       }
       if (match?.key.managed) {
         count('managed');
@@ -145,7 +150,7 @@ export class Discovery implements JobKind {
             changed.add(match.key.id);
           }
         }
-        if (match.backendTags === null) writes.push((db) => setBackendTags(db, match.bindingId, found.tags));
+        if (match.backendTags === null && !found.unreadable) writes.push((db) => setBackendTags(db, match.bindingId, found.tags));
       } else if (match) {
         // An observed key rotated at its backend gets the new version, so that once adopted it uses it.
         const version = match.key.currentVersion + (match.newVersion ? 1 : 0);
