@@ -11,7 +11,7 @@ const Drift = z.object({
   id: z.string(),
   keyId: z.string(),
   type: z.enum(DRIFT_TYPES).openapi({ description: 'DRIFT and DRIFT_RESOLVED on managed keys; OBSERVED_CHANGE on keys the gateway does not manage' }),
-  detail: z.record(z.string(), z.unknown()).openapi({ description: 'connection, ref, field (state, rotation, tags or presence), before (what the gateway expects), after (what the backend has)' }),
+  detail: z.record(z.string(), z.unknown()).openapi({ description: 'connection, ref, field (state, rotation, tags, version, access or presence), before (what the gateway expects), after (what the backend has)' }),
   at: z.string(),
 }).openapi('Drift');
 
