@@ -98,7 +98,6 @@ export async function keysDelete(key: string, o: { days?: string; approval?: str
   else console.log(`${k.id}: ${k.state}; destroyed on ${k.dates.deletion} unless cancelled`);
 }
 
-
 /** `kmsgw keys sync`: the key's sync job, followed to its end unless --no-wait. */
 export async function keysSync(key: string, o: SyncOptions): Promise<void> {
   await followSync(await callJson<Job>('POST', `/v1/keys/${encodeURIComponent(key)}/sync`), o);
