@@ -5,10 +5,9 @@ import { EncryptCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { newKmsClient } from '../../providers/awskms/client.ts';
 import { load, type LoadResult } from './load.ts';
-import { startGateway } from './servers.ts';
+import { gatewayConfig, startGateway } from './servers.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const endpoint = process.env.AWS_ENDPOINT_URL;
@@ -37,8 +36,7 @@ async function direct(connections: number, seconds: number): Promise<LoadResult>
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-bench-aws-'));
-const config = join(dataDir, 'config.yaml');
-writeFileSync(config, stringify({ connections: [{ name: 'aws', provider: 'aws', region: process.env.AWS_REGION ?? 'us-east-1', endpoint, rateLimitPerSecond: 0 }] }));
+const config = gatewayConfig(dataDir, { connections: [{ name: 'aws', provider: 'aws', region: process.env.AWS_REGION ?? 'us-east-1', endpoint, rateLimitPerSecond: 0 }] });
 const gateway = await startGateway({ KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: config, DATABASE_URL: '' });
 try {
   const keyId = await gateway.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });

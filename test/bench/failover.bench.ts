@@ -7,10 +7,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pMap from 'p-map';
-import { stringify } from 'yaml';
 import { startMoto } from '../support/moto.ts';
 import { softhsmConnection } from '../support/softhsm.ts';
-import { post, startGateway } from './servers.ts';
+import { gatewayConfig, post, startGateway } from './servers.ts';
 
 const ENVELOPES = 2_000;
 const SAMPLE = 300;
@@ -18,9 +17,8 @@ const plaintext = Buffer.alloc(1024, 7).toString('base64');
 
 const moto = await startMoto();
 const dataDir = mkdtempSync(join(tmpdir(), 'kmsgw-bench-failover-'));
-const config = join(dataDir, 'config.yaml');
 // AWS on the default timeouts: 5 s an attempt, 15 s in all; failover after 250 ms without an answer.
-writeFileSync(config, stringify({ connections: [{ name: 'aws', provider: 'aws', region: 'us-east-1', endpoint: moto.endpoint }, softhsmConnection('hsm')], replicas: { syncEverySeconds: 0 } }));
+const config = gatewayConfig(dataDir, { connections: [{ name: 'aws', provider: 'aws', region: 'us-east-1', endpoint: moto.endpoint }, softhsmConnection('hsm')], replicas: { syncEverySeconds: 0 } });
 const gateway = await startGateway({ KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: config, DATABASE_URL: '', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
 const timed = async (path: string, body: unknown) => {
   const t = performance.now();

@@ -1,6 +1,9 @@
 // Starting the servers a benchmark loads, each as its own process on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { freePort } from '../support/ports.ts';
 
 /** Starts a server on a free port and waits until it answers. */
@@ -39,3 +42,14 @@ export async function startGateway(env: Record<string, string>) {
   };
 }
 
+
+/**
+ * Writes a bench gateway's configuration file into `dir`. Scheduled discovery and compliance scans
+ * are off: the first pass starts with the gateway, and over a long-lived emulator's or token's keys
+ * it would share the backend with the requests being measured.
+ */
+export function gatewayConfig(dir: string, config: Record<string, unknown>): string {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, stringify({ inventory: { discoverEverySeconds: 0, complianceScanEverySeconds: 0 }, ...config }));
+  return file;
+}
