@@ -16,6 +16,8 @@ describe('bad input changes nothing', () => {
     ['a missing usage', { spec: 'AES_256' }, 'usage'],
     ['an unknown field', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', colour: 'red' }, ''],
     ['a bad alias', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', aliases: ['has space'] }, 'aliases'],
+    ['an empty tag key', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: { '': 'x' } }, 'tags'],
+    ['a tag key with a space', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: { 'cost centre': 'x' } }, 'tags'],
     ['an unknown connection', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'nowhere' }, 'connection'],
     ['a bad date', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', activationDate: 'tomorrow' }, 'activationDate'],
     ['a zero rotation period', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', rotationPeriodDays: 0 }, 'rotationPeriodDays'],
@@ -32,6 +34,11 @@ describe('bad input changes nothing', () => {
     expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
     if (field) expect(res.body.field).toBe(field);
     expect(await count()).toBe(before);
+  });
+
+  it('a bad tag key is named by the rule it breaks', async () => {
+    const res = await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: { 'cost centre': 'x' } });
+    expect(res.body.detail).toBe('tags: a key must be 1-128 letters, digits or _.:/=+@-');
   });
 
   it('a taken alias is 409 and creates no key', async () => {
@@ -51,6 +58,26 @@ describe('bad input changes nothing', () => {
     const res = await gw.call('POST', '/v1/keys', 'spec=AES_256', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(res.status).toBe(415);
     expect(res.body.title).toBe('Unsupported Media Type');
+  });
+
+  it('a merge patch is a PATCH body only', async () => {
+    const res = await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' }, { 'content-type': 'application/merge-patch+json' });
+    expect(res.status).toBe(415);
+  });
+
+  it('an update that would leave a key more than 50 tags is 400 and changes nothing; one that keeps an adopted key\'s many tags passes', async () => {
+    const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`t${i}`, 'v']));
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: fifty })).body;
+    const res = await gw.call('PATCH', `/v1/keys/${k.id}`, { tags: { one: 'more' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ field: 'tags', detail: 'a key has at most 50 tags: this update would leave it 51' });
+    expect(Object.keys((await gw.call('GET', `/v1/keys/${k.id}`)).body.tags)).toHaveLength(50);
+    expect((await gw.call('PATCH', `/v1/keys/${k.id}`, { tags: { t0: null, one: 'more' } })).status).toBe(200);
+    // Adopted with more (Cloud KMS allows 64 labels): an update may change them without adding any.
+    const sixty = JSON.stringify(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`t${i}`, 'v'])));
+    await gw.forceState(k.id, 'ACTIVE', `, tags = '${sixty}'::jsonb`);
+    expect((await gw.call('PATCH', `/v1/keys/${k.id}`, { tags: { t1: 'changed' } })).status).toBe(200);
+    expect((await gw.call('PATCH', `/v1/keys/${k.id}`, { tags: { t1: null, one: 'more', two: 'more' } })).status).toBe(400);
   });
 
   it('a body over the limit is 413', async () => {
@@ -86,6 +113,13 @@ describe('bad input changes nothing', () => {
     expect(res.status).toBe(400);
     expect(res.body.field).toBe('plaintext');
     expect(JSON.stringify(res.body)).not.toContain('top secret');
+  });
+
+  it('an encryption context with an empty key is 400 on the context', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
+    const res = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x'), context: { '': 'x' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ field: 'context', detail: 'context: a key must be 1-256 characters' });
   });
 
   it('using a key for the wrong kind of operation is 400', async () => {

@@ -75,6 +75,13 @@ describe('update and aliases', () => {
     expect(last).toMatchObject({ type: 'UPDATED', detail: { before: { tags: { a: '1', b: '2' } }, after: { tags: { a: '1', c: '3' } } } });
   });
 
+  it('takes the patch as application/merge-patch+json too (RFC 7396)', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: { a: '1' } })).body;
+    const res = await gw.call('PATCH', `/v1/keys/${k.id}`, { tags: { a: null, b: '2' } }, { 'content-type': 'application/merge-patch+json' });
+    expect(res.status).toBe(200);
+    expect(res.body.tags).toEqual({ b: '2' });
+  });
+
   it('adds and removes aliases; a removed alias no longer resolves', async () => {
     const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
     expect((await gw.call('POST', `/v1/keys/${k.id}/aliases`, { name: 'temp-name' })).body.aliases).toEqual(['temp-name']);

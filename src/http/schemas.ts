@@ -2,17 +2,19 @@
 import { z } from '@hono/zod-openapi';
 import { keySpecs, keyUsages, signingAlgorithms } from '../keys/specs.ts';
 import { keyStates } from '../keys/lifecycle.ts';
+import { MAX_TAGS } from '../keys/model.ts';
 
 // Standard base64, checked by one character-class scan and the length rule: zod's grouped base64
 // pattern cost a tenth of an encrypt request on 4 KiB of plaintext.
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export const isBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64.test(s);
 export const Bytes = z.string().refine(isBase64, 'must be standard base64 (padded)').openapi({ format: 'byte', description: 'Standard base64', example: 'aGVsbG8=' });
-export const Context = z.record(z.string().min(1).max(256), z.string().max(1024))
+export const Context = z.record(z.string().min(1, 'must be 1-256 characters').max(256, 'must be 1-256 characters'), z.string().max(1024))
   .refine((c) => Object.keys(c).length <= 64, 'at most 64 context entries')
   .openapi({ description: 'Encryption context: bound to the ciphertext, required again to decrypt', example: { tenant: 'acme' } });
-export const Tags = z.record(z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/), z.string().max(256))
-  .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
+export const TagKey = z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/, 'must be 1-128 letters, digits or _.:/=+@-');
+export const Tags = z.record(TagKey, z.string().max(256))
+  .refine((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`);
 
 export const KeyRefParam = z.object({
   key: z.string().min(1).max(140).openapi({ param: { name: 'key', in: 'path' }, description: 'Key id (key_…) or alias/NAME', example: 'alias/payments' }),

@@ -61,6 +61,9 @@ export interface CreateKeyInput {
   material?: MaterialOpener;
 }
 
+/** Tags a key may carry: AWS KMS's limit per key, which the key's tags reach. */
+export const MAX_TAGS = 50;
+
 export interface UpdateKeyInput {
   description?: string;
   /** JSON merge patch: a null value removes the tag. */

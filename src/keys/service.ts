@@ -21,7 +21,7 @@ import type { Connection, Connections } from '../routing/connection.ts';
 import { isImporter, isTagger, withCapability, type Capabilities, type CreatedKey, type KeyVersionRef } from '../../providers/provider.ts';
 import { ALIAS, type KeyCache } from './cache.ts';
 import { deletionWindow, effectiveState, lifecycleRefusal, OBSERVED, stateAfterCancel, transitions, type KeyOperation, type KeyState, type TransitionName } from './lifecycle.ts';
-import { systemActor, versionRequest, type Actor, type BroughtMaterial, type CreateKeyInput, type MaterialOpener, type InTransaction, type UpdateKeyInput } from './model.ts';
+import { MAX_TAGS, systemActor, versionRequest, type Actor, type BroughtMaterial, type CreateKeyInput, type MaterialOpener, type InTransaction, type UpdateKeyInput } from './model.ts';
 import type { Access } from '../policy/access.ts';
 import type { Governance } from '../governance/governance.ts';
 import { specInfo, type KeySpec, type KeyUsage, type SigningAlgorithm } from './specs.ts';
@@ -249,6 +249,9 @@ export class KeyService {
       if (v === null) delete tags[k];
       else tags[k] = added[k] = v;
     }
+    // An adopted key may carry more (Cloud KMS allows 64 labels): an update may keep, never add to, them.
+    const count = Object.keys(tags).length;
+    needs(count <= MAX_TAGS || count <= Object.keys(key.tags).length, 'INVALID_ARGUMENT', `a key has at most ${MAX_TAGS} tags: this update would leave it ${count}`, { field: 'tags' });
     // Required tags are judged on the result; labels only where the update writes them, so an old
     // finding on another label does not block an unrelated change.
     const facts = this.governance.facts(graph);

@@ -8,6 +8,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { KmsError } from '../../errors.ts';
 import { problemResponse } from '../problem.ts';
 
+export const MERGE_PATCH = 'application/merge-patch+json';
+
 export function bodyGuard(options: { maxBytes: number }): MiddlewareHandler {
   const tooLarge = new KmsError('RESOURCE_EXHAUSTED', `request body is larger than ${options.maxBytes} bytes`, { status: 413 });
   const streaming = bodyLimit({ maxSize: options.maxBytes, onError: (c) => problemResponse(c, tooLarge) });
@@ -24,8 +26,11 @@ export function bodyGuard(options: { maxBytes: number }): MiddlewareHandler {
       return next();
     }
     const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') {
-      return problemResponse(c, new KmsError('INVALID_ARGUMENT', `content-type must be application/json, not "${type ?? 'none'}"`, { status: 415 }));
+    // A PATCH body is a JSON merge patch (RFC 7396), sent under its own media type or as plain JSON.
+    const patch = c.req.method === 'PATCH';
+    if (type !== 'application/json' && !(patch && type === MERGE_PATCH)) {
+      const expected = patch ? `${MERGE_PATCH} or application/json` : 'application/json';
+      return problemResponse(c, new KmsError('INVALID_ARGUMENT', `content-type must be ${expected}, not "${type ?? 'none'}"`, { status: 415 }));
     }
     // A chunked body is counted as it streams; that path costs, but is rare.
     if (chunked) return streaming(c, next);

@@ -2,17 +2,18 @@
 import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
-import { errorResponses, json, jsonBody, KeyRefParam, KeyView } from '../../schemas.ts';
+import { MERGE_PATCH } from '../../middleware/body-guard.ts';
+import { errorResponses, json, KeyRefParam, KeyView, TagKey } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
 
 const Body = z.object({
   description: z.string().max(8192).optional(),
-  tags: z.record(z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/), z.string().max(256).nullable()).optional(),
+  tags: z.record(TagKey, z.string().max(256).nullable()).optional(),
 }).strict().refine((b) => b.description !== undefined || b.tags !== undefined, 'nothing to update: send description or tags');
 
 const route = defineRoute({
   method: 'patch', path: '/v1/keys/{key}', tags: ['keys'], operationId: 'updateKey', summary: 'Update description and tags',
-  request: { params: KeyRefParam, body: jsonBody(Body) },
+  request: { params: KeyRefParam, body: { required: true, content: { [MERGE_PATCH]: { schema: Body }, 'application/json': { schema: Body } } } },
   responses: { 200: json(KeyView, 'The updated key'), ...errorResponses },
 });
 
