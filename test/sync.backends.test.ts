@@ -54,7 +54,7 @@ describe('tags', () => {
   it('reach every version\'s AWS key; the gateway removes only tags it wrote, and leaves out those AWS would refuse', async () => {
     const k = await create({ tags: { team: 'payments', ticket: 'INC#42', 'aws:cost': 'x' } });
     // '#' is not in AWS's tag grammar and 'aws:' is AWS's own prefix: written, the whole request would fail.
-    expect((await gw.synced(k.id)).notes).toEqual(['aws: tags written (left out, the backend refuses them: ticket, aws:cost)']);
+    expect((await gw.synced(k.id)).notes).toEqual(["aws: tags written (left out, beyond the backend's grammar or its limit on tags: ticket, aws:cost)"]);
     const [v1] = await awsKeys(k.id);
     expect(await tagsOf(v1!)).toEqual({ team: 'payments' });
 

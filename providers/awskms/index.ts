@@ -130,14 +130,23 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
     }
   }
 
+  /**
+   * Tags on every AWS key of the gateway key. Tags set by others stay and count against AWS's limit;
+   * those the gateway wrote before and does not write now go.
+   */
   async setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>> {
-    const tags = awsTags(req.tags);
-    const removed = Object.keys(req.previous).filter((k) => !(k in req.tags) && writableTag(k, ''));
+    let written: Record<string, string> = {};
     for (const v of req.versionRefs) {
+      // At most 50 tags a key, so one page holds them all.
+      const present = (await this.kms.send(new ListResourceTagsCommand({ KeyId: keyIdOf(v), Limit: MAX_TAGS }))).Tags ?? [];
+      const kept = present.filter((t) => !(t.TagKey! in req.previous) && !(t.TagKey! in req.tags));
+      const tags = awsTags(req.tags, kept.length);
+      written = Object.fromEntries(tags.map((t) => [t.TagKey, t.TagValue]));
+      const removed = present.map((t) => t.TagKey!).filter((k) => k in req.previous && !(k in written));
       if (removed.length > 0) await this.kms.send(new UntagResourceCommand({ KeyId: keyIdOf(v), TagKeys: removed }));
       if (tags.length > 0) await this.kms.send(new TagResourceCommand({ KeyId: keyIdOf(v), Tags: tags }));
     }
-    return Object.fromEntries(tags.map((t) => [t.TagKey, t.TagValue]));
+    return written;
   }
 
   /** AWS never deletes at once: the shortest waiting period it allows is the closest thing. */
@@ -247,7 +256,7 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
       Origin: origin,
       Description: `kms-gateway ${keyId}`,
       // Discovery finds the gateway's keys again by this tag, a retried creation by the other.
-      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : []), ...awsTags(tags)],
+      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : []), ...awsTags(tags, operation ? 2 : 1)],
     }));
     return `aws:${out.KeyMetadata!.Arn!}`;
   }
@@ -261,7 +270,12 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
 const writableTag = (key: string, value: string) => /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key) && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(value)
   && !key.startsWith('aws:') && !key.startsWith('kmsgw:');
 
-const awsTags = (tags: Record<string, string>) => Object.entries(tags).filter(([k, v]) => writableTag(k, v)).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+/** AWS's limit on tags a key, whoever set them (the gateway's bookkeeping tags included). */
+const MAX_TAGS = 50;
+
+/** The gateway tags AWS takes, as many as fit beside `taken` tags the key has besides: the same ones each time (by name). */
+const awsTags = (tags: Record<string, string>, taken: number) => Object.entries(tags).filter(([k, v]) => writableTag(k, v))
+  .sort(([a], [b]) => a.localeCompare(b)).slice(0, Math.max(0, MAX_TAGS - taken)).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
 
 /** The message itself while it fits KMS's 4 KiB RAW limit, the core's digest otherwise. */
 function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' | 'DIGEST' } {

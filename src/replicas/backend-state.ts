@@ -58,6 +58,6 @@ export function describeChange(change: BackendChange, written: Record<string, st
   const left = Object.keys(change.tags ?? {}).filter((k) => !(k in (written ?? {})));
   return [
     change.phase === 'PENDING_DELETION' ? 'deletion scheduled' : change.phase === 'LIVE' ? 'deletion cancelled' : change.phase === 'DESTROYED' ? 'destroyed' : undefined,
-    change.tags && `tags written${left.length > 0 ? ` (left out, the backend refuses them: ${left.join(', ')})` : ''}`,
+    change.tags && `tags written${left.length > 0 ? ` (left out, beyond the backend's grammar or its limit on tags: ${left.join(', ')})` : ''}`,
   ].filter(Boolean).join(', ');
 }

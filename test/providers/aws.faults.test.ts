@@ -125,6 +125,40 @@ describe('import', () => {
   });
 });
 
+describe('tags', () => {
+  const keyId = 'key_01jd0000000000000000000000';
+  const many = (n: number, prefix: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${String(i).padStart(2, '0')}`, 'v']));
+
+  it('a key gets as many of its tags as fit beside the gateway\'s own within AWS\'s 50, the same ones each time', async () => {
+    const fixture = awsKmsFixture(ENDPOINT);
+    server.use(fixture.handler);
+    const c = connection();
+    const { ref } = await c.call('createKey', (p) => p.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId }));
+    // A rotation's new AWS key is made with the key's tags (in reverse order here: AWS keeps the first 48 by name).
+    const tags = Object.fromEntries(Object.entries(many(50, 't')).reverse());
+    await c.call('createVersion', (p) => p.createVersion({ ref, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId, operation: 'op-1', tags }));
+    expect([...fixture.keys.values()][1]!.tags.map((t) => t.TagKey)).toEqual(['kmsgw:key-id', 'kmsgw:operation', ...Object.keys(many(48, 't'))]);
+  });
+
+  it('tags set by others stay and count: the gateway writes what fits beside them and removes what it wrote before and no longer writes', async () => {
+    const fixture = awsKmsFixture(ENDPOINT);
+    server.use(fixture.handler);
+    const c = connection();
+    const { ref, versionRef } = await c.call('createKey', (p) => p.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId }));
+    const key = [...fixture.keys.values()][0]!;
+    key.tags.push({ TagKey: 'team', TagValue: 'payments' }, { TagKey: 'old', TagValue: 'x' });
+    key.tags.push(...Object.entries(many(40, 'others-')).map(([TagKey, TagValue]) => ({ TagKey, TagValue })));
+    const setTags = (tags: Record<string, string>, previous: Record<string, string>) => c.call('setTags', (p) => (p as AwsKmsProvider).setTags({ ref, versionRefs: [versionRef], tags, previous }));
+    const written = await setTags({ team: 'payments', ...many(20, 'mine-') }, { team: 'payments', old: 'x' });
+    // 50 = the gateway's id tag, the others' 40 and 9 of the caller's 21, in name order.
+    expect(Object.keys(written)).toEqual([...Object.keys(many(9, 'mine-'))]);
+    expect(key.tags).toHaveLength(50);
+    expect(key.tags.map((t) => t.TagKey)).not.toContain('old');
+    expect(key.tags.map((t) => t.TagKey)).not.toContain('team');
+    expect(key.tags.filter((t) => t.TagKey.startsWith('others-'))).toHaveLength(40);
+  });
+});
+
 describe('deadlines', () => {
   it('key generation gets its own, longer attempt timeout; other calls keep theirs', async () => {
     reply.CreateKey = async () => { await delay(300); return ok({ KeyMetadata: { Arn: ARN, KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' } }); };
