@@ -52,6 +52,18 @@ describe('inventory search', () => {
     expect(names((await search('owner=payments&state=ACTIVE&spec=EC_P256')).keys)).toEqual(['signing']);
   });
 
+  it('takes several values of a filter as any of them, and more than 20 as a bad request', async () => {
+    expect(names((await search('spec=EC_P256&spec=HMAC_256')).keys)).toEqual(['idle', 'signing']);
+    expect(names((await search('state=SUSPENDED&state=ACTIVE&usage=MAC')).keys)).toEqual(['idle']);
+    expect(names((await search('connection=vault&connection=nowhere')).keys)).toEqual(['ledger']);
+    expect(names((await search('spec=EC_P256&owner=payments&state=ACTIVE')).keys)).toEqual(['signing']);
+    const many = await gw.call('GET', `/v1/keys?${Array.from({ length: 21 }, () => 'state=ACTIVE').join('&')}`);
+    expect(many.status).toBe(400);
+    expect(many.body.field).toBe('state');
+    const bad = await gw.call('GET', '/v1/keys?state=ACTIVE&state=ACTIVATED');
+    expect(bad.body).toMatchObject({ status: 400, field: 'state', detail: expect.stringContaining('expected one of') });
+  });
+
   const SORTS = ['id', '-id', 'createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt', 'nextRotationAt', '-nextRotationAt', 'spec', '-state', 'connection'];
   /** Every key a search finds, walked a page of one at a time. */
   async function walk(sort: string, filter = '') {

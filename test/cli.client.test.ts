@@ -64,6 +64,9 @@ describe('kmsgw CLI', { timeout: 60_000 }, () => {
     expect(list.stdout.toString()).toContain('cli-orders');
     const json = JSON.parse((await kmsgw(['keys', 'list', '--owner', 'orders', '--json'])).stdout.toString());
     expect(json.map((k: any) => k.id)).toEqual([id]);
+    const listed = async (...states: string[]) => JSON.parse((await kmsgw(['keys', 'list', '--owner', 'orders', '--state', ...states, '--json'])).stdout.toString()).map((k: any) => k.id);
+    expect(await listed('SUSPENDED', 'ACTIVE')).toEqual([id]);
+    expect(await listed('SUSPENDED', 'DESTROYED')).toEqual([]);
     const show = await kmsgw(['keys', 'show', 'alias/cli-orders']);
     expect(show.stdout.toString()).toMatch(/state\s*│\s*ACTIVE/);
   });

@@ -11,7 +11,7 @@ interface Key {
 }
 
 export interface ListOptions {
-  provider?: string; state?: string; connection?: string; spec?: string; owner?: string; tag?: string[]; observed?: boolean;
+  provider?: string[]; state?: string[]; connection?: string[]; spec?: string[]; owner?: string; tag?: string[]; observed?: boolean;
   sort?: string; limit: string; all?: boolean; json?: boolean;
 }
 
@@ -26,8 +26,8 @@ function printKeys(keys: Key[]): void {
 /** The search parameters the list and the export share. */
 export function searchQuery(o: Omit<ListOptions, 'limit' | 'all' | 'json'>): URLSearchParams {
   const q = new URLSearchParams();
-  for (const name of ['provider', 'state', 'connection', 'spec', 'owner', 'sort'] as const) if (o[name]) q.set(name, o[name]);
-  for (const t of o.tag ?? []) q.append('tag', t);
+  for (const name of ['provider', 'state', 'connection', 'spec', 'tag'] as const) for (const v of o[name] ?? []) q.append(name, v);
+  for (const name of ['owner', 'sort'] as const) if (o[name]) q.set(name, o[name]);
   if (o.observed) q.set('managed', 'false');
   return q;
 }

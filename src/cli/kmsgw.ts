@@ -36,10 +36,10 @@ Exit status: 0 done; 1 refused by the gateway (not found, denied, wrong state; t
 stderr); 2 bad usage or configuration; 3 the gateway is unreachable or failed (5xx).`);
 
 const search = (c: Command) => c
-  .option('--provider <provider>', 'local, aws, azure, gcp or pkcs11')
-  .option('--state <state>', 'PRE_ACTIVE, ACTIVE, SUSPENDED, DEACTIVATED, COMPROMISED, PENDING_DELETION or DESTROYED')
-  .option('--connection <name>', 'a connection of the gateway')
-  .option('--spec <spec>', 'AES_256, RSA_2048, EC_P256, …')
+  .option('--provider <provider...>', 'local, aws, azure, gcp or pkcs11 (several: any of them)')
+  .option('--state <state...>', 'PRE_ACTIVE, ACTIVE, SUSPENDED, DEACTIVATED, COMPROMISED, PENDING_DELETION or DESTROYED (several: any of them)')
+  .option('--connection <name...>', 'connections of the gateway (any of them)')
+  .option('--spec <spec...>', 'AES_256, RSA_2048, EC_P256, … (several: any of them)')
   .option('--owner <owner>', 'the keys\' owner tag')
   .option('--tag <name:value...>', 'tags the keys must have')
   .option('--observed', 'only keys discovery found that nobody adopted')

@@ -57,7 +57,8 @@ export function newApp(services: Services, options: AppOptions = { maxBodyBytes:
       // A record's bad key (a tag's, a context entry's): the record is the field and the key's own
       // rule the message, rather than zod's "invalid key in record" at a path ending in the key.
       const [path, message] = issue.code === 'invalid_key' ? [issue.path.slice(0, -1), `a key ${issue.issues[0]!.message}`] : [issue.path, issue.message];
-      const field = path.join('.') || result.target;
+      // A query parameter is named as sent, whichever of its repeats is at fault.
+      const field = (result.target === 'query' ? path.slice(0, 1) : path).join('.') || result.target;
       return problemResponse(c, new KmsError('INVALID_ARGUMENT', `${field}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`, { field }));
     },
   });

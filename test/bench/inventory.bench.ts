@@ -79,10 +79,10 @@ const baseline = await measure((i) => sql`select id from keys where id = ${id(i)
 const providers = ['local', 'aws', 'azure', 'gcp', 'pkcs11'];
 const states = ['ACTIVE', 'SUSPENDED', 'DEACTIVATED'] as const;
 const page = await measure(async (i) => {
-  const ids = await listKeyIds(db, { provider: providers[i % 5], state: states[i % 3], tags: { team: `team-${i % 100}` } }, BY_ID, undefined, 101);
+  const ids = await listKeyIds(db, { provider: [providers[i % 5]!], state: [states[i % 3]!], tags: { team: `team-${i % 100}` } }, BY_ID, undefined, 101);
   return loadKeyGraphs(db, ids.slice(0, 100));
 });
-const pageSize = (await listKeyIds(db, { provider: 'aws', state: 'ACTIVE', tags: { team: 'team-1' } }, BY_ID, undefined, 101)).length;
+const pageSize = (await listKeyIds(db, { provider: ['aws'], state: ['ACTIVE'], tags: { team: 'team-1' } }, BY_ID, undefined, 101)).length;
 const alias = await measure((i) => findKeyIdByAlias(db, `alias-${id(i).slice(4)}`));
 
 /** A sorted page, first or following a cursor taken from a page fetched before the clock starts. */
@@ -97,12 +97,12 @@ async function sortedPages(filter: (i: number) => KeyFilter, sort: Sort) {
   const later = await measure(async (i) => loadKeyGraphs(db, (await listKeyIds(db, filter(i % 20), sort, cursors[i % 20], 101)).slice(0, 100)), SORT_SAMPLES);
   return { first, later };
 }
-const filtered = (i: number): KeyFilter => ({ provider: providers[i % 5], state: states[i % 3], tags: { team: `team-${i % 100}` } });
+const filtered = (i: number): KeyFilter => ({ provider: [providers[i % 5]!], state: [states[i % 3]!], tags: { team: `team-${i % 100}` } });
 const sorts = {
   'filtered, -createdAt': await sortedPages(filtered, { field: 'createdAt', descending: true }),
   'all keys, -lastUsedAt': await sortedPages(() => ({}), { field: 'lastUsedAt', descending: true }),
   'all keys, nextRotationAt': await sortedPages(() => ({}), { field: 'nextRotationAt', descending: false }),
-  'one state, createdAt': await sortedPages((i) => ({ state: states[i % 3] }), { field: 'createdAt', descending: false }),
+  'one state, createdAt': await sortedPages((i) => ({ state: [states[i % 3]!] }), { field: 'createdAt', descending: false }),
 };
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -59,7 +59,9 @@ export async function loadKeyGraphs(db: Db, ids: string[]): Promise<KeyGraph[]> 
 }
 
 export interface KeyFilter {
-  state?: KeyState; spec?: KeySpec; usage?: KeyUsage; provider?: string; connection?: string; origin?: string; managed?: boolean;
+  /** Each of these five: keys with any of the values. */
+  state?: KeyState[]; spec?: KeySpec[]; usage?: KeyUsage[]; provider?: string[]; connection?: string[];
+  origin?: string; managed?: boolean;
   tags?: Record<string, string>; alias?: string; rotationDueBefore?: Date;
   /** Keys on any of these connections (a region's, say). */
   connections?: string[];
@@ -92,11 +94,10 @@ const hasReplica = (where?: SQL) => sql`exists (select 1 from ${keyBindings} whe
 
 export async function listKeyIds(db: Db, filter: KeyFilter, sort: Sort, after: After | undefined, limit: number): Promise<string[]> {
   const where: (SQL | undefined)[] = [];
-  if (filter.state) where.push(eq(keys.state, filter.state));
-  if (filter.spec) where.push(eq(keys.spec, filter.spec));
-  if (filter.usage) where.push(eq(keys.usage, filter.usage));
-  if (filter.provider) where.push(eq(keys.provider, filter.provider));
-  if (filter.connection) where.push(eq(keys.connection, filter.connection));
+  for (const field of ['state', 'spec', 'usage', 'provider', 'connection'] as const) {
+    const any = filter[field];
+    if (any?.length) where.push(inArray(keys[field], any));
+  }
   if (filter.connections) where.push(filter.connections.length > 0 ? inArray(keys.connection, filter.connections) : sql`false`);
   if (filter.origin) where.push(eq(keys.origin, filter.origin));
   if (filter.managed !== undefined) where.push(eq(keys.managed, filter.managed));

@@ -10,12 +10,16 @@ import type { Search } from '../../../inventory/inventory.ts';
 
 const SORTS = SORT_FIELDS.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
 
+/** A filter that takes one value, or several by repeating the parameter (keys with any of them). */
+const anyOf = <T extends z.ZodType>(value: T) => z.preprocess((v) => (v === undefined ? undefined : [v].flat()), z.array(value).max(20).optional())
+  .openapi({ description: 'Repeat for any of several' });
+
 export const SearchQuery = z.object({
-  state: State.optional(),
-  spec: Spec.optional(),
-  usage: Usage.optional(),
-  provider: z.enum(providerKinds).optional(),
-  connection: z.string().max(63).optional(),
+  state: anyOf(State),
+  spec: anyOf(Spec),
+  usage: anyOf(Usage),
+  provider: anyOf(z.enum(providerKinds)),
+  connection: anyOf(z.string().max(63)),
   region: z.string().max(63).optional().openapi({ description: 'Keys on connections in this region (AWS region, Cloud KMS location, or as a connection declares)' }),
   origin: z.string().max(32).optional().openapi({ description: 'GATEWAY (made through the gateway) or PROVIDER (found by discovery)' }),
   managed: z.enum(['true', 'false']).optional().openapi({ description: 'false: keys discovery found that nobody adopted' }),
