@@ -118,7 +118,7 @@ describe('system', () => {
   });
 });
 
-describe('concurrent rotation', () => {
+describe('concurrent changes', () => {
   it('rotations racing on one key never answer 500: each either rotates or gets 409, and versions stay contiguous', async () => {
     const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
     const replies = await Promise.all(Array.from({ length: 6 }, () => gw.call('POST', `/v1/keys/${k.id}/rotate`)));
@@ -129,5 +129,15 @@ describe('concurrent rotation', () => {
     expect(versions).toEqual(Array.from({ length: rotated + 1 }, (_, i) => i + 1));
     const ct = (await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('after the race') })).body.ciphertext;
     expect((await gw.call('POST', '/v1/decrypt', { ciphertext: ct })).body.plaintext).toBe(b64('after the race'));
+  });
+
+  it('tag updates racing on one key each keep their tags, and the history tells each change as it was made', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => gw.call('PATCH', `/v1/keys/${k.id}`, { tags: { [`t${i}`]: 'v' } })));
+    expect(replies.map((r) => r.status)).toEqual(Array(12).fill(200));
+    expect(Object.keys((await gw.call('GET', `/v1/keys/${k.id}`)).body.tags).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `t${i}`).sort());
+    const updates = (await gw.call('GET', `/v1/keys/${k.id}/events`)).body.events.filter((e: any) => e.type === 'UPDATED');
+    // Each event's "before" is the one before's "after": no change was made from a stale key.
+    for (const [i, e] of updates.entries()) expect(Object.keys(e.detail.before.tags)).toHaveLength(i);
   });
 });

@@ -8,7 +8,7 @@ import { newId } from '../ids.ts';
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { keyUsageOf } from '../db/queries/usage.ts';
-import { BY_ID, insertKey, isMade, loadKeyGraphs, listKeyIds, notifyKeyChanged, primaryBinding, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
+import { BY_ID, insertKey, isMade, loadKeyGraphs, listKeyIds, lockKey, notifyKeyChanged, primaryBinding, sortValue, updateKeyGuarded, updateKeyManaged, type After, type KeyFilter, type KeyGraph, type Sort } from '../db/queries/keys.ts';
 import { insertBinding, insertVersion, listVersions } from '../db/queries/bindings.ts';
 import { queueJob } from '../db/queries/jobs.ts';
 import type { JobRow } from '../db/schema/index.ts';
@@ -242,27 +242,34 @@ export class KeyService {
 
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyGraph> {
     const graph = await this.current(actor, ref, 'UPDATE');
-    const { key } = graph;
-    const tags = { ...key.tags };
-    const added: Record<string, string> = {};
-    for (const [k, v] of Object.entries(input.tags ?? {})) {
-      if (v === null) delete tags[k];
-      else tags[k] = added[k] = v;
-    }
-    // An adopted key may carry more (Cloud KMS allows 64 labels): an update may keep, never add to, them.
-    const count = Object.keys(tags).length;
-    needs(count <= MAX_TAGS || count <= Object.keys(key.tags).length, 'INVALID_ARGUMENT', `a key has at most ${MAX_TAGS} tags: this update would leave it ${count}`, { field: 'tags' });
-    // Required tags are judged on the result; labels only where the update writes them, so an old
-    // finding on another label does not block an unrelated change.
     const facts = this.governance.facts(graph);
-    this.governance.refuse([
-      ...await this.governance.check({ ...facts, tags }, ['tags']),
-      ...await this.governance.check({ ...facts, tags: added, aliases: [], description: input.description ?? '' }, ['labels']),
-    ]);
-    const set = { ...(input.description !== undefined && { description: input.description }), ...(input.tags && { tags }) };
-    await this.write(actor, key.id, [key.state], set, { type: 'UPDATED', detail: { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } } },
-      { sync: tagsText(tags) !== tagsText(key.tags) && this.tagged(graph.bindings.map((b) => b.connection)) });
-    return this.cache.fresh(key.id);
+    const event: ChangeEvent = { type: 'UPDATED', detail: {} };
+    await this.change(actor, graph.key.id, event, async (tx) => {
+      // The tags merge into those stored, under the key's row lock: concurrent updates each merge into
+      // the one before (from the cached key, every update but the last lost its tags).
+      const key = await lockKey(tx, graph.key.id);
+      needs(key.state === graph.key.state, 'FAILED_PRECONDITION', `key "${key.id}" changed state concurrently; retry`);
+      const tags = { ...key.tags };
+      const added: Record<string, string> = {};
+      for (const [k, v] of Object.entries(input.tags ?? {})) {
+        if (v === null) delete tags[k];
+        else tags[k] = added[k] = v;
+      }
+      // An adopted key may carry more (Cloud KMS allows 64 labels): an update may keep, never add to, them.
+      const count = Object.keys(tags).length;
+      needs(count <= MAX_TAGS || count <= Object.keys(key.tags).length, 'INVALID_ARGUMENT', `a key has at most ${MAX_TAGS} tags: this update would leave it ${count}`, { field: 'tags' });
+      // Required tags are judged on the result; labels only where the update writes them, so an old
+      // finding on another label does not block an unrelated change.
+      this.governance.refuse([
+        ...await this.governance.check({ ...facts, tags }, ['tags']),
+        ...await this.governance.check({ ...facts, tags: added, aliases: [], description: input.description ?? '' }, ['labels']),
+      ]);
+      const set = { ...(input.description !== undefined && { description: input.description }), ...(input.tags && { tags }) };
+      await updateKeyGuarded(tx, key.id, [key.state], set);
+      if (tagsText(tags) !== tagsText(key.tags) && this.tagged(graph.bindings.map((b) => b.connection))) await queueSync(tx, key.id, actor);
+      event.detail = { before: { description: key.description, tags: key.tags }, after: { description: set.description ?? key.description, tags: set.tags ?? key.tags } };
+    });
+    return this.cache.fresh(graph.key.id);
   }
 
   async addAlias(actor: Actor, ref: string, alias: string): Promise<KeyGraph> {

@@ -184,6 +184,13 @@ async function pageIds(db: Db, where: (SQL | undefined)[], sort: Sort, after: Af
  * Updates a key only while it is still in one of `fromStates`, so that two racing transitions
  * cannot both apply; returns the updated row or undefined when the state had moved on.
  */
+/** A key's row, locked until the transaction ends: for a change computed from what is stored. */
+export async function lockKey(tx: Db, id: string): Promise<KeyRow> {
+  const [row] = await tx.select().from(keys).where(eq(keys.id, id)).for('update');
+  needs(row, 'NOT_FOUND', `key "${id}" does not exist`);
+  return row;
+}
+
 export async function updateKeyGuarded(db: Db, id: string, fromStates: readonly KeyState[], set: Partial<NewKeyRow>): Promise<KeyRow | undefined> {
   const [row] = await db.update(keys).set({ ...set, updatedAt: new Date() })
     .where(and(eq(keys.id, id), inArray(keys.state, [...fromStates]))).returning();
