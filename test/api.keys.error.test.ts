@@ -95,6 +95,13 @@ describe('bad input changes nothing', () => {
     expect(onKey.headers.get('allow')).toContain('PATCH');
   });
 
+  it('an unknown job kind is 400, not an empty list', async () => {
+    const res = await gw.call('GET', '/v1/jobs?kind=discover');
+    expect(res.status).toBe(400);
+    expect(res.body.field).toBe('kind');
+    expect((await gw.call('GET', '/v1/jobs?kind=discovery')).status).toBe(200);
+  });
+
   it('an unknown path is 404 problem+json', async () => {
     const res = await gw.call('GET', '/v1/nothing');
     expect(res.status).toBe(404);

@@ -6,6 +6,9 @@ import { needs } from '../../../errors.ts';
 import { getJob, listJobs } from '../../../db/queries/jobs.ts';
 import { errorResponses, json } from '../../schemas.ts';
 import { jobStatuses } from '../../../db/schema/index.ts';
+import { DISCOVERY } from '../../../inventory/discovery.ts';
+import { SYNC } from '../../../replicas/sync.ts';
+import { COMPLIANCE_SCAN } from '../../../governance/scan.ts';
 import { JobIdParam, JobView, jobView } from './view.ts';
 
 const getRoute = defineRoute({
@@ -16,7 +19,7 @@ const getRoute = defineRoute({
 
 const listRoute = defineRoute({
   method: 'get', path: '/v1/jobs', tags: ['inventory'], operationId: 'listJobs', summary: 'Background jobs, newest first',
-  request: { query: z.object({ kind: z.string().max(64).optional(), target: z.string().max(256).optional(), status: z.enum(jobStatuses).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
+  request: { query: z.object({ kind: z.enum([DISCOVERY, SYNC, COMPLIANCE_SCAN]).optional(), target: z.string().max(256).optional(), status: z.enum(jobStatuses).optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
   responses: { 200: json(z.object({ jobs: z.array(JobView) }), 'Newest first'), ...errorResponses },
 }, 'gateway');
 
