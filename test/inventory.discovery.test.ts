@@ -22,6 +22,7 @@ let gw: TestGateway;
 let hsm: Pkcs11Provider;
 const outsideLabel = `outside-${randomBytes(4).toString('hex')}`;
 let outsideArn: string;
+let defaultsArn: string;
 let managedAws: string;
 let managedHsm: string;
 
@@ -37,6 +38,8 @@ beforeAll(async () => {
   managedHsm = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', connection: 'hsm' })).body.id;
   // Made beside the gateway, as a console or another tool would.
   outsideArn = (await kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Tags: [{ TagKey: 'team', TagValue: 'billing' }] }))).KeyMetadata!.Arn!;
+  // AWS's defaults (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), which moto leaves out of the key's description.
+  defaultsArn = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
   await hsm.token.withSession(async (lib, s) => {
     await generate(lib, hsm.token.p, s, { label: outsideLabel, id: randomBytes(16), spec: 'HMAC_256', usage: 'MAC', exportable: false });
   });
@@ -60,6 +63,7 @@ describe('discovery', { timeout: 120_000 }, () => {
     expect(job.progress.managed).toBeGreaterThanOrEqual(1);
     const outside = (await observed('aws')).find((k) => k.bindings[0].ref === `aws:${outsideArn}`);
     expect(outside).toMatchObject({ managed: false, origin: 'PROVIDER', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', state: 'ACTIVE', provider: 'aws', tags: { team: 'billing' } });
+    expect((await observed('aws')).find((k) => k.bindings[0].ref === `aws:${defaultsArn}`)).toMatchObject({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' });
     const all = (await gw.call('GET', '/v1/keys?connection=aws&limit=1000')).body.keys as any[];
     const managedRef = all.find((k) => k.id === managedAws).bindings[0].ref;
     expect(all.filter((k) => k.bindings.some((b: any) => b.ref === managedRef))).toHaveLength(1);

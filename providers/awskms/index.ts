@@ -226,8 +226,10 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
     const gatewayKeyId = tags[KEY_ID_TAG];
     // The gateway's own tags are bookkeeping, not the key's tags.
     const rest = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== KEY_ID_TAG && k !== OPERATION_TAG));
+    // CreateKey's default usage, for a description that leaves it out (moto does, for a key made without one).
+    const usage = meta.KeyUsage ?? 'ENCRYPT_DECRYPT';
     return {
-      ref, versionRef: ref, spec: fromAwsSpec(meta.KeySpec), usage: fromAwsUsage(meta.KeyUsage), nativeSpec: `${meta.KeySpec}/${meta.KeyUsage}`,
+      ref, versionRef: ref, spec: fromAwsSpec(meta.KeySpec), usage: fromAwsUsage(usage), nativeSpec: `${meta.KeySpec}/${usage}`,
       state: meta.KeyState === 'Unavailable' && meta.DeletionDate ? 'DESTROYED' : awsStates[meta.KeyState ?? ''] ?? 'OTHER',
       tags: rest, createdAt: meta.CreationDate, rotation: await this.rotationOf(meta, pace), gatewayKeyId,
     };

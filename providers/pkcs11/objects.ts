@@ -239,7 +239,8 @@ export function describe(lib: PKCS11, p: Pkcs11Lib, session: Handle, h: Handle):
     const bytes = ulong(lib.C_GetAttributeValue(session, h, [{ type: p.CKA_VALUE_LEN }])[0]!.value as Buffer);
     if (type === p.CKK_AES) {
       const usage: KeyUsage = flag(p.CKA_WRAP) ? 'WRAP_UNWRAP' : 'ENCRYPT_DECRYPT';
-      return { ...base, nativeSpec: `AES-${bytes * 8}`, ...(bytes === 32 && { spec: 'AES_256' as const, usage }) };
+      // 0: the token does not say (SoftHSM2 leaves it 0 on an unwrapped key; the gateway's own are matched by label first).
+      return { ...base, nativeSpec: bytes === 0 ? 'AES of a length the token does not give' : `AES-${bytes * 8}`, ...(bytes === 32 && { spec: 'AES_256' as const, usage }) };
     }
     const hmacSpec = ({ 32: 'HMAC_256', 48: 'HMAC_384', 64: 'HMAC_512' } as const)[bytes];
     return { ...base, nativeSpec: `GENERIC_SECRET-${bytes * 8}`, ...(type === p.CKK_GENERIC_SECRET && hmacSpec && flag(p.CKA_SIGN) && { spec: hmacSpec, usage: 'MAC' as const }) };
