@@ -2,7 +2,6 @@
 // process): keys create/list/show/rotate/suspend/delete, encrypt and decrypt of files and stdin,
 // discovery against the AWS emulator, the inventory export, and the exit statuses scripts rely on.
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHeader } from '../src/dr/bundle.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { callerWrap } from './support/import.ts';
+import { runKmsgw, type CliRun } from './support/cli.ts';
 
 const endpoint = process.env.AWS_ENDPOINT_URL;
 if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run the suite with deploy/test.sh, which starts the moto emulator');
@@ -35,20 +35,8 @@ afterAll(async () => {
 });
 
 /** Runs `kmsgw …`; resolves its exit status and output. */
-function kmsgw(args: string[], options: { stdin?: Buffer; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/kmsgw.ts', ...args], {
-      env: { ...process.env, KMSGW_URL: url, KMSGW_API_KEY: gw.secret, ...options.env },
-    });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
-    child.stdin.end(options.stdin);
-  });
-}
+const kmsgw = (args: string[], options: { stdin?: Buffer; env?: Record<string, string> } = {}): Promise<CliRun> =>
+  runKmsgw(args, { KMSGW_URL: url, KMSGW_API_KEY: gw.secret, ...options.env }, options.stdin);
 
 describe('kmsgw CLI', { timeout: 60_000 }, () => {
   let id: string;

@@ -4,7 +4,6 @@
 // verifies what the old one made. A second restore takes the HSM as lost and moves its
 // exportable key onto the local keystore.
 import { createCipheriv, createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import type { LocalProvider } from '../providers/local/index.ts';
 import { isSigner, withCapability } from '../providers/provider.ts';
 import { queryAuditEvents } from '../src/db/queries/audit.ts';
 import { rsaAesUnwrap } from '../src/crypto/keywrap.ts';
+import { runKmsgw } from './support/cli.ts';
 import { b64, startGateway, type TestGateway } from './support/gateway.ts';
 import { outage } from './support/outage.ts';
 import { softhsmConnection } from './support/softhsm.ts';
@@ -390,18 +390,9 @@ describe('POST /v1/backups', () => {
 
 describe('kmsgw backup', () => {
   /** Runs `kmsgw …` on a gateway host of its own: a new data directory, its embedded database, the test's connections. */
-  function kmsgw(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { ...process.env };
-    delete env.DATABASE_URL;
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/kmsgw.ts', ...args], { env: { ...env, KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: join(dataDir, 'config.yaml'), LOG_LEVEL: 'silent' } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d; });
-      child.stderr.on('data', (d: Buffer) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+  async function kmsgw(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const run = await runKmsgw(args, { DATABASE_URL: undefined, KMSGW_DATA_DIR: dataDir, KMSGW_CONFIG: join(dataDir, 'config.yaml'), LOG_LEVEL: 'silent' });
+    return { ...run, stdout: run.stdout.toString() };
   }
 
   it('inspects a bundle, restores it into an empty gateway (exit 1: a key is lost) and refuses a second restore', async () => {

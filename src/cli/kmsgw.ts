@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { ROLES } from '../auth/identity.ts';
 import { action, EXIT } from './client.ts';
+import { DatabaseInUse } from '../db/in-use.ts';
 import { keysAddReplica, keysCreate, keysDelete, keysList, keysShow, keysSync, keysTransition } from './keys.ts';
 import { decrypt, encrypt } from './crypto.ts';
 import { discover, inventoryExport } from './inventory.ts';
@@ -177,4 +178,11 @@ program.command('audit')
   .option('--json', 'print the report as JSON')
   .action(auditVerify);
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (err) {
+  // A host command that found the embedded database open in another process: said plainly, as a usage mistake.
+  if (!(err instanceof DatabaseInUse)) throw err;
+  console.error(`kmsgw: ${err.message}`);
+  process.exitCode = EXIT.usage;
+}

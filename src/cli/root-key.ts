@@ -2,20 +2,17 @@
 // sealed under older versions is re-sealed, and old versions stay in the keyring so nothing that
 // was not yet re-sealed is lost.
 import { loadConfig } from '../config.ts';
-import { openDatabase } from '../db/client.ts';
 import { resealLocalMaterial } from '../db/queries/local-material.ts';
 import { RootKeyring } from '../../providers/local/rootkeys.ts';
-import { join } from 'node:path';
+import { withDatabase } from './database.ts';
 
 export async function rotateRootKey(): Promise<void> {
-  const config = loadConfig();
-  const keyring = RootKeyring.open(config.dataDir);
-  const version = keyring.rotate();
-  const database = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pglite: join(config.dataDir, 'pglite') });
-  try {
+  const { dataDir } = loadConfig();
+  // The database first: one a running gateway holds refuses before the keyring changes.
+  await withDatabase(async (database) => {
+    const keyring = RootKeyring.open(dataDir);
+    const version = keyring.rotate();
     const count = await resealLocalMaterial(database.db, keyring);
     console.log(`root key version ${version} is current; re-sealed ${count} key versions`);
-  } finally {
-    await database.close();
-  }
+  });
 }

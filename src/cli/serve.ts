@@ -7,12 +7,14 @@ import { every, SCHEDULE } from '../jobs/every.ts';
 import { newLogger } from '../log.ts';
 import { openRuntime } from '../services.ts';
 import { bootstrapAdminKey } from '../auth/api-keys.ts';
+import { databaseTarget, openDatabase } from '../db/client.ts';
+import { DatabaseInUse } from '../db/in-use.ts';
 
 export async function serve(): Promise<void> {
   try {
     await start(loadConfig());
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof DatabaseInUse) {
       console.error(err.message);
       process.exit(2);
     }
@@ -22,7 +24,9 @@ export async function serve(): Promise<void> {
 
 async function start(config: Config): Promise<void> {
   const logger = newLogger(config.logLevel);
-  const runtime = await openRuntime(config, logger);
+  // A restart after a crash finds the dead process's lock on the embedded database, taken over once stale.
+  const lockWait = { ms: 25_000, onWait: () => logger.warn('the embedded database is held by another process; waiting up to 25 s for it (a lock its dead process left goes stale in 20 s)') };
+  const runtime = await openRuntime(config, logger, await openDatabase(databaseTarget(config), { lockWait }));
   const adminKey = await bootstrapAdminKey(runtime.services.database.db, config.bootstrapAdminKey);
   if (adminKey) {
     // Straight to the terminal, not the log: the secret is shown this once and kept nowhere.

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import postgres from 'postgres';
 import { PGlite, types, type ParserOptions, type Transaction } from '@electric-sql/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -13,6 +14,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.ts';
+import { DatabaseInUse } from './in-use.ts';
 
 export type Schema = typeof schema;
 /** A database or a transaction: every query function takes either. */
@@ -46,8 +48,11 @@ export type DatabaseTarget = { url: string } | { pglite: string };
 export const databaseTarget = (config: { databaseUrl?: string; dataDir: string }): DatabaseTarget =>
   (config.databaseUrl ? { url: config.databaseUrl } : { pglite: join(config.dataDir, 'pglite') });
 
-export async function openDatabase(target: DatabaseTarget, options: { maxConnections?: number } = {}): Promise<Database> {
-  return 'url' in target ? openPostgres(target.url, options.maxConnections ?? 10) : openPglite(target.pglite);
+/** How long to wait for the embedded database while another process holds it (the gateway restarting after a crash), told when waiting starts. */
+export interface LockWait { ms?: number; onWait?: () => void }
+
+export async function openDatabase(target: DatabaseTarget, options: { maxConnections?: number; lockWait?: LockWait } = {}): Promise<Database> {
+  return 'url' in target ? openPostgres(target.url, options.maxConnections ?? 10) : openPglite(target.pglite, options.lockWait ?? {});
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
@@ -94,9 +99,32 @@ function withoutQueryParsers(client: PGlite): PGlite {
   });
 }
 
-async function openPglite(dir: string): Promise<Database> {
-  if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+/**
+ * PGlite is a whole PostgreSQL inside this process, over files no other process may write: a second
+ * process (another gateway, an operator command while the gateway runs) would work on a copy of its
+ * own, and lose what it writes or corrupt the files. So the data directory is locked while open.
+ * The holder keeps the lock fresh; a lock whose process died is taken over once 20 s stale.
+ */
+async function lockDataDir(dir: string, wait: LockWait): Promise<() => Promise<void>> {
+  const lock = (retries: number) => lockfile.lock(dir, { stale: 20_000, update: 5_000, retries: { retries, factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
+  try {
+    return await lock(0).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ELOCKED' || !wait.ms) throw err;
+      wait.onWait?.();
+      return lock(Math.ceil(wait.ms / 1000));
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    throw new DatabaseInUse(`the embedded database in ${dir} is open in another process (a running gateway, or another kmsgw command), `
+      + 'and it admits one at a time: stop that process, or use the gateway\'s API. A lock left by a process that died is taken over 20 s after.');
+  }
+}
+
+async function openPglite(dir: string, lockWait: LockWait): Promise<Database> {
+  const inMemory = dir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dir, { recursive: true });
+  const unlock = inMemory ? async () => {} : await lockDataDir(dir, lockWait);
+  const client = await PGlite.create(dir).catch(async (err: unknown) => { await unlock(); throw err; });
   // After create: PGlite sets its array parsers while it starts, over any given to the constructor.
   Object.assign(client.parsers, DRIZZLE_PARSERS);
   const db = drizzlePglite({ client: withoutQueryParsers(client), schema });
@@ -105,6 +133,9 @@ async function openPglite(dir: string): Promise<Database> {
     db: db as unknown as Db,
     kind: 'pglite',
     listen: (channel, onPayload) => client.listen(channel, onPayload),
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      await unlock();
+    },
   };
 }
