@@ -129,6 +129,16 @@ describe('bad input changes nothing', () => {
     expect(res.body).toMatchObject({ field: 'context', detail: 'context: a key must be 1-256 characters' });
   });
 
+  it('"__proto__" as a context key, tag key or tag filter is 400: as an object key it would vanish, leaving the context entry unbound', async () => {
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT' })).body;
+    const proto = { ['__proto__']: 'tenant-a' };
+    const encrypted = await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x'), context: proto });
+    expect(encrypted.body).toMatchObject({ status: 400, field: 'context', detail: 'context: a key must not be __proto__' });
+    expect((await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: proto })).body.field).toBe('tags');
+    expect((await gw.call('PATCH', `/v1/keys/${k.id}`, { tags: proto })).body.field).toBe('tags');
+    expect((await gw.call('GET', '/v1/keys?tag=__proto__:tenant-a')).body).toMatchObject({ status: 400, field: 'tag' });
+  });
+
   it('using a key for the wrong kind of operation is 400', async () => {
     const k = (await gw.call('POST', '/v1/keys', { spec: 'HMAC_256', usage: 'MAC' })).body;
     expect((await gw.call('POST', `/v1/keys/${k.id}/encrypt`, { plaintext: b64('x') })).status).toBe(400);

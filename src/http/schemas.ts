@@ -9,12 +9,23 @@ import { MAX_TAGS } from '../keys/model.ts';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export const isBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64.test(s);
 export const Bytes = z.string().refine(isBase64, 'must be standard base64 (padded)').openapi({ format: 'byte', description: 'Standard base64', example: 'aGVsbG8=' });
-export const Context = z.record(z.string().min(1, 'must be 1-256 characters').max(256, 'must be 1-256 characters'), z.string().max(1024))
+/**
+ * "__proto__" cannot be a key of a record the gateway keeps as an object (assigning it sets the
+ * object's prototype), and zod drops it from a record without a word: a context entry would be left
+ * unbound, a tag lost. Refused instead.
+ */
+export const ownKey = (k: string): boolean => k !== '__proto__';
+export const ownKeys = <T extends z.ZodType>(record: T) => z.preprocess((v, ctx) => {
+  if (typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')) ctx.addIssue({ code: 'custom', message: 'a key must not be __proto__' });
+  return v;
+}, record);
+
+export const Context = ownKeys(z.record(z.string().min(1, 'must be 1-256 characters').max(256, 'must be 1-256 characters'), z.string().max(1024))
   .refine((c) => Object.keys(c).length <= 64, 'at most 64 context entries')
-  .openapi({ description: 'Encryption context: bound to the ciphertext, required again to decrypt', example: { tenant: 'acme' } });
+  .openapi({ description: 'Encryption context: bound to the ciphertext, required again to decrypt', example: { tenant: 'acme' } }));
 export const TagKey = z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/, 'must be 1-128 letters, digits or _.:/=+@-');
-export const Tags = z.record(TagKey, z.string().max(256))
-  .refine((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`);
+export const Tags = ownKeys(z.record(TagKey, z.string().max(256))
+  .refine((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`));
 
 export const KeyRefParam = z.object({
   key: z.string().min(1).max(140).openapi({ param: { name: 'key', in: 'path' }, description: 'Key id (key_…) or alias/NAME', example: 'alias/payments' }),

@@ -2,7 +2,7 @@
 // their reading into a search.
 import { z } from '@hono/zod-openapi';
 import { KmsError } from '../../../errors.ts';
-import { Spec, State, Usage } from '../../schemas.ts';
+import { ownKey, Spec, State, Usage } from '../../schemas.ts';
 import { providerKinds } from '../../../../providers/provider.ts';
 import { RULE_NAMES } from '../../../governance/rules.ts';
 import { SORT_FIELDS, type Sort } from '../../../db/queries/keys.ts';
@@ -38,6 +38,7 @@ export function readSearch(q: z.infer<typeof SearchQuery>): { search: Search; so
   for (const t of [q.tag ?? []].flat()) {
     const at = t.indexOf(':');
     if (at < 1) throw new KmsError('INVALID_ARGUMENT', `tag filter "${t}" must be key:value`, { field: 'tag' });
+    if (!ownKey(t.slice(0, at))) throw new KmsError('INVALID_ARGUMENT', 'a tag filter\'s key must not be __proto__', { field: 'tag' });
     tags[t.slice(0, at)] = t.slice(at + 1);
   }
   if (q.owner !== undefined) tags.owner = q.owner;

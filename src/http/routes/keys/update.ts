@@ -3,12 +3,12 @@ import { z } from '@hono/zod-openapi';
 import { defineRoute } from '../../operation.ts';
 import type { App } from '../../app.ts';
 import { MERGE_PATCH } from '../../middleware/body-guard.ts';
-import { errorResponses, json, KeyRefParam, KeyView, TagKey } from '../../schemas.ts';
+import { errorResponses, json, KeyRefParam, KeyView, ownKeys, TagKey } from '../../schemas.ts';
 import { keyView } from '../../views.ts';
 
 const Body = z.object({
   description: z.string().max(8192).optional(),
-  tags: z.record(TagKey, z.string().max(256).nullable()).optional(),
+  tags: ownKeys(z.record(TagKey, z.string().max(256).nullable())).optional(),
 }).strict().refine((b) => b.description !== undefined || b.tags !== undefined, 'nothing to update: send description or tags');
 
 const route = defineRoute({
