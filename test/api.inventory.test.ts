@@ -202,3 +202,16 @@ describe('dashboard and metrics', () => {
     expect((await gw.app.request('/metrics', { headers: { authorization: `Bearer ${user.secret}` } })).status).toBe(403);
   });
 });
+
+// Last: the key it makes would change the counts above.
+describe('inventory export of hostile metadata', () => {
+  it('writes no cell a spreadsheet would run as a formula; JSON lines keep the value as it is', async () => {
+    const owner = '=HYPERLINK("https://attacker.example","open")';
+    const k = (await gw.call('POST', '/v1/keys', { spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', tags: { owner } })).body;
+    const exported = async (format: string) => (await gw.app.request(`/v1/inventory/export?format=${format}&owner=${encodeURIComponent(owner)}`, { headers: { authorization: `Bearer ${gw.secret}` } })).text();
+    const line = (await exported('csv')).trim().split('\n')[1]!;
+    expect(line.startsWith(`${k.id},`)).toBe(true);
+    expect(line).toContain(`,"'=HYPERLINK(""https://attacker.example"",""open"")",`);
+    expect(JSON.parse(await exported('jsonl'))).toMatchObject({ owner });
+  });
+});

@@ -27,5 +27,7 @@ export function exportRow({ key, aliases, bindings }: KeyGraph, connections: Con
 /** One page of the export; the CSV header goes with the first. */
 export function exportPage(rows: Row[], format: ExportFormat, first: boolean): string {
   if (format === 'jsonl') return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
-  return stringify(rows, { header: first, columns: [...COLUMNS], cast: { boolean: (b) => String(b) } });
+  // A cell a spreadsheet would take for a formula (an owner tag "=HYPERLINK(…)") is prefixed with ',
+  // as OWASP advises for CSV meant for spreadsheets: a key's tags are anyone's input.
+  return stringify(rows, { header: first, columns: [...COLUMNS], cast: { boolean: (b) => String(b) }, escape_formulas: true });
 }
