@@ -22,8 +22,16 @@ export function toSyslog(r: AuditRow): string {
   ];
   const sd = params.filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}="${sdEscape(String(v))}"`).join(' ');
   const msgId = (r.action ?? 'unauthenticated').slice(0, 32);
-  return `<${pri}>1 ${r.at.toISOString()} ${host} kms-gateway - ${msgId} [audit@32473 ${sd}] ${r.principal} ${r.action ?? r.route}: ${r.decision} ${r.status}\n`;
+  return `<${pri}>1 ${r.at.toISOString()} ${host} kms-gateway - ${msgId} [audit@32473 ${sd}] ${oneLine(r.principal)} ${r.action ?? r.route}: ${r.decision} ${r.status}\n`;
 }
 
-/** RFC 5424 §6.3.3: inside PARAM-VALUE, '"', '\' and ']' are escaped with '\'. */
-const sdEscape = (v: string) => v.replace(/["\\\]]/g, (ch) => `\\${ch}`);
+/**
+ * RFC 5424 §6.3.3: inside PARAM-VALUE, '"', '\' and ']' are escaped with '\'. Control characters and
+ * line separators are written as \xNN or \uNNNN: the export is one event per line, and a line break
+ * in a value (an OIDC subject, a certificate's name) would forge the next event for a SIEM.
+ */
+const sdEscape = (v: string) => oneLine(v.replace(/["\\\]]/g, (ch) => `\\${ch}`));
+const oneLine = (v: string) => v.replace(/[\p{Cc}\u2028\u2029]/gu, (ch) => {
+  const code = ch.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+});
