@@ -20,5 +20,6 @@ export class LruCache<K, V> {
   }
 
   delete(key: K): void { this.map.delete(key); }
+  clear(): void { this.map.clear(); }
   keys(): IterableIterator<K> { return this.map.keys(); }
 }

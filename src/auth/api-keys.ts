@@ -71,7 +71,7 @@ export class ApiKeyAuthenticator {
   constructor(private readonly db: Db, private readonly logger: Logger) {}
 
   async start(database: Database): Promise<void> {
-    this.unlisten = await database.listen(API_KEY_CHANNEL, (hash) => this.cache.delete(hash));
+    this.unlisten = await database.listen(API_KEY_CHANNEL, (hash) => this.cache.delete(hash), () => this.cache.clear());
   }
 
   async stop(): Promise<void> { await this.unlisten?.(); }

@@ -15,6 +15,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.ts';
 import { DatabaseInUse } from './in-use.ts';
+import { Listener } from './listen.ts';
 
 export type Schema = typeof schema;
 /** A database or a transaction: every query function takes either. */
@@ -23,8 +24,11 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export interface Database {
   db: Db;
   kind: 'postgres' | 'pglite';
-  /** Subscribes to NOTIFY on `channel`; returns the unsubscribe function. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to NOTIFY on `channel`; returns the unsubscribe function. `onMissed`: notifications
+   * may have been lost (the listening connection was down a while), so what they keep fresh is not.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onMissed: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -65,14 +69,15 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     await lockClient.end();
   }
   const client = postgres(url, { max, onnotice: () => {} });
+  const listener = new Listener(url);
   return {
     db: drizzlePostgres(client, { schema }) as unknown as Db,
     kind: 'postgres',
-    async listen(channel, onPayload) {
-      const sub = await client.listen(channel, onPayload);
-      return () => sub.unlisten();
+    listen: (channel, onPayload, onMissed) => listener.subscribe(channel, { onPayload, onMissed }),
+    async close() {
+      await listener.end();
+      await client.end({ timeout: 5 });
     },
-    close: () => client.end({ timeout: 5 }),
   };
 }
 
@@ -132,6 +137,7 @@ async function openPglite(dir: string, lockWait: LockWait): Promise<Database> {
   return {
     db: db as unknown as Db,
     kind: 'pglite',
+    // One process: no connection to lose, so no notification is ever missed.
     listen: (channel, onPayload) => client.listen(channel, onPayload),
     async close() {
       await client.close();

@@ -55,7 +55,7 @@ export class JobRunner {
   /** Starts working jobs; a second call changes nothing. */
   async start(): Promise<void> {
     if (this.timer) return;
-    this.unlisten = await this.database.listen(JOB_CHANNEL, () => this.wake());
+    this.unlisten = await this.database.listen(JOB_CHANNEL, () => this.wake(), () => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollMs);
     this.wake();
   }

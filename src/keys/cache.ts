@@ -27,7 +27,7 @@ export class KeyCache {
   constructor(private readonly db: Db, private readonly ttlMs = 30_000) {}
 
   async start(database: Database): Promise<void> {
-    this.unlisten = await database.listen('kmsgw_keys', (id) => this.invalidate(id));
+    this.unlisten = await database.listen('kmsgw_keys', (id) => this.invalidate(id), () => this.clear());
   }
 
   async stop(): Promise<void> { await this.unlisten?.(); }
@@ -55,6 +55,12 @@ export class KeyCache {
     const [graph] = id ? await loadKeyGraphs(this.db, [id]) : [];
     if (!graph) throw new KmsError('NOT_FOUND', `key "${ref}" not found`);
     return graph;
+  }
+
+  /** Forgets every key: changes may have been made unseen. */
+  clear(): void {
+    this.graphs.clear();
+    this.aliases.clear();
   }
 
   invalidate(id: string): void {

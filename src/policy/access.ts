@@ -31,7 +31,7 @@ export class Access {
 
   async start(database: Database): Promise<void> {
     await this.reload();
-    this.unlisten = await database.listen(POLICY_CHANNEL, () => void this.reload());
+    this.unlisten = await database.listen(POLICY_CHANNEL, () => void this.reload(), () => void this.reload());
   }
 
   async stop(): Promise<void> { await this.unlisten?.(); }
