@@ -238,6 +238,23 @@ export interface Tagger {
   setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>>;
 }
 
+/**
+ * The gateway's tags a backend key can take beside the tags it keeps (`kept`: set by others, and the
+ * gateway's own bookkeeping ones), within the backend's limit of `max` a key: in name order, so the
+ * same ones each time. A tag already there is overwritten without taking room. `tags`: those the
+ * backend's grammar takes.
+ */
+export function fitTags(tags: [string, string][], kept: Record<string, string>, max: number): Record<string, string> {
+  const names = new Set(Object.keys(kept));
+  const written: [string, string][] = [];
+  for (const [k, v] of [...tags].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!names.has(k) && names.size >= max) continue;
+    names.add(k);
+    written.push([k, v]);
+  }
+  return Object.fromEntries(written);
+}
+
 /** The provider as the capability `has` tests for, for callers that chose the connection for it; UNIMPLEMENTED naming `op` otherwise. */
 export function withCapability<P>(p: KeyProvider, has: (p: KeyProvider) => p is KeyProvider & P, op: string): KeyProvider & P {
   if (!has(p)) throw new KmsError('UNIMPLEMENTED', `a ${p.kind} connection cannot ${op}`);

@@ -14,7 +14,7 @@ import type {
   Capabilities, CreateKeyRequest, CreatedKey, CreateVersionRequest, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest,
   Importer, ImportRequest, KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { DESCRIBE_CONCURRENCY, describeListed, importedAttributes, wrappedFor } from '../provider.ts';
+import { DESCRIBE_CONCURRENCY, describeListed, fitTags, importedAttributes, wrappedFor } from '../provider.ts';
 import type { KmsPort } from './client.ts';
 import { awsErrorCode } from './errors.ts';
 import { awsKeySpec, awsKeyUsage, fromAwsSpec, fromAwsUsage, macAlgorithm } from './specs.ts';
@@ -139,9 +139,8 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
     for (const v of req.versionRefs) {
       // At most 50 tags a key, so one page holds them all.
       const present = (await this.kms.send(new ListResourceTagsCommand({ KeyId: keyIdOf(v), Limit: MAX_TAGS }))).Tags ?? [];
-      const kept = present.filter((t) => !(t.TagKey! in req.previous) && !(t.TagKey! in req.tags));
-      const tags = awsTags(req.tags, kept.length);
-      written = Object.fromEntries(tags.map((t) => [t.TagKey, t.TagValue]));
+      written = awsTags(req.tags, Object.fromEntries(present.filter((t) => !(t.TagKey! in req.previous)).map((t) => [t.TagKey!, t.TagValue!])));
+      const tags = Object.entries(written).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
       const removed = present.map((t) => t.TagKey!).filter((k) => k in req.previous && !(k in written));
       if (removed.length > 0) await this.kms.send(new UntagResourceCommand({ KeyId: keyIdOf(v), TagKeys: removed }));
       if (tags.length > 0) await this.kms.send(new TagResourceCommand({ KeyId: keyIdOf(v), Tags: tags }));
@@ -252,13 +251,14 @@ export class AwsKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   }
 
   private async newKey(spec: KeySpec, usage: KeyUsage, keyId: string, { operation, tags = {}, origin }: { operation?: string; tags?: Record<string, string>; origin?: 'EXTERNAL' } = {}): Promise<string> {
+    const own = { [KEY_ID_TAG]: keyId, ...(operation && { [OPERATION_TAG]: operation }) };
     const out = await this.kms.send(new CreateKeyCommand({
       KeySpec: awsKeySpec[spec] as AwsKeySpec,
       KeyUsage: awsKeyUsage[usage] as KeyUsageType,
       Origin: origin,
       Description: `kms-gateway ${keyId}`,
       // Discovery finds the gateway's keys again by this tag, a retried creation by the other.
-      Tags: [{ TagKey: KEY_ID_TAG, TagValue: keyId }, ...(operation ? [{ TagKey: OPERATION_TAG, TagValue: operation }] : []), ...awsTags(tags, operation ? 2 : 1)],
+      Tags: Object.entries({ ...own, ...awsTags(tags, own) }).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
     }));
     return `aws:${out.KeyMetadata!.Arn!}`;
   }
@@ -275,9 +275,8 @@ const writableTag = (key: string, value: string) => /^[\p{L}\p{Z}\p{N}_.:/=+\-@]
 /** AWS's limit on tags a key, whoever set them (the gateway's bookkeeping tags included). */
 const MAX_TAGS = 50;
 
-/** The gateway tags AWS takes, as many as fit beside `taken` tags the key has besides: the same ones each time (by name). */
-const awsTags = (tags: Record<string, string>, taken: number) => Object.entries(tags).filter(([k, v]) => writableTag(k, v))
-  .sort(([a], [b]) => a.localeCompare(b)).slice(0, Math.max(0, MAX_TAGS - taken)).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+/** The gateway tags AWS takes beside those the key keeps. */
+const awsTags = (tags: Record<string, string>, kept: Record<string, string>) => fitTags(Object.entries(tags).filter(([k, v]) => writableTag(k, v)), kept, MAX_TAGS);
 
 /** The message itself while it fits KMS's 4 KiB RAW limit, the core's digest otherwise. */
 function signInput(req: SignRequest): { Message: Uint8Array; MessageType: 'RAW' | 'DIGEST' } {

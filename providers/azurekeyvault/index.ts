@@ -11,7 +11,7 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { describeListed, importedAttributes, wrappedFor } from '../provider.ts';
+import { describeListed, fitTags, importedAttributes, wrappedFor } from '../provider.ts';
 import { SoftwareImportKey } from '../software-import.ts';
 import type { KeyVaultPort } from './client.ts';
 import { azureErrorCode } from './errors.ts';
@@ -30,18 +30,17 @@ const OWN_TAGS = [KEY_ID_TAG, OPERATION_TAG];
 /** The key exchange key BYOK imports wrap material for: one per vault, shared by the gateway's instances. */
 const KEK_NAME = 'kmsgw-key-exchange';
 
-/** Key Vault's limits on tags: 15 a key, names to 512 characters, values to 256. `taken`: tags the key has besides, its gateway tag among them. */
-function vaultTags(tags: Record<string, string>, taken: number): Record<string, string> {
-  const fit = Object.entries(tags).filter(([k, v]) => k.length <= 512 && v.length <= 256 && !OWN_TAGS.includes(k)).sort(([a], [b]) => a.localeCompare(b));
-  return Object.fromEntries(fit.slice(0, Math.max(0, 15 - Math.max(1, taken))));
-}
+/** The gateway tags a version takes beside those it keeps: Key Vault's limits are 15 tags a key, names to 512 characters, values to 256. */
+const vaultTags = (tags: Record<string, string>, kept: Record<string, string>): Record<string, string> =>
+  fitTags(Object.entries(tags).filter(([k, v]) => k.length <= 512 && v.length <= 256 && !OWN_TAGS.includes(k)), kept, 15);
 
 /** The vault key of a gateway key is named after it (vault names take no '_'). */
 const vaultName = (keyId: string) => keyId.replaceAll('_', '-');
 
 /** A new version's tags: the caller's that fit, the gateway key's id and, when there is one, the operation it is made under. */
 function newVersionTags(tags: Record<string, string>, keyId: string, operation?: string): Record<string, string> {
-  return { ...vaultTags(tags, operation ? 2 : 1), [KEY_ID_TAG]: keyId, ...(operation && { [OPERATION_TAG]: operation }) };
+  const own = { [KEY_ID_TAG]: keyId, ...(operation && { [OPERATION_TAG]: operation }) };
+  return { ...vaultTags(tags, own), ...own };
 }
 
 export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer, Discoverer, Tagger, Importer, CreationFinder {
@@ -163,9 +162,9 @@ export class AzureKeyVaultProvider implements KeyProvider, NativeCipher, Signer,
     let written: Record<string, string> = {};
     for (const v of req.versionRefs) {
       const { version } = parse(v);
-      const kept = Object.entries((await this.vault.getKey(name, { version })).properties.tags ?? {}).filter(([k]) => !(k in req.previous));
-      written = vaultTags(req.tags, kept.length);
-      await this.vault.updateKeyProperties(name, version!, { tags: { ...Object.fromEntries(kept), ...written } });
+      const kept = Object.fromEntries(Object.entries((await this.vault.getKey(name, { version })).properties.tags ?? {}).filter(([k]) => !(k in req.previous)));
+      written = vaultTags(req.tags, kept);
+      await this.vault.updateKeyProperties(name, version!, { tags: { ...kept, ...written } });
     }
     return written;
   }

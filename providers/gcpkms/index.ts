@@ -10,7 +10,7 @@ import type {
   Capabilities, CreateKeyRequest, CreateVersionRequest, CreatedKey, CreationFinder, DecryptRequest, DiscoveredKey, Discoverer, DiscoveryPage, DiscoveryRequest, EncryptRequest, ExportScheme, Importer, ImportRequest,
   KeyProvider, KeyVersionRef, KeyVersions, Macer, NativeCipher, NativeRequest, SignRequest, Signer, Tagger,
 } from '../provider.ts';
-import { describeListed, importedAttributes, nativeAad, wrappedFor } from '../provider.ts';
+import { describeListed, fitTags, importedAttributes, nativeAad, wrappedFor } from '../provider.ts';
 import { verifyDigest } from '../local/signing.ts';
 import { once, type GcpKmsPort } from './client.ts';
 import { gcpErrorCode } from './errors.ts';
@@ -22,6 +22,8 @@ const refPattern = /^gcp:(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-
 /** The label that names the gateway key a CryptoKey was made for. */
 const KEY_ID_LABEL = 'kmsgw-key-id';
 /** Cloud KMS's label grammar (lowercase, digits, '_' and '-'), without the gateway's own label. */
+/** Cloud KMS's limit on labels a key, whoever set them (the gateway's own among them). */
+const MAX_LABELS = 64;
 const fitsLabel = (key: string, value: string) => /^[a-z][a-z0-9_-]{0,62}$/.test(key) && /^[a-z0-9_-]{0,63}$/.test(value) && key !== KEY_ID_LABEL;
 
 const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', DISABLED: 'DISABLED', DESTROY_SCHEDULED: 'PENDING_DELETION', DESTROYED: 'DESTROYED' };
@@ -184,9 +186,9 @@ export class GcpKmsProvider implements KeyProvider, NativeCipher, Signer, Macer,
   async setTags(req: KeyVersions & { tags: Record<string, string>; previous: Record<string, string> }): Promise<Record<string, string>> {
     const name = parse(req.ref).key;
     const [key] = await this.kms.getCryptoKey({ name }, once);
-    const written = Object.fromEntries(Object.entries(req.tags).filter(([k, v]) => fitsLabel(k, v)));
-    const kept = Object.entries(key.labels ?? {}).filter(([k]) => !(k in req.previous));
-    await this.kms.updateCryptoKey({ cryptoKey: { name, labels: { ...Object.fromEntries(kept), ...written } }, updateMask: { paths: ['labels'] } }, once);
+    const kept = Object.fromEntries(Object.entries(key.labels ?? {}).filter(([k]) => !(k in req.previous)));
+    const written = fitTags(Object.entries(req.tags).filter(([k, v]) => fitsLabel(k, v)), kept, MAX_LABELS);
+    await this.kms.updateCryptoKey({ cryptoKey: { name, labels: { ...kept, ...written } }, updateMask: { paths: ['labels'] } }, once);
     return written;
   }
 

@@ -174,4 +174,16 @@ describe('tags', () => {
     await setTags({ env: 'test' }, { team: 'payments', Env: 'prod', note: 'Mixed Case' });
     expect(key.labels).toEqual({ 'kmsgw-key-id': expect.any(String), owner: 'secops', env: 'test' });
   });
+
+  it('keep within Cloud KMS\'s 64 labels a key: others\' count, and what does not fit is left out in name order', async () => {
+    const c = connection();
+    const k = await aesKey(c);
+    const key = fixture.state.keys.get(k.ref.slice('gcp:'.length))!;
+    for (let i = 0; i < 60; i++) key.labels[`others-${i}`] = 'x';
+    const tags = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`mine-${i}`, 'v']));
+    const written = await c.call('setTags', (p) => (p as GcpKmsProvider).setTags({ ref: k.ref, versionRefs: [k.versionRef], tags, previous: {} }));
+    // 64 = the gateway's id label, the others' 60 and 3 of the 10.
+    expect(Object.keys(written)).toEqual(['mine-0', 'mine-1', 'mine-2']);
+    expect(Object.keys(key.labels)).toHaveLength(64);
+  });
 });
