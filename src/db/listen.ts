@@ -32,7 +32,10 @@ export class Listener {
     let subscribers = this.channels.get(channel);
     if (!subscribers) {
       this.channels.set(channel, subscribers = new Set());
-      await this.sql.unsafe(`listen ${quote(channel)}`);
+      await this.sql.unsafe(`listen ${quote(channel)}`).catch((err: unknown) => {
+        this.channels.delete(channel);
+        throw err;
+      });
     }
     subscribers.add(subscriber);
     return async () => {
