@@ -119,6 +119,20 @@ describe('dates', () => {
     expect(events.at(-1)).toMatchObject({ toState: 'ACTIVE', reason: 'ACTIVATION', actor: 'system:lifecycle' });
   });
 
+  it('a key not active yet has no rotation due: its rotation period runs from its activation, by date or by hand', async () => {
+    const activationDate = new Date(Date.now() + 10 * DAY);
+    const byDate = await newKey({ activationDate: activationDate.toISOString(), rotationPeriodDays: 30 });
+    expect(byDate.nextRotationAt).toBeNull();
+    const activatedAt = new Date(activationDate.getTime() + 1000);
+    await sweep(activatedAt);
+    expect(Date.parse((await gw.call('GET', `/v1/keys/${byDate.id}`)).body.nextRotationAt)).toBe(activatedAt.getTime() + 30 * DAY);
+    const byHand = await newKey({ activationDate: activationDate.toISOString(), rotationPeriodDays: 30 });
+    const before = Date.now();
+    const activated = (await gw.call('POST', `/v1/keys/${byHand.id}/activate`)).body;
+    expect(Date.parse(activated.nextRotationAt)).toBeGreaterThanOrEqual(before + 30 * DAY);
+    expect(Date.parse(activated.nextRotationAt)).toBeLessThan(Date.now() + 30 * DAY + 1000);
+  });
+
   it('a key past its deactivation date is DEACTIVATED (reason EXPIRY) and still decrypts', async () => {
     const key = await newKey({ deactivationDate: new Date(Date.now() + DAY).toISOString() });
     const ct = (await gw.call('POST', `/v1/keys/${key.id}/encrypt`, { plaintext: b64('x') })).body.ciphertext;

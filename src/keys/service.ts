@@ -31,6 +31,8 @@ const DAY = 86_400_000;
 interface Replica { connection: Connection; sameMaterial: boolean }
 
 /** Queues the key's sync job (or answers the one queued or running), within the caller's transaction when given one. */
+/** When a key rotating every `periodDays` is next due, its current version made (or the key activated) at `from`. */
+const nextRotation = (periodDays: number | null, from: Date): Date | null => (periodDays ? new Date(from.getTime() + periodDays * DAY) : null);
 const queueSync = (db: Db, keyId: string, actor: Actor): Promise<JobRow> => queueJob(db, { id: newId('job'), kind: SYNC, target: keyId, createdBy: actor.identity.principal });
 
 type ChangeEvent = { type: string; fromState?: KeyState; toState?: KeyState; reason?: string; detail: Record<string, unknown> };
@@ -132,7 +134,8 @@ export class KeyService {
           connection: connection.name, provider: connection.provider.kind,
           description: input.description ?? '', tags: input.tags ?? {},
           rotationPeriodDays: input.rotationPeriodDays ?? null,
-          nextRotationAt: input.rotationPeriodDays ? new Date(now.getTime() + input.rotationPeriodDays * DAY) : null,
+          // A key not active yet has no rotation due: its crypto-period starts when it is activated.
+          nextRotationAt: state === 'ACTIVE' ? nextRotation(input.rotationPeriodDays ?? null, now) : null,
           ...created.attributes,
           activationDate: activation,
           protectStopDate: input.protectStopDate ?? null,
@@ -323,7 +326,7 @@ export class KeyService {
         if (behind.length > 0) await queueSync(tx, key.id, actor);
         const updated = await updateKeyGuarded(tx, key.id, ['ACTIVE'], {
           currentVersion: next,
-          nextRotationAt: key.rotationPeriodDays ? new Date(now.getTime() + key.rotationPeriodDays * DAY) : null,
+          nextRotationAt: nextRotation(key.rotationPeriodDays, now),
         });
         needs(updated, 'FAILED_PRECONDITION', `key "${ref}" changed state during rotation`);
         await options.inTransaction?.(tx, key.id);
@@ -363,7 +366,8 @@ export class KeyService {
     const t = transitions[name];
     const from = t.from as readonly KeyState[];
     needs(from.includes(key.state), 'FAILED_PRECONDITION', `cannot ${name} a key in state ${key.state}`);
-    await this.write(actor, key.id, from, { state: t.to, ...(name === 'compromise' && { compromiseDate: new Date() }) },
+    const activated = key.state === 'PRE_ACTIVE' && t.to === 'ACTIVE' && { nextRotationAt: nextRotation(key.rotationPeriodDays, new Date()) };
+    await this.write(actor, key.id, from, { state: t.to, ...(name === 'compromise' && { compromiseDate: new Date() }), ...activated },
       { type: 'TRANSITION', fromState: key.state, toState: t.to, reason: t.reason, detail: comment ? { comment } : {} });
     return this.cache.fresh(key.id);
   }
@@ -406,7 +410,8 @@ export class KeyService {
     const due = effectiveState(key, now);
     if (due === key.state) return graph;
     const reason = due === 'ACTIVE' ? transitions.activate.reason : due === 'DEACTIVATED' ? transitions.expire.reason : transitions.destroy.reason;
-    await this.write(systemActor('lifecycle'), key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }) },
+    const activated = key.state === 'PRE_ACTIVE' && due === 'ACTIVE' && { nextRotationAt: nextRotation(key.rotationPeriodDays, now) };
+    await this.write(systemActor('lifecycle'), key.id, [key.state], { state: due, ...(due === 'DESTROYED' && { destroyedAt: now }), ...activated },
       { type: 'TRANSITION', fromState: key.state, toState: due, reason, detail: { by: 'date' } }, { quietIfMoved: true, sync: due === 'DESTROYED' });
     return this.cache.fresh(key.id);
   }
