@@ -246,6 +246,7 @@ export class KeyService {
   async update(actor: Actor, ref: string, input: UpdateKeyInput): Promise<KeyGraph> {
     const graph = await this.current(actor, ref, 'UPDATE');
     const facts = this.governance.facts(graph);
+    // Its before and after are known once the stored key is read, under the lock.
     const event: ChangeEvent = { type: 'UPDATED', detail: {} };
     await this.change(actor, graph.key.id, event, async (tx) => {
       // The tags merge into those stored, under the key's row lock: concurrent updates each merge into
