@@ -54,6 +54,28 @@ describe('root keyring', () => {
   });
 });
 
+describe('root key rotated by another process', () => {
+  it('a running keystore opens material re-sealed under a version it had not read, and seals new material under it', async () => {
+    const { LocalProvider } = await import('../providers/local/index.ts');
+    const { materialStore } = await import('../src/db/queries/local-material.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'kmsgw-ring-'));
+    const store = materialStore(gw.database.db);
+    const running = new LocalProvider(RootKeyring.open(dir), store, 50);
+    const key = await running.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId: 'key_01jd0000000000000000000001' });
+    const aad = Buffer.from('aad');
+    const wrapped = await running.encrypt({ ...key, spec: 'AES_256', plaintext: Buffer.alloc(32, 1), aad });
+    // `kmsgw root-key rotate` on this host, while the gateway runs (on PostgreSQL nothing keeps it from it).
+    const cli = RootKeyring.open(dir);
+    const version = cli.rotate();
+    await resealLocalMaterial(gw.database.db, cli);
+    await new Promise((r) => setTimeout(r, 80)); // the running keystore's material cache expires
+    expect(await running.decrypt({ ...key, spec: 'AES_256', ciphertext: wrapped, aad })).toEqual(Buffer.alloc(32, 1));
+    const next = await running.createKey({ spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', exportable: false, keyId: 'key_01jd0000000000000000000002' });
+    const rows = await gw.database.db.execute(`select root_version from local_key_material where ref = '${next.ref}'` as never);
+    expect(JSON.stringify(rows)).toContain(`"root_version":${version}`);
+  });
+});
+
 describe('material cache', () => {
   it('material destroyed through another instance stops being usable here once the cache entry expires', async () => {
     const { LocalProvider } = await import('../providers/local/index.ts');

@@ -4,6 +4,7 @@
 import { randomBytes, createCipheriv, createDecipheriv } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { KmsError, needs } from '../../src/errors.ts';
 
 interface KeyringFile { current: number; keys: { version: number; key: string; createdAt: string }[] }
@@ -12,25 +13,51 @@ const IV = 12;
 const TAG = 16;
 
 export class RootKeyring {
-  private constructor(private readonly path: string, private file: KeyringFile) {}
+  private file: KeyringFile = { current: 0, keys: [] };
+  /** The file's modification time when read: another process (`kmsgw root-key rotate`) may have rotated it since. */
+  private readAt = -1;
+
+  private constructor(private readonly path: string) {}
 
   /** Opens the keyring in `dataDir`, creating it with a first root key when there is none. */
   static open(dataDir: string): RootKeyring {
-    const path = join(dataDir, 'root-keys.json');
-    if (!existsSync(path)) {
-      const ring = new RootKeyring(path, { current: 0, keys: [] });
-      ring.rotate();
-      return ring;
-    }
-    const mode = statSync(path).mode & 0o777;
-    needs((mode & 0o077) === 0, 'FAILED_PRECONDITION', `root key file "${path}" must not be readable by group or others (mode ${mode.toString(8)}); run chmod 600`);
-    return new RootKeyring(path, JSON.parse(readFileSync(path, 'utf8')) as KeyringFile);
+    const ring = new RootKeyring(join(dataDir, 'root-keys.json'));
+    if (existsSync(ring.path)) ring.refresh();
+    else ring.rotate();
+    return ring;
   }
 
-  get currentVersion(): number { return this.file.current; }
+  get currentVersion(): number {
+    this.refresh();
+    return this.file.current;
+  }
 
-  /** Adds a root key version and makes it current; returns the new version. */
+  /** Reads the file again when it changed since it was read. */
+  private refresh(): void {
+    const stat = statSync(this.path);
+    if (stat.mtimeMs === this.readAt) return;
+    const mode = stat.mode & 0o777;
+    needs((mode & 0o077) === 0, 'FAILED_PRECONDITION', `root key file "${this.path}" must not be readable by group or others (mode ${mode.toString(8)}); run chmod 600`);
+    this.file = JSON.parse(readFileSync(this.path, 'utf8')) as KeyringFile;
+    this.readAt = stat.mtimeMs;
+  }
+
+  /**
+   * Adds a root key version and makes it current; returns the new version. From the file as it is
+   * now, under its lock: a second rotation at the same time would write another key under the same
+   * version, and what the first sealed could never be opened again.
+   */
   rotate(): number {
+    const release = existsSync(this.path) ? lockfile.lockSync(this.path, { stale: 10_000 }) : () => {};
+    try {
+      if (existsSync(this.path)) this.refresh();
+      return this.write();
+    } finally {
+      release();
+    }
+  }
+
+  private write(): number {
     const version = this.file.current + 1;
     const next: KeyringFile = {
       current: version,
@@ -41,11 +68,13 @@ export class RootKeyring {
     writeFileSync(tmp, JSON.stringify(next, null, 2), { mode: 0o600 });
     renameSync(tmp, this.path);
     this.file = next;
+    this.readAt = statSync(this.path).mtimeMs;
     return version;
   }
 
+  /** Seals under the current root key, as the file has it now. */
   seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    const version = this.file.current;
+    const version = this.currentVersion;
     const iv = randomBytes(IV);
     const cipher = createCipheriv('aes-256-gcm', this.key(version), iv).setAAD(aad);
     const head = Buffer.alloc(4);
@@ -61,8 +90,9 @@ export class RootKeyring {
     const version = buf.readUInt32BE(0);
     const iv = buf.subarray(4, 4 + IV);
     const tag = buf.subarray(buf.length - TAG);
+    const key = this.key(version);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key(version), iv).setAAD(aad).setAuthTag(tag);
+      const decipher = createDecipheriv('aes-256-gcm', key, iv).setAAD(aad).setAuthTag(tag);
       return Buffer.concat([decipher.update(buf.subarray(4 + IV, buf.length - TAG)), decipher.final()]);
     } catch (cause) {
       throw new KmsError('INTERNAL', 'stored key material failed its integrity check', { provider: 'local', cause });
@@ -70,6 +100,8 @@ export class RootKeyring {
   }
 
   private key(version: number): Buffer {
+    // A version this process has not seen: another process rotated the file since it was read.
+    if (!this.file.keys.some((k) => k.version === version)) this.refresh();
     const entry = this.file.keys.find((k) => k.version === version);
     needs(entry, 'INTERNAL', `root key version ${version} is missing from the keyring`);
     return Buffer.from(entry.key, 'base64');
