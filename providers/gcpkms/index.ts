@@ -21,9 +21,9 @@ const refPattern = /^gcp:(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-
 
 /** The label that names the gateway key a CryptoKey was made for. */
 const KEY_ID_LABEL = 'kmsgw-key-id';
-/** Cloud KMS's label grammar (lowercase, digits, '_' and '-'), without the gateway's own label. */
 /** Cloud KMS's limit on labels a key, whoever set them (the gateway's own among them). */
 const MAX_LABELS = 64;
+/** Cloud KMS's label grammar (lowercase, digits, '_' and '-'), without the gateway's own label. */
 const fitsLabel = (key: string, value: string) => /^[a-z][a-z0-9_-]{0,62}$/.test(key) && /^[a-z0-9_-]{0,63}$/.test(value) && key !== KEY_ID_LABEL;
 
 const gcpStates: Record<string, DiscoveredKey['state']> = { ENABLED: 'ENABLED', DISABLED: 'DISABLED', DESTROY_SCHEDULED: 'PENDING_DELETION', DESTROYED: 'DESTROYED' };

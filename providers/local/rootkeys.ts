@@ -48,12 +48,13 @@ export class RootKeyring {
    * version, and what the first sealed could never be opened again.
    */
   rotate(): number {
-    const release = existsSync(this.path) ? lockfile.lockSync(this.path, { stale: 10_000 }) : () => {};
+    // A keyring not written yet (the first start) has nothing to lock or read.
+    const release = existsSync(this.path) ? lockfile.lockSync(this.path, { stale: 10_000 }) : undefined;
     try {
-      if (existsSync(this.path)) this.refresh();
+      if (release) this.refresh();
       return this.write();
     } finally {
-      release();
+      release?.();
     }
   }
 

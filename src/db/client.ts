@@ -111,18 +111,19 @@ function withoutQueryParsers(client: PGlite): PGlite {
  * The holder keeps the lock fresh; a lock whose process died is taken over once 20 s stale.
  */
 async function lockDataDir(dir: string, wait: LockWait): Promise<() => Promise<void>> {
-  const lock = (retries: number) => lockfile.lock(dir, { stale: 20_000, update: 5_000, retries: { retries, factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
-  try {
-    return await lock(0).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ELOCKED' || !wait.ms) throw err;
-      wait.onWait?.();
-      return lock(Math.ceil(wait.ms / 1000));
-    });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+  // Undefined while another process holds it.
+  const lock = (retries: number) => lockfile.lock(dir, { stale: 20_000, update: 5_000, retries: { retries, factor: 1, minTimeout: 1000, maxTimeout: 1000 } })
+    .catch((err: NodeJS.ErrnoException) => { if (err.code === 'ELOCKED') return undefined; throw err; });
+  let release = await lock(0);
+  if (!release && wait.ms) {
+    wait.onWait?.();
+    release = await lock(Math.ceil(wait.ms / 1000));
+  }
+  if (!release) {
     throw new DatabaseInUse(`the embedded database in ${dir} is open in another process (a running gateway, or another kmsgw command), `
       + 'and it admits one at a time: stop that process, or use the gateway\'s API. A lock left by a process that died is taken over 20 s after.');
   }
+  return release;
 }
 
 async function openPglite(dir: string, lockWait: LockWait): Promise<Database> {
